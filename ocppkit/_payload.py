@@ -1,0 +1,193 @@
+"""Payload decoding and encoding: JSON bytes <-> generated message classes, validated.
+
+The fast path is one ``msgspec`` decode into the generated class, which enforces required
+properties, JSON types, lengths, enums, ranges, item counts, ``date-time`` and closed objects
+in a single pass. Two schema rules msgspec is more lenient or stricter about get a slow path
+that only runs when the fast path cannot be trusted:
+
+- draft-06 schemas (1.6 security, 2.0.1, 2.1) accept ``3.0`` as an ``integer``; msgspec does
+  not. On that exact failure the payload is decoded untyped, integral floats are made ints
+  (outside open ``customData``/``data`` values) and the tree is validated again.
+- msgspec also accepts ``2024-01-01 10:00:00Z`` (space) and ``+0100`` (no colon) date-times,
+  which RFC 3339 does not. A regex pass over the bytes spots either form; only then are the
+  decoded date-times checked against their original text.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, TypeVar
+
+import msgspec
+
+from ._base import CustomData, OcppStruct
+from .errors import ErrorCode, LocalProtocolError, PayloadError
+
+__all__ = ["decode_payload", "encode_payload"]
+
+T = TypeVar("T", bound=OcppStruct)
+
+
+def _dec_hook(tp: type, obj: Any) -> Any:
+    if tp is CustomData:
+        return CustomData.from_wire(obj)
+    raise NotImplementedError
+
+
+def _enc_hook(obj: Any) -> Any:
+    if isinstance(obj, CustomData):
+        return obj.to_wire()
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook)
+_DECODERS: dict[type, msgspec.json.Decoder[Any]] = {}
+
+
+def _decoder(cls: type[T]) -> msgspec.json.Decoder[T]:
+    dec = _DECODERS.get(cls)
+    if dec is None:
+        dec = _DECODERS[cls] = msgspec.json.Decoder(cls, dec_hook=_dec_hook)
+    return dec
+
+
+# ---------------------------------------------------------------- error mapping
+
+_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
+_RULES: list[tuple[re.Pattern[str], str, ErrorCode]] = [
+    (re.compile(r"Object missing required field `(?P<f>[^`]*)`"), "required", ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
+    (re.compile(r"Object contains unknown field `(?P<f>[^`]*)`"), "additionalProperties", ErrorCode.FORMAT_VIOLATION),
+    (re.compile(r"Expected `array` of length >= "), "minItems", ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
+    (re.compile(r"Expected `array` of length <= "), "maxItems", ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
+    (re.compile(r"Expected `str` of length <= "), "maxLength", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    (re.compile(r"Expected `(?:int|float)` >= "), "minimum", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    (re.compile(r"Expected `(?:int|float)` <= "), "maximum", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    (re.compile(r"Invalid enum value "), "enum", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    (re.compile(r"Invalid RFC3339|Expected `datetime` with a timezone"), "format", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    (re.compile(r"Invalid value for `(?P<f>[^`]*)`: expected a multiple"), "multipleOf", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    (re.compile(r"Invalid value for `(?P<f>[^`]*)`: expected a URI"), "format", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    (re.compile(r"Expected `[^`]*`, got `"), "type", ErrorCode.TYPE_CONSTRAINT_VIOLATION),
+]
+_IN_FIELD = re.compile(r" in field `(?P<f>[^`]*)`$")
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if name.isidentifier() else f'{path}["{name}"]'
+
+
+def _translate(exc: msgspec.MsgspecError, version: str, error: type[PayloadError] | type[LocalProtocolError]) -> Exception:
+    """msgspec's error -> our error, at this one boundary. Keeps the JSON path, drops values."""
+    if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
+        return error(ErrorCode.FORMAT_VIOLATION, "Payload is not valid JSON",
+                     {"path": "$", "rule": "json"}, version=version)
+    m = _PATH.match(str(exc))
+    assert m is not None
+    text, path = m.group("msg"), m.group("path") or "$"
+    f = _IN_FIELD.search(text)
+    if f:
+        text = text[: f.start()]
+        path = _join(path, f.group("f"))
+    for pattern, rule, code in _RULES:
+        hit = pattern.match(text)
+        if hit is None:
+            continue
+        if "f" in pattern.groupindex:
+            path = _join(path, hit.group("f"))
+        if rule == "type" and path == "$":
+            # The payload itself is not a JSON object: a structural fault, not a field's type.
+            code = ErrorCode.FORMAT_VIOLATION
+        if rule == "enum":
+            text = "Invalid enum value"  # never echo the peer's value
+        return error(code, f"{text} at {path}", {"path": path, "rule": rule}, version=version)
+    return error(ErrorCode.GENERIC_ERROR, f"Invalid payload at {path}", {"path": path, "rule": "unknown"},
+                 version=version)
+
+
+# ------------------------------------------------------------------ slow paths
+
+_INT_FLOAT = "Expected `int`, got `float`"
+_OPEN_KEYS = frozenset({"customData"})
+
+
+def _ints(node: Any, open_keys: frozenset[str]) -> Any:
+    """Integral floats -> ints, leaving open (any-valued) members untouched."""
+    if isinstance(node, float) and node.is_integer():
+        return int(node)
+    if isinstance(node, list):
+        return [_ints(v, open_keys) for v in node]
+    if isinstance(node, dict):
+        return {k: (v if k in open_keys else _ints(v, open_keys)) for k, v in node.items()}
+    return node
+
+
+def _integral_floats(data: bytes | str, cls: type[T]) -> T:
+    tree = msgspec.json.decode(data)
+    info = cls.__ocpp__  # type: ignore[attr-defined]
+    # DataTransfer.data is any JSON value: keep it as sent.
+    open_keys = _OPEN_KEYS | {"data"} if info.action == "DataTransfer" else _OPEN_KEYS
+    return msgspec.convert(_ints(tree, open_keys), cls, dec_hook=_dec_hook)
+
+
+# A date-time form msgspec accepts but RFC 3339 does not: a space for "T", or "+hhmm".
+_LENIENT_DATETIME = re.compile(rb'"\d{4}-\d\d-\d\d \d\d:\d\d|:\d\d(?:\.\d+)?[+-]\d{4}"')
+_LENIENT_DATETIME_STR = re.compile(_LENIENT_DATETIME.pattern.decode())
+_RFC3339 = re.compile(
+    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII
+)
+
+
+def _check_datetimes(obj: Any, raw: Any, path: str) -> None:
+    if isinstance(obj, datetime):
+        if not (isinstance(raw, str) and _RFC3339.fullmatch(raw)):
+            raise msgspec.ValidationError(f"Invalid RFC3339 encoded datetime - at `{path}`")
+    elif isinstance(obj, msgspec.Struct) and isinstance(raw, dict):
+        for name, wire in zip(obj.__struct_fields__, obj.__struct_encode_fields__):
+            if wire in raw:
+                _check_datetimes(getattr(obj, name), raw[wire], _join(path, wire))
+    elif isinstance(obj, list) and isinstance(raw, list):
+        for i, (o, r) in enumerate(zip(obj, raw)):
+            _check_datetimes(o, r, f"{path}[{i}]")
+
+
+# --------------------------------------------------------------------- public
+
+
+def decode_payload(data: bytes | str, type: type[T]) -> T:
+    """Decode and validate one payload (the JSON object of a frame) into ``type``.
+
+    ``type`` is a generated request or response class, e.g. ``ocppkit.v201.BootNotificationRequest``.
+    Raises :class:`ocppkit.PayloadError` naming the JSON path and the rule broken.
+    """
+    info = type.__ocpp__  # type: ignore[attr-defined]
+    try:
+        try:
+            obj = _decoder(type).decode(data)
+        except msgspec.ValidationError as exc:
+            if not (info.integral_floats and str(exc).startswith(_INT_FLOAT)):
+                raise
+            obj = _integral_floats(data, type)
+        lenient = _LENIENT_DATETIME if isinstance(data, (bytes, bytearray, memoryview)) else _LENIENT_DATETIME_STR
+        if lenient.search(data):  # type: ignore[arg-type]
+            _check_datetimes(obj, msgspec.json.decode(data), "$")
+        return obj
+    except msgspec.MsgspecError as exc:
+        raise _translate(exc, info.version, PayloadError) from None
+
+
+def encode_payload(obj: OcppStruct, *, validate: bool = True) -> bytes:
+    """Encode a generated payload object as compact JSON with the schema's wire names.
+
+    With ``validate`` (the default) the result is checked against the schema first, so a value
+    the schema forbids raises :class:`ocppkit.LocalProtocolError` instead of reaching the wire.
+    """
+    data = _ENCODER.encode(obj)
+    if validate:
+        cls = obj.__class__
+        info = cls.__ocpp__  # type: ignore[attr-defined]
+        try:
+            _decoder(cls).decode(data)
+        except msgspec.ValidationError as exc:
+            if not (info.integral_floats and str(exc).startswith(_INT_FLOAT)):
+                raise _translate(exc, info.version, LocalProtocolError) from None
+    return data

@@ -1,0 +1,132 @@
+"""OCPP RPC error codes, their spelling per version, and the exception hierarchy.
+
+Every failure ocppkit reports is an :class:`OcppError`. It carries the OCPP error code spelled
+as the version in use spells it (``code``), a description of at most 255 characters, and a
+JSON-object ``details`` that names the offending field and the rule it broke. It never echoes
+the payload or the schema.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+__all__ = [
+    "ErrorCode",
+    "LocalProtocolError",
+    "OcppError",
+    "PayloadError",
+    "RemoteProtocolError",
+    "parse_error_code",
+    "spell_error_code",
+]
+
+
+class ErrorCode(str, Enum):
+    """The RPC error codes of all versions, under their 2.x spelling.
+
+    Use :func:`spell_error_code` for the wire spelling of a version and
+    :func:`parse_error_code` to read either spelling.
+    """
+
+    FORMAT_VIOLATION = "FormatViolation"
+    GENERIC_ERROR = "GenericError"
+    INTERNAL_ERROR = "InternalError"
+    MESSAGE_TYPE_NOT_SUPPORTED = "MessageTypeNotSupported"
+    NOT_IMPLEMENTED = "NotImplemented"
+    NOT_SUPPORTED = "NotSupported"
+    OCCURRENCE_CONSTRAINT_VIOLATION = "OccurrenceConstraintViolation"
+    PROPERTY_CONSTRAINT_VIOLATION = "PropertyConstraintViolation"
+    PROTOCOL_ERROR = "ProtocolError"
+    RPC_FRAMEWORK_ERROR = "RpcFrameworkError"
+    SECURITY_ERROR = "SecurityError"
+    TYPE_CONSTRAINT_VIOLATION = "TypeConstraintViolation"
+
+
+# OCPP-J 1.6 keeps two misspelt codes (confirmed by its errata as "will not be fixed") and has
+# neither RpcFrameworkError nor MessageTypeNotSupported.
+_V16_SPELLING = {
+    ErrorCode.FORMAT_VIOLATION: "FormationViolation",
+    ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION: "OccurenceConstraintViolation",
+}
+_V16_MISSING = {ErrorCode.RPC_FRAMEWORK_ERROR: "ProtocolError", ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED: "ProtocolError"}
+_READ = {c.value: c for c in ErrorCode} | {v: k for k, v in _V16_SPELLING.items()}
+
+
+def spell_error_code(code: ErrorCode, version: str) -> str:
+    """The wire spelling of ``code`` in ``version`` ("1.6", "2.0.1" or "2.1").
+
+    1.6 has no ``RpcFrameworkError`` or ``MessageTypeNotSupported``; they become ``ProtocolError``.
+    """
+    if version == "1.6":
+        return _V16_SPELLING.get(code) or _V16_MISSING.get(code) or code.value
+    return code.value
+
+
+def parse_error_code(text: str) -> ErrorCode | None:
+    """Read an error code in either spelling (``FormationViolation`` or ``FormatViolation``, ...).
+
+    Returns None for a code that no version defines.
+    """
+    return _READ.get(text)
+
+
+class OcppError(Exception):
+    """Base of every ocppkit error.
+
+    Attributes:
+        code: the OCPP error code, spelt as the version in use spells it.
+        error_code: the same code as an :class:`ErrorCode`.
+        description: at most 255 characters.
+        details: a JSON object naming the offending field (JSON path) and the rule broken.
+        unique_id: the frame's message id, or None where it cannot be read.
+        reply: the bytes to send back, or None where the spec says to send nothing.
+    """
+
+    def __init__(
+        self,
+        error_code: ErrorCode,
+        description: str,
+        details: dict[str, Any] | None = None,
+        *,
+        version: str = "2.0.1",
+        unique_id: str | None = None,
+        reply: bytes | None = None,
+    ) -> None:
+        description = description if len(description) <= 255 else description[:254] + "…"
+        super().__init__(description)
+        self.error_code = error_code
+        self.code = spell_error_code(error_code, version)
+        self.description = description
+        self.details: dict[str, Any] = details if details is not None else {}
+        self.version = version
+        self.unique_id = unique_id
+        self.reply = reply
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, description={self.description!r}, details={self.details!r})"
+
+
+class RemoteProtocolError(OcppError):
+    """The peer sent something that breaks the protocol or the schema."""
+
+
+class LocalProtocolError(OcppError):
+    """We were asked to send something invalid; nothing went on the wire."""
+
+
+class PayloadError(RemoteProtocolError):
+    """A payload does not match its schema.
+
+    ``path`` is the JSON path of the offending value (``$.chargingStation.model``) and
+    ``rule`` the schema keyword it breaks (``maxLength``, ``required``, ``type``, ...).
+    Both are also in ``details``.
+    """
+
+    @property
+    def path(self) -> str:
+        return str(self.details.get("path", "$"))
+
+    @property
+    def rule(self) -> str:
+        return str(self.details.get("rule", ""))
