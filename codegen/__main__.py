@@ -23,8 +23,9 @@ RUFF_VERSION = "0.17.6"
 
 def _ruff_format(files: dict[Path, str]) -> dict[Path, str]:
     try:
-        version = subprocess.run([sys.executable, "-m", "ruff", "--version"], capture_output=True,
-                                 text=True, check=True).stdout.split()[-1]
+        version = subprocess.run(
+            [sys.executable, "-m", "ruff", "--version"], capture_output=True, text=True, check=True
+        ).stdout.split()[-1]
     except (OSError, subprocess.CalledProcessError):
         raise SystemExit(f"codegen: ruff=={RUFF_VERSION} is needed (pip install -e '.[codegen]')") from None
     if version != RUFF_VERSION:
@@ -32,9 +33,20 @@ def _ruff_format(files: dict[Path, str]) -> dict[Path, str]:
     out: dict[Path, str] = {}
     for path, text in files.items():
         res = subprocess.run(
-            [sys.executable, "-m", "ruff", "format", "--config", str(REPO / "pyproject.toml"),
-             "--stdin-filename", str(path), "-"],
-            input=text, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "ruff",
+                "format",
+                "--config",
+                str(REPO / "pyproject.toml"),
+                "--stdin-filename",
+                str(path),
+                "-",
+            ],
+            input=text,
+            capture_output=True,
+            text=True,
         )
         if res.returncode != 0:
             raise SystemExit(f"codegen: ruff could not format {path}:\n{res.stderr}")
@@ -46,8 +58,14 @@ def _stats(versions: dict[str, dict[str, str]], inputs: dict[str, dict[str, str]
     gen = hashlib.sha256()
     for src in sorted(HERE.glob("*.py")) + [HERE / "overrides.toml", HERE / "versions.toml"]:
         gen.update(src.name.encode() + b"\0" + src.read_bytes())
-    lines = ["# Written by `python -m codegen`. DO NOT EDIT.", "",
-             "[generator]", f'sha256 = "{gen.hexdigest()}"', f'ruff = "{RUFF_VERSION}"', ""]
+    lines = [
+        "# Written by `python -m codegen`. DO NOT EDIT.",
+        "",
+        "[generator]",
+        f'sha256 = "{gen.hexdigest()}"',
+        f'ruff = "{RUFF_VERSION}"',
+        "",
+    ]
     for version in versions:
         lines.append(f'[schemas."{version}"]')
         lines += [f'"{name}" = "{digest}"' for name, digest in sorted(inputs[version].items())]
@@ -58,12 +76,18 @@ def _stats(versions: dict[str, dict[str, str]], inputs: dict[str, dict[str, str]
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m codegen", description=__doc__.splitlines()[0])
     p.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 when stale")
-    p.add_argument("--schemas", action="append", default=[], metavar="VERSION=DIR",
-                   help="read this version's schemas from DIR instead of its configured source")
+    p.add_argument(
+        "--schemas",
+        action="append",
+        default=[],
+        metavar="VERSION=DIR",
+        help="read this version's schemas from DIR instead of its configured source",
+    )
     p.add_argument("--config", type=Path, help="versions file (default codegen/versions.toml)")
     p.add_argument("--overrides", type=Path, help="overrides file (default codegen/overrides.toml)")
-    p.add_argument("--out", type=Path, default=REPO,
-                   help="folder that holds the `ocppkit` package (default: the repository)")
+    p.add_argument(
+        "--out", type=Path, default=REPO, help="folder that holds the `ocppkit` package (default: the repository)"
+    )
     args = p.parse_args(argv)
 
     versions = load_config(args.config)
@@ -96,11 +120,13 @@ def main(argv: list[str] | None = None) -> int:
             old = path.read_text(encoding="utf-8") if path.exists() else ""
             if old != text:
                 stale.append(path)
-                diff = difflib.unified_diff(old.splitlines(), text.splitlines(), str(path), "generated", lineterm="", n=1)
+                diff = difflib.unified_diff(
+                    old.splitlines(), text.splitlines(), str(path), "generated", lineterm="", n=1
+                )
                 print("\n".join(list(diff)[:40]))
-        for version, entry in versions.items():
+        for entry in versions.values():
             folder = args.out / "ocppkit" / entry["package"]
-            extra = sorted(set(folder.glob("*.py*")) - set(files)) if folder.exists() else []
+            extra = sorted({*folder.glob("*.py"), *folder.glob("*.pyi")} - set(files)) if folder.exists() else []
             stale += extra
             for path in extra:
                 print(f"{path}: not produced by codegen")

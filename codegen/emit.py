@@ -132,36 +132,54 @@ def _emit_enums(ir: VersionIR) -> str:
     """Runtime module: each Enum class is built on first access (PEP 562), which keeps
     ``import ocppkit.<version>`` cheap; enums.pyi gives type checkers the same classes."""
     names = sorted(ir.enums)
-    out = [header(ir.version).rstrip("\n"),
-           f'"""OCPP {ir.version} enumerations (``str`` Enums, built on first use; see enums.pyi)."""', "",
-           "from enum import Enum as _Enum", "from typing import Any as _Any", "",
-           "__all__ = [" + ", ".join(repr(n) for n in names) + "]", "",
-           "_MEMBERS: dict[str, tuple[tuple[str, str], ...]] = {"]
+    out = [
+        header(ir.version).rstrip("\n"),
+        f'"""OCPP {ir.version} enumerations (``str`` Enums, built on first use; see enums.pyi)."""',
+        "",
+        "from enum import Enum as _Enum",
+        "from typing import Any as _Any",
+        "",
+        "__all__ = [" + ", ".join(repr(n) for n in names) + "]",
+        "",
+        "_MEMBERS: dict[str, tuple[tuple[str, str], ...]] = {",
+    ]
     for name in names:
         e: EnumDef = ir.enums[name]
-        out.append(f"    {name!r}: (" + "".join(f"({m!r}, {v!r}), " for m, v in zip(e.members, e.values)) + "),")
-    out += ["}", "", "",
-            "def __getattr__(name: str) -> _Any:",
-            "    members = _MEMBERS.get(name)",
-            "    if members is None:",
-            '        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")',
-            "    cls = _Enum(name, members, type=str, module=__name__, qualname=name)  # type: ignore[misc]",
-            "    globals()[name] = cls",
-            "    return cls",
-            "", "",
-            "def __dir__() -> list[str]:",
-            "    return sorted([*globals(), *__all__])"]
+        pairs = "".join(f"({m!r}, {v!r}), " for m, v in zip(e.members, e.values, strict=True))
+        out.append(f"    {name!r}: ({pairs}),")
+    out += [
+        "}",
+        "",
+        "",
+        "def __getattr__(name: str) -> _Any:",
+        "    members = _MEMBERS.get(name)",
+        "    if members is None:",
+        '        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")',
+        "    cls = _Enum(name, members, type=str, module=__name__, qualname=name)  # type: ignore[misc]",
+        "    globals()[name] = cls",
+        "    return cls",
+        "",
+        "",
+        "def __dir__() -> list[str]:",
+        "    return sorted([*globals(), *__all__])",
+    ]
     return "\n".join(out) + "\n"
 
 
 def _emit_enum_stub(ir: VersionIR) -> str:
     names = sorted(ir.enums)
-    out = [header(ir.version).rstrip("\n"), f'"""OCPP {ir.version} enumerations."""', "", "from enum import Enum", "",
-           "__all__ = [" + ", ".join(repr(n) for n in names) + "]"]
+    out = [
+        header(ir.version).rstrip("\n"),
+        f'"""OCPP {ir.version} enumerations."""',
+        "",
+        "from enum import Enum",
+        "",
+        "__all__ = [" + ", ".join(repr(n) for n in names) + "]",
+    ]
     for name in names:
         e: EnumDef = ir.enums[name]
         out += ["", f"class {name}(str, Enum):"]
-        out += [f"    {m} = {v!r}" for m, v in zip(e.members, e.values)]
+        out += [f"    {m} = {v!r}" for m, v in zip(e.members, e.values, strict=True)]
     return "\n".join(out) + "\n"
 
 
@@ -232,10 +250,16 @@ def _emit_messages(ir: VersionIR) -> str:
             body += ["", "", f"class {m.obj.name}({base}{kw}):", *lines]
             names.append(m.obj.name)
     data_names = {n for n in mod.names if n in ir.objects or n == "CustomDataType"}
-    base_imports = ["MessageInfo as _Info", "Request as _Request", "Response as _Response",
-                    "SendPayload as _SendPayload", *needs_checks]
-    out = _prelude(mod, ir.version, f"OCPP {ir.version} request and response payloads.", base_imports,
-                   {"datatypes": data_names})
+    base_imports = [
+        "MessageInfo as _Info",
+        "Request as _Request",
+        "Response as _Response",
+        "SendPayload as _SendPayload",
+        *needs_checks,
+    ]
+    out = _prelude(
+        mod, ir.version, f"OCPP {ir.version} request and response payloads.", base_imports, {"datatypes": data_names}
+    )
     out.append("__all__ = [" + ", ".join(repr(n) for n in sorted(names)) + "]")
     return "\n".join(out + body) + "\n"
 
@@ -244,9 +268,16 @@ def _emit_init(ir: VersionIR) -> str:
     enums = sorted(ir.enums)
     datatypes = sorted([*ir.objects, *(["CustomDataType"] if ir.uses_custom_data else [])])
     messages = sorted(m.obj.name for m in ir.messages)
-    out = [header(ir.version).rstrip("\n"), f'"""OCPP {ir.version}: every message, datatype and enumeration, and the ACTIONS table.', "",
-           "``ACTIONS[action]`` gives the request and response classes of an action (``response`` is None",
-           'for a SEND-only action)."""', "", "from ocppkit._base import ActionTypes as _ActionTypes", ""]
+    out = [
+        header(ir.version).rstrip("\n"),
+        f'"""OCPP {ir.version}: every message, datatype and enumeration, and the ACTIONS table.',
+        "",
+        "``ACTIONS[action]`` gives the request and response classes of an action (``response`` is None",
+        'for a SEND-only action)."""',
+        "",
+        "from ocppkit._base import ActionTypes as _ActionTypes",
+        "",
+    ]
     out += ["from typing import TYPE_CHECKING as _TYPE_CHECKING, Any as _Any", ""]
     for module, names in (("datatypes", datatypes), ("messages", messages)):
         out.append(f"from .{module} import (")
@@ -254,12 +285,17 @@ def _emit_init(ir: VersionIR) -> str:
         out.append(")")
     out += ["from . import enums as _enums", "", "if _TYPE_CHECKING:", "    from .enums import ("]
     out += [f"        {n} as {n}," for n in enums]
-    out += ["    )", "", "",
-            "def __getattr__(name: str) -> _Any:",
-            "    # Enum classes are built on first access; see enums.py.",
-            "    if name in _enums.__all__:",
-            "        return getattr(_enums, name)",
-            '    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")', ""]
+    out += [
+        "    )",
+        "",
+        "",
+        "def __getattr__(name: str) -> _Any:",
+        "    # Enum classes are built on first access; see enums.py.",
+        "    if name in _enums.__all__:",
+        "        return getattr(_enums, name)",
+        '    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")',
+        "",
+    ]
     out += ["", f"VERSION = {ir.version!r}", "", "ACTIONS: dict[str, _ActionTypes] = {"]
     for action, roles in ir.actions().items():
         if "send" in roles:

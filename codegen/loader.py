@@ -11,10 +11,11 @@ import copy
 import hashlib
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from .naming import NamingError, enum_member, field_name, pascal
 
@@ -38,9 +39,22 @@ HERE = Path(__file__).resolve().parent
 # Keywords the loader knows. Annotations are ignored; everything else is enforced.
 _ANNOTATIONS = {"description", "javaType", "default", "title", "comment", "$schema", "$id", "id"}
 _KNOWN = _ANNOTATIONS | {
-    "type", "properties", "required", "additionalProperties", "additionalItems", "items",
-    "maxLength", "enum", "$ref", "definitions", "minItems", "maxItems", "format", "minimum",
-    "maximum", "multipleOf",
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "additionalItems",
+    "items",
+    "maxLength",
+    "enum",
+    "$ref",
+    "definitions",
+    "minItems",
+    "maxItems",
+    "format",
+    "minimum",
+    "maximum",
+    "multipleOf",
 }
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 DRAFT6 = "http://json-schema.org/draft-06/schema#"
@@ -149,9 +163,7 @@ def wheel_schema_root() -> Path:
 
     spec = importlib.util.find_spec("ocpp")
     if spec is None or not spec.submodule_search_locations:
-        raise LoadError(
-            "the `ocpp` wheel is not installed: `pip install -e '.[codegen]'`, or pass --schemas"
-        )
+        raise LoadError("the `ocpp` wheel is not installed: `pip install -e '.[codegen]'`, or pass --schemas")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -271,7 +283,7 @@ class _Builder:
             ref = node["$ref"]
             if not ref.startswith("#/definitions/"):
                 raise LoadError(f"{where}: only local #/definitions/ references are supported")
-            name = ref[len("#/definitions/"):]
+            name = ref[len("#/definitions/") :]
             target = root.get("definitions", {}).get(name)
             if target is None:
                 raise LoadError(f"{where}: dangling reference {ref}")
@@ -318,7 +330,9 @@ class _Builder:
             return self.obj(name, node, file, pointer, root, draft)
         raise LoadError(f"{where}: unsupported type {kind!r}")
 
-    def named(self, name: str, node: dict[str, Any], file: str, pointer: str, root: dict[str, Any], draft: str) -> TypeExpr:
+    def named(
+        self, name: str, node: dict[str, Any], file: str, pointer: str, root: dict[str, Any], draft: str
+    ) -> TypeExpr:
         if node.get("type") == "string" and "enum" in node:
             return self.enum(name, node, f"{file}.json#{pointer}")
         if node.get("type") == "object":
@@ -348,7 +362,9 @@ class _Builder:
             self.ir.objects[name] = self.fields_of(name, node, file, pointer, root, draft)
         return Ref(name)
 
-    def fields_of(self, name: str, node: dict[str, Any], file: str, pointer: str, root: dict[str, Any], draft: str) -> ObjectDef:
+    def fields_of(
+        self, name: str, node: dict[str, Any], file: str, pointer: str, root: dict[str, Any], draft: str
+    ) -> ObjectDef:
         where = f"{file}.json#{pointer}"
         unknown = set(node) - _KNOWN
         if unknown:

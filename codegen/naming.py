@@ -25,8 +25,7 @@ _NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 def _words(name: str, specials: dict[str, str]) -> list[str]:
     for token, replacement in specials.items():
         # A special token is one word: "bulkSoC" -> "bulk" "soc".
-        name = re.sub(rf"(?<![A-Za-z]){re.escape(token)}|(?<=[a-z0-9]){re.escape(token)}",
-                      f"_{replacement}_", name)
+        name = re.sub(rf"(?<![A-Za-z]){re.escape(token)}|(?<=[a-z0-9]){re.escape(token)}", f"_{replacement}_", name)
     words: list[str] = []
     for chunk in _NON_ALNUM.split(name):
         if chunk:

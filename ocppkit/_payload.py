@@ -9,8 +9,8 @@ that only runs when the fast path cannot be trusted:
   not. On that exact failure the payload is decoded untyped, integral floats are made ints
   (outside open ``customData``/``data`` values) and the tree is validated again.
 - msgspec also accepts ``2024-01-01 10:00:00Z`` (space) and ``+0100`` (no colon) date-times,
-  which RFC 3339 does not. A regex pass over the bytes spots either form; only then are the
-  decoded date-times checked against their original text.
+  which RFC 3339 does not. :func:`datetime_suspect` spots either form cheaply; only then are
+  the decoded date-times checked against their original text.
 """
 
 from __future__ import annotations
@@ -56,7 +56,11 @@ def _decoder(cls: type[T]) -> msgspec.json.Decoder[T]:
 
 _PATH = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
 _RULES: list[tuple[re.Pattern[str], str, ErrorCode]] = [
-    (re.compile(r"Object missing required field `(?P<f>[^`]*)`"), "required", ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
+    (
+        re.compile(r"Object missing required field `(?P<f>[^`]*)`"),
+        "required",
+        ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION,
+    ),
     (re.compile(r"Object contains unknown field `(?P<f>[^`]*)`"), "additionalProperties", ErrorCode.FORMAT_VIOLATION),
     (re.compile(r"Expected `array` of length >= "), "minItems", ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
     (re.compile(r"Expected `array` of length <= "), "maxItems", ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
@@ -64,9 +68,21 @@ _RULES: list[tuple[re.Pattern[str], str, ErrorCode]] = [
     (re.compile(r"Expected `(?:int|float)` >= "), "minimum", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
     (re.compile(r"Expected `(?:int|float)` <= "), "maximum", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
     (re.compile(r"Invalid enum value "), "enum", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
-    (re.compile(r"Invalid RFC3339|Expected `datetime` with a timezone"), "format", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
-    (re.compile(r"Invalid value for `(?P<f>[^`]*)`: expected a multiple"), "multipleOf", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
-    (re.compile(r"Invalid value for `(?P<f>[^`]*)`: expected a URI"), "format", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    (
+        re.compile(r"Invalid RFC3339|Expected `datetime` with a timezone"),
+        "format",
+        ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+    ),
+    (
+        re.compile(r"Invalid value for `(?P<f>[^`]*)`: expected a multiple"),
+        "multipleOf",
+        ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+    ),
+    (
+        re.compile(r"Invalid value for `(?P<f>[^`]*)`: expected a URI"),
+        "format",
+        ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+    ),
     (re.compile(r"Expected `[^`]*`, got `"), "type", ErrorCode.TYPE_CONSTRAINT_VIOLATION),
 ]
 _IN_FIELD = re.compile(r" in field `(?P<f>[^`]*)`$")
@@ -76,11 +92,14 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if name.isidentifier() else f'{path}["{name}"]'
 
 
-def _translate(exc: msgspec.MsgspecError, version: str, error: type[PayloadError] | type[LocalProtocolError]) -> Exception:
+def _translate(
+    exc: msgspec.MsgspecError, version: str, error: type[PayloadError] | type[LocalProtocolError]
+) -> Exception:
     """msgspec's error -> our error, at this one boundary. Keeps the JSON path, drops values."""
     if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
-        return error(ErrorCode.FORMAT_VIOLATION, "Payload is not valid JSON",
-                     {"path": "$", "rule": "json"}, version=version)
+        return error(
+            ErrorCode.FORMAT_VIOLATION, "Payload is not valid JSON", {"path": "$", "rule": "json"}, version=version
+        )
     m = _PATH.match(str(exc))
     assert m is not None
     text, path = m.group("msg"), m.group("path") or "$"
@@ -100,8 +119,9 @@ def _translate(exc: msgspec.MsgspecError, version: str, error: type[PayloadError
         if rule == "enum":
             text = "Invalid enum value"  # never echo the peer's value
         return error(code, f"{text} at {path}", {"path": path, "rule": rule}, version=version)
-    return error(ErrorCode.GENERIC_ERROR, f"Invalid payload at {path}", {"path": path, "rule": "unknown"},
-                 version=version)
+    return error(
+        ErrorCode.GENERIC_ERROR, f"Invalid payload at {path}", {"path": path, "rule": "unknown"}, version=version
+    )
 
 
 # ------------------------------------------------------------------ slow paths
@@ -121,7 +141,7 @@ def _ints(node: Any, open_keys: frozenset[str]) -> Any:
     return node
 
 
-def _integral_floats(data: bytes | str, cls: type[T]) -> T:
+def integral_floats(data: bytes, cls: type[T]) -> T:
     tree = msgspec.json.decode(data)
     info = cls.__ocpp__  # type: ignore[attr-defined]
     # DataTransfer.data is any JSON value: keep it as sent.
@@ -129,25 +149,48 @@ def _integral_floats(data: bytes | str, cls: type[T]) -> T:
     return msgspec.convert(_ints(tree, open_keys), cls, dec_hook=_dec_hook)
 
 
-# A date-time form msgspec accepts but RFC 3339 does not: a space for "T", or "+hhmm".
-_LENIENT_DATETIME = re.compile(rb'"\d{4}-\d\d-\d\d \d\d:\d\d|:\d\d(?:\.\d+)?[+-]\d{4}"')
-_LENIENT_DATETIME_STR = re.compile(_LENIENT_DATETIME.pattern.decode())
-_RFC3339 = re.compile(
-    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII
-)
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII)
 
 
-def _check_datetimes(obj: Any, raw: Any, path: str) -> None:
+def datetime_suspect(data: bytes) -> bool:
+    """Could ``data`` hold a date-time that msgspec accepts but RFC 3339 does not?
+
+    Those are ``2024-01-01 10:00:00Z`` (a space for "T") and ``...:00+0100"`` (no colon in the
+    offset). Only the bytes around each space, "+" and "-" are looked at, which keeps this to a
+    few ``bytes.find`` calls on a typical payload. A hit only means "check the date-times".
+    """
+    find = data.find
+    i = find(b" ")
+    while i != -1:
+        if i > 0 and 48 <= data[i - 1] <= 57 and data[i + 1 : i + 3].isdigit() and data[i + 3 : i + 4] == b":":
+            return True
+        i = find(b" ", i + 1)
+    for sign in (b"+", b"-"):
+        i = find(sign)
+        while i != -1:
+            if (
+                i > 0
+                and 48 <= data[i - 1] <= 57
+                and len(digits := data[i + 1 : i + 5]) == 4
+                and digits.isdigit()
+                and data[i + 5 : i + 6] == b'"'
+            ):
+                return True
+            i = find(sign, i + 1)
+    return False
+
+
+def check_datetimes(obj: Any, raw: Any, path: str) -> None:
     if isinstance(obj, datetime):
         if not (isinstance(raw, str) and _RFC3339.fullmatch(raw)):
             raise msgspec.ValidationError(f"Invalid RFC3339 encoded datetime - at `{path}`")
     elif isinstance(obj, msgspec.Struct) and isinstance(raw, dict):
-        for name, wire in zip(obj.__struct_fields__, obj.__struct_encode_fields__):
+        for name, wire in zip(obj.__struct_fields__, obj.__struct_encode_fields__, strict=True):
             if wire in raw:
-                _check_datetimes(getattr(obj, name), raw[wire], _join(path, wire))
+                check_datetimes(getattr(obj, name), raw[wire], _join(path, wire))
     elif isinstance(obj, list) and isinstance(raw, list):
-        for i, (o, r) in enumerate(zip(obj, raw)):
-            _check_datetimes(o, r, f"{path}[{i}]")
+        for i, (o, r) in enumerate(zip(obj, raw, strict=False)):
+            check_datetimes(o, r, f"{path}[{i}]")
 
 
 # --------------------------------------------------------------------- public
@@ -161,18 +204,23 @@ def decode_payload(data: bytes | str, type: type[T]) -> T:
     """
     info = type.__ocpp__  # type: ignore[attr-defined]
     try:
+        if isinstance(data, str):
+            data = data.encode()
         try:
             obj = _decoder(type).decode(data)
         except msgspec.ValidationError as exc:
             if not (info.integral_floats and str(exc).startswith(_INT_FLOAT)):
                 raise
-            obj = _integral_floats(data, type)
-        lenient = _LENIENT_DATETIME if isinstance(data, (bytes, bytearray, memoryview)) else _LENIENT_DATETIME_STR
-        if lenient.search(data):  # type: ignore[arg-type]
-            _check_datetimes(obj, msgspec.json.decode(data), "$")
+            obj = integral_floats(data, type)
+        if datetime_suspect(data):
+            check_datetimes(obj, msgspec.json.decode(data), "$")
         return obj
     except msgspec.MsgspecError as exc:
         raise _translate(exc, info.version, PayloadError) from None
+    except (UnicodeError, RecursionError):
+        raise PayloadError(
+            ErrorCode.FORMAT_VIOLATION, "Payload is not valid JSON", {"path": "$", "rule": "json"}, version=info.version
+        ) from None
 
 
 def encode_payload(obj: OcppStruct, *, validate: bool = True) -> bytes:

@@ -169,30 +169,18 @@ VERSION = "1.6"
 ACTIONS: dict[str, _ActionTypes] = {
     "Authorize": _ActionTypes("Authorize", AuthorizeRequest, AuthorizeResponse),
     "BootNotification": _ActionTypes("BootNotification", BootNotificationRequest, BootNotificationResponse),
-    "CancelReservation": _ActionTypes(
-        "CancelReservation", CancelReservationRequest, CancelReservationResponse
-    ),
-    "CertificateSigned": _ActionTypes(
-        "CertificateSigned", CertificateSignedRequest, CertificateSignedResponse
-    ),
-    "ChangeAvailability": _ActionTypes(
-        "ChangeAvailability", ChangeAvailabilityRequest, ChangeAvailabilityResponse
-    ),
-    "ChangeConfiguration": _ActionTypes(
-        "ChangeConfiguration", ChangeConfigurationRequest, ChangeConfigurationResponse
-    ),
+    "CancelReservation": _ActionTypes("CancelReservation", CancelReservationRequest, CancelReservationResponse),
+    "CertificateSigned": _ActionTypes("CertificateSigned", CertificateSignedRequest, CertificateSignedResponse),
+    "ChangeAvailability": _ActionTypes("ChangeAvailability", ChangeAvailabilityRequest, ChangeAvailabilityResponse),
+    "ChangeConfiguration": _ActionTypes("ChangeConfiguration", ChangeConfigurationRequest, ChangeConfigurationResponse),
     "ClearCache": _ActionTypes("ClearCache", ClearCacheRequest, ClearCacheResponse),
     "ClearChargingProfile": _ActionTypes(
         "ClearChargingProfile", ClearChargingProfileRequest, ClearChargingProfileResponse
     ),
     "DataTransfer": _ActionTypes("DataTransfer", DataTransferRequest, DataTransferResponse),
-    "DeleteCertificate": _ActionTypes(
-        "DeleteCertificate", DeleteCertificateRequest, DeleteCertificateResponse
-    ),
+    "DeleteCertificate": _ActionTypes("DeleteCertificate", DeleteCertificateRequest, DeleteCertificateResponse),
     "DiagnosticsStatusNotification": _ActionTypes(
-        "DiagnosticsStatusNotification",
-        DiagnosticsStatusNotificationRequest,
-        DiagnosticsStatusNotificationResponse,
+        "DiagnosticsStatusNotification", DiagnosticsStatusNotificationRequest, DiagnosticsStatusNotificationResponse
     ),
     "ExtendedTriggerMessage": _ActionTypes(
         "ExtendedTriggerMessage", ExtendedTriggerMessageRequest, ExtendedTriggerMessageResponse
@@ -208,14 +196,10 @@ ACTIONS: dict[str, _ActionTypes] = {
     "GetInstalledCertificateIds": _ActionTypes(
         "GetInstalledCertificateIds", GetInstalledCertificateIdsRequest, GetInstalledCertificateIdsResponse
     ),
-    "GetLocalListVersion": _ActionTypes(
-        "GetLocalListVersion", GetLocalListVersionRequest, GetLocalListVersionResponse
-    ),
+    "GetLocalListVersion": _ActionTypes("GetLocalListVersion", GetLocalListVersionRequest, GetLocalListVersionResponse),
     "GetLog": _ActionTypes("GetLog", GetLogRequest, GetLogResponse),
     "Heartbeat": _ActionTypes("Heartbeat", HeartbeatRequest, HeartbeatResponse),
-    "InstallCertificate": _ActionTypes(
-        "InstallCertificate", InstallCertificateRequest, InstallCertificateResponse
-    ),
+    "InstallCertificate": _ActionTypes("InstallCertificate", InstallCertificateRequest, InstallCertificateResponse),
     "LogStatusNotification": _ActionTypes(
         "LogStatusNotification", LogStatusNotificationRequest, LogStatusNotificationResponse
     ),
@@ -232,9 +216,7 @@ ACTIONS: dict[str, _ActionTypes] = {
         "SecurityEventNotification", SecurityEventNotificationRequest, SecurityEventNotificationResponse
     ),
     "SendLocalList": _ActionTypes("SendLocalList", SendLocalListRequest, SendLocalListResponse),
-    "SetChargingProfile": _ActionTypes(
-        "SetChargingProfile", SetChargingProfileRequest, SetChargingProfileResponse
-    ),
+    "SetChargingProfile": _ActionTypes("SetChargingProfile", SetChargingProfileRequest, SetChargingProfileResponse),
     "SignCertificate": _ActionTypes("SignCertificate", SignCertificateRequest, SignCertificateResponse),
     "SignedFirmwareStatusNotification": _ActionTypes(
         "SignedFirmwareStatusNotification",
@@ -245,9 +227,7 @@ ACTIONS: dict[str, _ActionTypes] = {
         "SignedUpdateFirmware", SignedUpdateFirmwareRequest, SignedUpdateFirmwareResponse
     ),
     "StartTransaction": _ActionTypes("StartTransaction", StartTransactionRequest, StartTransactionResponse),
-    "StatusNotification": _ActionTypes(
-        "StatusNotification", StatusNotificationRequest, StatusNotificationResponse
-    ),
+    "StatusNotification": _ActionTypes("StatusNotification", StatusNotificationRequest, StatusNotificationResponse),
     "StopTransaction": _ActionTypes("StopTransaction", StopTransactionRequest, StopTransactionResponse),
     "TriggerMessage": _ActionTypes("TriggerMessage", TriggerMessageRequest, TriggerMessageResponse),
     "UnlockConnector": _ActionTypes("UnlockConnector", UnlockConnectorRequest, UnlockConnectorResponse),

@@ -302,11 +302,7 @@ class FirmwareStatusNotificationRequest(_Request[FirmwareStatusNotificationRespo
 class GetCompositeScheduleResponse(
     _Response,
     kw_only=True,
-    rename={
-        "connector_id": "connectorId",
-        "schedule_start": "scheduleStart",
-        "charging_schedule": "chargingSchedule",
-    },
+    rename={"connector_id": "connectorId", "schedule_start": "scheduleStart", "charging_schedule": "chargingSchedule"},
 ):
     __ocpp__ = _Info("1.6", "GetCompositeSchedule", "response", False)
     status: _e.GetCompositeScheduleStatus
@@ -695,9 +691,7 @@ class UnlockConnectorResponse(_Response, kw_only=True):
     status: _e.UnlockStatus
 
 
-class UnlockConnectorRequest(
-    _Request[UnlockConnectorResponse], kw_only=True, rename={"connector_id": "connectorId"}
-):
+class UnlockConnectorRequest(_Request[UnlockConnectorResponse], kw_only=True, rename={"connector_id": "connectorId"}):
     __ocpp__ = _Info("1.6", "UnlockConnector", "request", False)
     connector_id: int
 

@@ -302,22 +302,14 @@ VERSION = "2.0.1"
 ACTIONS: dict[str, _ActionTypes] = {
     "Authorize": _ActionTypes("Authorize", AuthorizeRequest, AuthorizeResponse),
     "BootNotification": _ActionTypes("BootNotification", BootNotificationRequest, BootNotificationResponse),
-    "CancelReservation": _ActionTypes(
-        "CancelReservation", CancelReservationRequest, CancelReservationResponse
-    ),
-    "CertificateSigned": _ActionTypes(
-        "CertificateSigned", CertificateSignedRequest, CertificateSignedResponse
-    ),
-    "ChangeAvailability": _ActionTypes(
-        "ChangeAvailability", ChangeAvailabilityRequest, ChangeAvailabilityResponse
-    ),
+    "CancelReservation": _ActionTypes("CancelReservation", CancelReservationRequest, CancelReservationResponse),
+    "CertificateSigned": _ActionTypes("CertificateSigned", CertificateSignedRequest, CertificateSignedResponse),
+    "ChangeAvailability": _ActionTypes("ChangeAvailability", ChangeAvailabilityRequest, ChangeAvailabilityResponse),
     "ClearCache": _ActionTypes("ClearCache", ClearCacheRequest, ClearCacheResponse),
     "ClearChargingProfile": _ActionTypes(
         "ClearChargingProfile", ClearChargingProfileRequest, ClearChargingProfileResponse
     ),
-    "ClearDisplayMessage": _ActionTypes(
-        "ClearDisplayMessage", ClearDisplayMessageRequest, ClearDisplayMessageResponse
-    ),
+    "ClearDisplayMessage": _ActionTypes("ClearDisplayMessage", ClearDisplayMessageRequest, ClearDisplayMessageResponse),
     "ClearVariableMonitoring": _ActionTypes(
         "ClearVariableMonitoring", ClearVariableMonitoringRequest, ClearVariableMonitoringResponse
     ),
@@ -325,13 +317,9 @@ ACTIONS: dict[str, _ActionTypes] = {
         "ClearedChargingLimit", ClearedChargingLimitRequest, ClearedChargingLimitResponse
     ),
     "CostUpdated": _ActionTypes("CostUpdated", CostUpdatedRequest, CostUpdatedResponse),
-    "CustomerInformation": _ActionTypes(
-        "CustomerInformation", CustomerInformationRequest, CustomerInformationResponse
-    ),
+    "CustomerInformation": _ActionTypes("CustomerInformation", CustomerInformationRequest, CustomerInformationResponse),
     "DataTransfer": _ActionTypes("DataTransfer", DataTransferRequest, DataTransferResponse),
-    "DeleteCertificate": _ActionTypes(
-        "DeleteCertificate", DeleteCertificateRequest, DeleteCertificateResponse
-    ),
+    "DeleteCertificate": _ActionTypes("DeleteCertificate", DeleteCertificateRequest, DeleteCertificateResponse),
     "FirmwareStatusNotification": _ActionTypes(
         "FirmwareStatusNotification", FirmwareStatusNotificationRequest, FirmwareStatusNotificationResponse
     ),
@@ -342,41 +330,29 @@ ACTIONS: dict[str, _ActionTypes] = {
     "GetCertificateStatus": _ActionTypes(
         "GetCertificateStatus", GetCertificateStatusRequest, GetCertificateStatusResponse
     ),
-    "GetChargingProfiles": _ActionTypes(
-        "GetChargingProfiles", GetChargingProfilesRequest, GetChargingProfilesResponse
-    ),
+    "GetChargingProfiles": _ActionTypes("GetChargingProfiles", GetChargingProfilesRequest, GetChargingProfilesResponse),
     "GetCompositeSchedule": _ActionTypes(
         "GetCompositeSchedule", GetCompositeScheduleRequest, GetCompositeScheduleResponse
     ),
-    "GetDisplayMessages": _ActionTypes(
-        "GetDisplayMessages", GetDisplayMessagesRequest, GetDisplayMessagesResponse
-    ),
+    "GetDisplayMessages": _ActionTypes("GetDisplayMessages", GetDisplayMessagesRequest, GetDisplayMessagesResponse),
     "GetInstalledCertificateIds": _ActionTypes(
         "GetInstalledCertificateIds", GetInstalledCertificateIdsRequest, GetInstalledCertificateIdsResponse
     ),
-    "GetLocalListVersion": _ActionTypes(
-        "GetLocalListVersion", GetLocalListVersionRequest, GetLocalListVersionResponse
-    ),
+    "GetLocalListVersion": _ActionTypes("GetLocalListVersion", GetLocalListVersionRequest, GetLocalListVersionResponse),
     "GetLog": _ActionTypes("GetLog", GetLogRequest, GetLogResponse),
-    "GetMonitoringReport": _ActionTypes(
-        "GetMonitoringReport", GetMonitoringReportRequest, GetMonitoringReportResponse
-    ),
+    "GetMonitoringReport": _ActionTypes("GetMonitoringReport", GetMonitoringReportRequest, GetMonitoringReportResponse),
     "GetReport": _ActionTypes("GetReport", GetReportRequest, GetReportResponse),
     "GetTransactionStatus": _ActionTypes(
         "GetTransactionStatus", GetTransactionStatusRequest, GetTransactionStatusResponse
     ),
     "GetVariables": _ActionTypes("GetVariables", GetVariablesRequest, GetVariablesResponse),
     "Heartbeat": _ActionTypes("Heartbeat", HeartbeatRequest, HeartbeatResponse),
-    "InstallCertificate": _ActionTypes(
-        "InstallCertificate", InstallCertificateRequest, InstallCertificateResponse
-    ),
+    "InstallCertificate": _ActionTypes("InstallCertificate", InstallCertificateRequest, InstallCertificateResponse),
     "LogStatusNotification": _ActionTypes(
         "LogStatusNotification", LogStatusNotificationRequest, LogStatusNotificationResponse
     ),
     "MeterValues": _ActionTypes("MeterValues", MeterValuesRequest, MeterValuesResponse),
-    "NotifyChargingLimit": _ActionTypes(
-        "NotifyChargingLimit", NotifyChargingLimitRequest, NotifyChargingLimitResponse
-    ),
+    "NotifyChargingLimit": _ActionTypes("NotifyChargingLimit", NotifyChargingLimitRequest, NotifyChargingLimitResponse),
     "NotifyCustomerInformation": _ActionTypes(
         "NotifyCustomerInformation", NotifyCustomerInformationRequest, NotifyCustomerInformationResponse
     ),
@@ -418,35 +394,21 @@ ACTIONS: dict[str, _ActionTypes] = {
         "SecurityEventNotification", SecurityEventNotificationRequest, SecurityEventNotificationResponse
     ),
     "SendLocalList": _ActionTypes("SendLocalList", SendLocalListRequest, SendLocalListResponse),
-    "SetChargingProfile": _ActionTypes(
-        "SetChargingProfile", SetChargingProfileRequest, SetChargingProfileResponse
-    ),
-    "SetDisplayMessage": _ActionTypes(
-        "SetDisplayMessage", SetDisplayMessageRequest, SetDisplayMessageResponse
-    ),
-    "SetMonitoringBase": _ActionTypes(
-        "SetMonitoringBase", SetMonitoringBaseRequest, SetMonitoringBaseResponse
-    ),
-    "SetMonitoringLevel": _ActionTypes(
-        "SetMonitoringLevel", SetMonitoringLevelRequest, SetMonitoringLevelResponse
-    ),
-    "SetNetworkProfile": _ActionTypes(
-        "SetNetworkProfile", SetNetworkProfileRequest, SetNetworkProfileResponse
-    ),
+    "SetChargingProfile": _ActionTypes("SetChargingProfile", SetChargingProfileRequest, SetChargingProfileResponse),
+    "SetDisplayMessage": _ActionTypes("SetDisplayMessage", SetDisplayMessageRequest, SetDisplayMessageResponse),
+    "SetMonitoringBase": _ActionTypes("SetMonitoringBase", SetMonitoringBaseRequest, SetMonitoringBaseResponse),
+    "SetMonitoringLevel": _ActionTypes("SetMonitoringLevel", SetMonitoringLevelRequest, SetMonitoringLevelResponse),
+    "SetNetworkProfile": _ActionTypes("SetNetworkProfile", SetNetworkProfileRequest, SetNetworkProfileResponse),
     "SetVariableMonitoring": _ActionTypes(
         "SetVariableMonitoring", SetVariableMonitoringRequest, SetVariableMonitoringResponse
     ),
     "SetVariables": _ActionTypes("SetVariables", SetVariablesRequest, SetVariablesResponse),
     "SignCertificate": _ActionTypes("SignCertificate", SignCertificateRequest, SignCertificateResponse),
-    "StatusNotification": _ActionTypes(
-        "StatusNotification", StatusNotificationRequest, StatusNotificationResponse
-    ),
+    "StatusNotification": _ActionTypes("StatusNotification", StatusNotificationRequest, StatusNotificationResponse),
     "TransactionEvent": _ActionTypes("TransactionEvent", TransactionEventRequest, TransactionEventResponse),
     "TriggerMessage": _ActionTypes("TriggerMessage", TriggerMessageRequest, TriggerMessageResponse),
     "UnlockConnector": _ActionTypes("UnlockConnector", UnlockConnectorRequest, UnlockConnectorResponse),
-    "UnpublishFirmware": _ActionTypes(
-        "UnpublishFirmware", UnpublishFirmwareRequest, UnpublishFirmwareResponse
-    ),
+    "UnpublishFirmware": _ActionTypes("UnpublishFirmware", UnpublishFirmwareRequest, UnpublishFirmwareResponse),
     "UpdateFirmware": _ActionTypes("UpdateFirmware", UpdateFirmwareRequest, UpdateFirmwareResponse),
 }
 

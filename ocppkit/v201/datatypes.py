@@ -171,9 +171,9 @@ class CertificateHashDataChainType(
     custom_data: CustomDataType | _UnsetType = _UNSET
     certificate_hash_data: CertificateHashDataType
     certificate_type: _e.GetCertificateIdUseEnumType
-    child_certificate_hash_data: (
-        _A[list[CertificateHashDataType], _Meta(min_length=1, max_length=4)] | _UnsetType
-    ) = _UNSET
+    child_certificate_hash_data: _A[list[CertificateHashDataType], _Meta(min_length=1, max_length=4)] | _UnsetType = (
+        _UNSET
+    )
 
 
 class ChargingLimitType(
@@ -205,9 +205,9 @@ class ChargingProfileCriterionType(
     charging_profile_purpose: _e.ChargingProfilePurposeEnumType | _UnsetType = _UNSET
     stack_level: int | _UnsetType = _UNSET
     charging_profile_id: _A[list[int], _Meta(min_length=1)] | _UnsetType = _UNSET
-    charging_limit_source: (
-        _A[list[_e.ChargingLimitSourceEnumType], _Meta(min_length=1, max_length=4)] | _UnsetType
-    ) = _UNSET
+    charging_limit_source: _A[list[_e.ChargingLimitSourceEnumType], _Meta(min_length=1, max_length=4)] | _UnsetType = (
+        _UNSET
+    )
 
 
 class ChargingSchedulePeriodType(
@@ -273,9 +273,7 @@ class CostType(
     amount_multiplier: int | _UnsetType = _UNSET
 
 
-class ConsumptionCostType(
-    _Struct, kw_only=True, rename={"custom_data": "customData", "start_value": "startValue"}
-):
+class ConsumptionCostType(_Struct, kw_only=True, rename={"custom_data": "customData", "start_value": "startValue"}):
     custom_data: CustomDataType | _UnsetType = _UNSET
     start_value: float
     cost: _A[list[CostType], _Meta(min_length=1, max_length=3)]
@@ -414,9 +412,7 @@ class IdTokenInfoType(
 
 
 class AuthorizationData(
-    _Struct,
-    kw_only=True,
-    rename={"custom_data": "customData", "id_token": "idToken", "id_token_info": "idTokenInfo"},
+    _Struct, kw_only=True, rename={"custom_data": "customData", "id_token": "idToken", "id_token_info": "idTokenInfo"}
 ):
     custom_data: CustomDataType | _UnsetType = _UNSET
     id_token: IdTokenType
@@ -642,11 +638,7 @@ class UnitOfMeasureType(_Struct, kw_only=True, rename={"custom_data": "customDat
 class SampledValueType(
     _Struct,
     kw_only=True,
-    rename={
-        "custom_data": "customData",
-        "signed_meter_value": "signedMeterValue",
-        "unit_of_measure": "unitOfMeasure",
-    },
+    rename={"custom_data": "customData", "signed_meter_value": "signedMeterValue", "unit_of_measure": "unitOfMeasure"},
 ):
     custom_data: CustomDataType | _UnsetType = _UNSET
     value: float
@@ -658,9 +650,7 @@ class SampledValueType(
     unit_of_measure: UnitOfMeasureType | _UnsetType = _UNSET
 
 
-class MeterValueType(
-    _Struct, kw_only=True, rename={"custom_data": "customData", "sampled_value": "sampledValue"}
-):
+class MeterValueType(_Struct, kw_only=True, rename={"custom_data": "customData", "sampled_value": "sampledValue"}):
     custom_data: CustomDataType | _UnsetType = _UNSET
     sampled_value: _A[list[SampledValueType], _Meta(min_length=1)]
     timestamp: _DateTime
@@ -846,9 +836,7 @@ class SetMonitoringDataType(_Struct, kw_only=True, rename={"custom_data": "custo
     variable: VariableType
 
 
-class SetMonitoringResultType(
-    _Struct, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}
-):
+class SetMonitoringResultType(_Struct, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}):
     custom_data: CustomDataType | _UnsetType = _UNSET
     id: int | _UnsetType = _UNSET
     status_info: StatusInfoType | _UnsetType = _UNSET
@@ -862,11 +850,7 @@ class SetMonitoringResultType(
 class SetVariableDataType(
     _Struct,
     kw_only=True,
-    rename={
-        "custom_data": "customData",
-        "attribute_type": "attributeType",
-        "attribute_value": "attributeValue",
-    },
+    rename={"custom_data": "customData", "attribute_type": "attributeType", "attribute_value": "attributeValue"},
 ):
     custom_data: CustomDataType | _UnsetType = _UNSET
     attribute_type: _e.AttributeEnumType | _UnsetType = _UNSET

@@ -8,12 +8,7 @@ from typing import Annotated as _A, Any as _Any
 
 from msgspec import UNSET as _UNSET, Meta as _Meta, UnsetType as _UnsetType
 
-from ocppkit._base import (
-    MessageInfo as _Info,
-    Request as _Request,
-    Response as _Response,
-    SendPayload as _SendPayload,
-)
+from ocppkit._base import MessageInfo as _Info, Request as _Request, Response as _Response, SendPayload as _SendPayload
 from . import enums as _e
 from .datatypes import (
     AuthorizationData,
@@ -199,11 +194,7 @@ __all__ = [
 class AuthorizeResponse(
     _Response,
     kw_only=True,
-    rename={
-        "custom_data": "customData",
-        "id_token_info": "idTokenInfo",
-        "certificate_status": "certificateStatus",
-    },
+    rename={"custom_data": "customData", "id_token_info": "idTokenInfo", "certificate_status": "certificateStatus"},
 ):
     __ocpp__ = _Info("2.0.1", "Authorize", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -224,9 +215,9 @@ class AuthorizeRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
     id_token: IdTokenType
     certificate: _Str5500 | _UnsetType = _UNSET
-    iso15118_certificate_hash_data: (
-        _A[list[OCSPRequestDataType], _Meta(min_length=1, max_length=4)] | _UnsetType
-    ) = _UNSET
+    iso15118_certificate_hash_data: _A[list[OCSPRequestDataType], _Meta(min_length=1, max_length=4)] | _UnsetType = (
+        _UNSET
+    )
 
 
 class BootNotificationResponse(
@@ -316,9 +307,7 @@ class ChangeAvailabilityRequest(
     operational_status: _e.OperationalStatusEnumType
 
 
-class ClearCacheResponse(
-    _Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}
-):
+class ClearCacheResponse(_Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}):
     __ocpp__ = _Info("2.0.1", "ClearCache", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
     status: _e.ClearCacheStatusEnumType
@@ -372,9 +361,7 @@ class ClearDisplayMessageRequest(
 
 
 class ClearVariableMonitoringResponse(
-    _Response,
-    kw_only=True,
-    rename={"custom_data": "customData", "clear_monitoring_result": "clearMonitoringResult"},
+    _Response, kw_only=True, rename={"custom_data": "customData", "clear_monitoring_result": "clearMonitoringResult"}
 ):
     __ocpp__ = _Info("2.0.1", "ClearVariableMonitoring", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -451,9 +438,7 @@ class CustomerInformationRequest(
     customer_identifier: _Str64 | _UnsetType = _UNSET
 
 
-class DataTransferResponse(
-    _Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}
-):
+class DataTransferResponse(_Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}):
     __ocpp__ = _Info("2.0.1", "DataTransfer", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
     status: _e.DataTransferStatusEnumType
@@ -536,9 +521,7 @@ class Get15118EVCertificateRequest(
     exi_request: _Str5600
 
 
-class GetBaseReportResponse(
-    _Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}
-):
+class GetBaseReportResponse(_Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}):
     __ocpp__ = _Info("2.0.1", "GetBaseReport", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
     status: _e.GenericDeviceModelStatusEnumType
@@ -636,9 +619,7 @@ class GetDisplayMessagesResponse(
 
 
 class GetDisplayMessagesRequest(
-    _Request[GetDisplayMessagesResponse],
-    kw_only=True,
-    rename={"custom_data": "customData", "request_id": "requestId"},
+    _Request[GetDisplayMessagesResponse], kw_only=True, rename={"custom_data": "customData", "request_id": "requestId"}
 ):
     __ocpp__ = _Info("2.0.1", "GetDisplayMessages", "request", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -661,9 +642,7 @@ class GetInstalledCertificateIdsResponse(
     custom_data: CustomDataType | _UnsetType = _UNSET
     status: _e.GetInstalledCertificateStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
-    certificate_hash_data_chain: _A[list[CertificateHashDataChainType], _Meta(min_length=1)] | _UnsetType = (
-        _UNSET
-    )
+    certificate_hash_data_chain: _A[list[CertificateHashDataChainType], _Meta(min_length=1)] | _UnsetType = _UNSET
 
 
 class GetInstalledCertificateIdsRequest(
@@ -691,9 +670,7 @@ class GetLocalListVersionRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class GetLogResponse(
-    _Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}
-):
+class GetLogResponse(_Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}):
     __ocpp__ = _Info("2.0.1", "GetLog", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
     status: _e.LogStatusEnumType
@@ -743,14 +720,12 @@ class GetMonitoringReportRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
     component_variable: _A[list[ComponentVariableType], _Meta(min_length=1)] | _UnsetType = _UNSET
     request_id: int
-    monitoring_criteria: (
-        _A[list[_e.MonitoringCriterionEnumType], _Meta(min_length=1, max_length=3)] | _UnsetType
-    ) = _UNSET
+    monitoring_criteria: _A[list[_e.MonitoringCriterionEnumType], _Meta(min_length=1, max_length=3)] | _UnsetType = (
+        _UNSET
+    )
 
 
-class GetReportResponse(
-    _Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}
-):
+class GetReportResponse(_Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}):
     __ocpp__ = _Info("2.0.1", "GetReport", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
     status: _e.GenericDeviceModelStatusEnumType
@@ -771,9 +746,7 @@ class GetReportRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
     component_variable: _A[list[ComponentVariableType], _Meta(min_length=1)] | _UnsetType = _UNSET
     request_id: int
-    component_criteria: (
-        _A[list[_e.ComponentCriterionEnumType], _Meta(min_length=1, max_length=4)] | _UnsetType
-    ) = _UNSET
+    component_criteria: _A[list[_e.ComponentCriterionEnumType], _Meta(min_length=1, max_length=4)] | _UnsetType = _UNSET
 
 
 class GetTransactionStatusResponse(
@@ -819,9 +792,7 @@ class GetVariablesRequest(
     get_variable_data: _A[list[GetVariableDataType], _Meta(min_length=1)]
 
 
-class HeartbeatResponse(
-    _Response, kw_only=True, rename={"custom_data": "customData", "current_time": "currentTime"}
-):
+class HeartbeatResponse(_Response, kw_only=True, rename={"custom_data": "customData", "current_time": "currentTime"}):
     __ocpp__ = _Info("2.0.1", "Heartbeat", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
     current_time: _DateTime
@@ -914,12 +885,7 @@ class NotifyCustomerInformationResponse(_Response, kw_only=True, rename={"custom
 class NotifyCustomerInformationRequest(
     _Request[NotifyCustomerInformationResponse],
     kw_only=True,
-    rename={
-        "custom_data": "customData",
-        "seq_no": "seqNo",
-        "generated_at": "generatedAt",
-        "request_id": "requestId",
-    },
+    rename={"custom_data": "customData", "seq_no": "seqNo", "generated_at": "generatedAt", "request_id": "requestId"},
 ):
     __ocpp__ = _Info("2.0.1", "NotifyCustomerInformation", "request", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -1007,12 +973,7 @@ class NotifyEventResponse(_Response, kw_only=True, rename={"custom_data": "custo
 class NotifyEventRequest(
     _Request[NotifyEventResponse],
     kw_only=True,
-    rename={
-        "custom_data": "customData",
-        "generated_at": "generatedAt",
-        "seq_no": "seqNo",
-        "event_data": "eventData",
-    },
+    rename={"custom_data": "customData", "generated_at": "generatedAt", "seq_no": "seqNo", "event_data": "eventData"},
 ):
     __ocpp__ = _Info("2.0.1", "NotifyEvent", "request", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -1030,12 +991,7 @@ class NotifyMonitoringReportResponse(_Response, kw_only=True, rename={"custom_da
 class NotifyMonitoringReportRequest(
     _Request[NotifyMonitoringReportResponse],
     kw_only=True,
-    rename={
-        "custom_data": "customData",
-        "request_id": "requestId",
-        "seq_no": "seqNo",
-        "generated_at": "generatedAt",
-    },
+    rename={"custom_data": "customData", "request_id": "requestId", "seq_no": "seqNo", "generated_at": "generatedAt"},
 ):
     __ocpp__ = _Info("2.0.1", "NotifyMonitoringReport", "request", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -1094,9 +1050,7 @@ class PublishFirmwareRequest(
     retry_interval: int | _UnsetType = _UNSET
 
 
-class PublishFirmwareStatusNotificationResponse(
-    _Response, kw_only=True, rename={"custom_data": "customData"}
-):
+class PublishFirmwareStatusNotificationResponse(_Response, kw_only=True, rename={"custom_data": "customData"}):
     __ocpp__ = _Info("2.0.1", "PublishFirmwareStatusNotification", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
 
@@ -1210,9 +1164,7 @@ class ReservationStatusUpdateRequest(
     reservation_update_status: _e.ReservationUpdateStatusEnumType
 
 
-class ReserveNowResponse(
-    _Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}
-):
+class ReserveNowResponse(_Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}):
     __ocpp__ = _Info("2.0.1", "ReserveNow", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
     status: _e.ReserveNowStatusEnumType
@@ -1241,18 +1193,14 @@ class ReserveNowRequest(
     group_id_token: IdTokenType | _UnsetType = _UNSET
 
 
-class ResetResponse(
-    _Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}
-):
+class ResetResponse(_Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}):
     __ocpp__ = _Info("2.0.1", "Reset", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
     status: _e.ResetStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
 
 
-class ResetRequest(
-    _Request[ResetResponse], kw_only=True, rename={"custom_data": "customData", "evse_id": "evseId"}
-):
+class ResetRequest(_Request[ResetResponse], kw_only=True, rename={"custom_data": "customData", "evse_id": "evseId"}):
     __ocpp__ = _Info("2.0.1", "Reset", "request", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
     type: _e.ResetEnumType
@@ -1276,9 +1224,7 @@ class SecurityEventNotificationRequest(
     tech_info: _Str255 | _UnsetType = _UNSET
 
 
-class SendLocalListResponse(
-    _Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}
-):
+class SendLocalListResponse(_Response, kw_only=True, rename={"custom_data": "customData", "status_info": "statusInfo"}):
     __ocpp__ = _Info("2.0.1", "SendLocalList", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
     status: _e.SendLocalListStatusEnumType
@@ -1331,9 +1277,7 @@ class SetDisplayMessageResponse(
     status_info: StatusInfoType | _UnsetType = _UNSET
 
 
-class SetDisplayMessageRequest(
-    _Request[SetDisplayMessageResponse], kw_only=True, rename={"custom_data": "customData"}
-):
+class SetDisplayMessageRequest(_Request[SetDisplayMessageResponse], kw_only=True, rename={"custom_data": "customData"}):
     __ocpp__ = _Info("2.0.1", "SetDisplayMessage", "request", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
     message: MessageInfoType
@@ -1400,9 +1344,7 @@ class SetNetworkProfileRequest(
 
 
 class SetVariableMonitoringResponse(
-    _Response,
-    kw_only=True,
-    rename={"custom_data": "customData", "set_monitoring_result": "setMonitoringResult"},
+    _Response, kw_only=True, rename={"custom_data": "customData", "set_monitoring_result": "setMonitoringResult"}
 ):
     __ocpp__ = _Info("2.0.1", "SetVariableMonitoring", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -1577,9 +1519,7 @@ class UnpublishFirmwareResponse(_Response, kw_only=True, rename={"custom_data": 
     status: _e.UnpublishFirmwareStatusEnumType
 
 
-class UnpublishFirmwareRequest(
-    _Request[UnpublishFirmwareResponse], kw_only=True, rename={"custom_data": "customData"}
-):
+class UnpublishFirmwareRequest(_Request[UnpublishFirmwareResponse], kw_only=True, rename={"custom_data": "customData"}):
     __ocpp__ = _Info("2.0.1", "UnpublishFirmware", "request", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
     checksum: _Str32

@@ -449,15 +449,9 @@ ACTIONS: dict[str, _ActionTypes] = {
     "Authorize": _ActionTypes("Authorize", AuthorizeRequest, AuthorizeResponse),
     "BatterySwap": _ActionTypes("BatterySwap", BatterySwapRequest, BatterySwapResponse),
     "BootNotification": _ActionTypes("BootNotification", BootNotificationRequest, BootNotificationResponse),
-    "CancelReservation": _ActionTypes(
-        "CancelReservation", CancelReservationRequest, CancelReservationResponse
-    ),
-    "CertificateSigned": _ActionTypes(
-        "CertificateSigned", CertificateSignedRequest, CertificateSignedResponse
-    ),
-    "ChangeAvailability": _ActionTypes(
-        "ChangeAvailability", ChangeAvailabilityRequest, ChangeAvailabilityResponse
-    ),
+    "CancelReservation": _ActionTypes("CancelReservation", CancelReservationRequest, CancelReservationResponse),
+    "CertificateSigned": _ActionTypes("CertificateSigned", CertificateSignedRequest, CertificateSignedResponse),
+    "ChangeAvailability": _ActionTypes("ChangeAvailability", ChangeAvailabilityRequest, ChangeAvailabilityResponse),
     "ChangeTransactionTariff": _ActionTypes(
         "ChangeTransactionTariff", ChangeTransactionTariffRequest, ChangeTransactionTariffResponse
     ),
@@ -466,9 +460,7 @@ ACTIONS: dict[str, _ActionTypes] = {
         "ClearChargingProfile", ClearChargingProfileRequest, ClearChargingProfileResponse
     ),
     "ClearDERControl": _ActionTypes("ClearDERControl", ClearDERControlRequest, ClearDERControlResponse),
-    "ClearDisplayMessage": _ActionTypes(
-        "ClearDisplayMessage", ClearDisplayMessageRequest, ClearDisplayMessageResponse
-    ),
+    "ClearDisplayMessage": _ActionTypes("ClearDisplayMessage", ClearDisplayMessageRequest, ClearDisplayMessageResponse),
     "ClearTariffs": _ActionTypes("ClearTariffs", ClearTariffsRequest, ClearTariffsResponse),
     "ClearVariableMonitoring": _ActionTypes(
         "ClearVariableMonitoring", ClearVariableMonitoringRequest, ClearVariableMonitoringResponse
@@ -480,13 +472,9 @@ ACTIONS: dict[str, _ActionTypes] = {
         "ClosePeriodicEventStream", ClosePeriodicEventStreamRequest, ClosePeriodicEventStreamResponse
     ),
     "CostUpdated": _ActionTypes("CostUpdated", CostUpdatedRequest, CostUpdatedResponse),
-    "CustomerInformation": _ActionTypes(
-        "CustomerInformation", CustomerInformationRequest, CustomerInformationResponse
-    ),
+    "CustomerInformation": _ActionTypes("CustomerInformation", CustomerInformationRequest, CustomerInformationResponse),
     "DataTransfer": _ActionTypes("DataTransfer", DataTransferRequest, DataTransferResponse),
-    "DeleteCertificate": _ActionTypes(
-        "DeleteCertificate", DeleteCertificateRequest, DeleteCertificateResponse
-    ),
+    "DeleteCertificate": _ActionTypes("DeleteCertificate", DeleteCertificateRequest, DeleteCertificateResponse),
     "FirmwareStatusNotification": _ActionTypes(
         "FirmwareStatusNotification", FirmwareStatusNotificationRequest, FirmwareStatusNotificationResponse
     ),
@@ -500,26 +488,18 @@ ACTIONS: dict[str, _ActionTypes] = {
     "GetCertificateStatus": _ActionTypes(
         "GetCertificateStatus", GetCertificateStatusRequest, GetCertificateStatusResponse
     ),
-    "GetChargingProfiles": _ActionTypes(
-        "GetChargingProfiles", GetChargingProfilesRequest, GetChargingProfilesResponse
-    ),
+    "GetChargingProfiles": _ActionTypes("GetChargingProfiles", GetChargingProfilesRequest, GetChargingProfilesResponse),
     "GetCompositeSchedule": _ActionTypes(
         "GetCompositeSchedule", GetCompositeScheduleRequest, GetCompositeScheduleResponse
     ),
     "GetDERControl": _ActionTypes("GetDERControl", GetDERControlRequest, GetDERControlResponse),
-    "GetDisplayMessages": _ActionTypes(
-        "GetDisplayMessages", GetDisplayMessagesRequest, GetDisplayMessagesResponse
-    ),
+    "GetDisplayMessages": _ActionTypes("GetDisplayMessages", GetDisplayMessagesRequest, GetDisplayMessagesResponse),
     "GetInstalledCertificateIds": _ActionTypes(
         "GetInstalledCertificateIds", GetInstalledCertificateIdsRequest, GetInstalledCertificateIdsResponse
     ),
-    "GetLocalListVersion": _ActionTypes(
-        "GetLocalListVersion", GetLocalListVersionRequest, GetLocalListVersionResponse
-    ),
+    "GetLocalListVersion": _ActionTypes("GetLocalListVersion", GetLocalListVersionRequest, GetLocalListVersionResponse),
     "GetLog": _ActionTypes("GetLog", GetLogRequest, GetLogResponse),
-    "GetMonitoringReport": _ActionTypes(
-        "GetMonitoringReport", GetMonitoringReportRequest, GetMonitoringReportResponse
-    ),
+    "GetMonitoringReport": _ActionTypes("GetMonitoringReport", GetMonitoringReportRequest, GetMonitoringReportResponse),
     "GetPeriodicEventStream": _ActionTypes(
         "GetPeriodicEventStream", GetPeriodicEventStreamRequest, GetPeriodicEventStreamResponse
     ),
@@ -530,9 +510,7 @@ ACTIONS: dict[str, _ActionTypes] = {
     ),
     "GetVariables": _ActionTypes("GetVariables", GetVariablesRequest, GetVariablesResponse),
     "Heartbeat": _ActionTypes("Heartbeat", HeartbeatRequest, HeartbeatResponse),
-    "InstallCertificate": _ActionTypes(
-        "InstallCertificate", InstallCertificateRequest, InstallCertificateResponse
-    ),
+    "InstallCertificate": _ActionTypes("InstallCertificate", InstallCertificateRequest, InstallCertificateResponse),
     "LogStatusNotification": _ActionTypes(
         "LogStatusNotification", LogStatusNotificationRequest, LogStatusNotificationResponse
     ),
@@ -540,16 +518,12 @@ ACTIONS: dict[str, _ActionTypes] = {
     "NotifyAllowedEnergyTransfer": _ActionTypes(
         "NotifyAllowedEnergyTransfer", NotifyAllowedEnergyTransferRequest, NotifyAllowedEnergyTransferResponse
     ),
-    "NotifyChargingLimit": _ActionTypes(
-        "NotifyChargingLimit", NotifyChargingLimitRequest, NotifyChargingLimitResponse
-    ),
+    "NotifyChargingLimit": _ActionTypes("NotifyChargingLimit", NotifyChargingLimitRequest, NotifyChargingLimitResponse),
     "NotifyCustomerInformation": _ActionTypes(
         "NotifyCustomerInformation", NotifyCustomerInformationRequest, NotifyCustomerInformationResponse
     ),
     "NotifyDERAlarm": _ActionTypes("NotifyDERAlarm", NotifyDERAlarmRequest, NotifyDERAlarmResponse),
-    "NotifyDERStartStop": _ActionTypes(
-        "NotifyDERStartStop", NotifyDERStartStopRequest, NotifyDERStartStopResponse
-    ),
+    "NotifyDERStartStop": _ActionTypes("NotifyDERStartStop", NotifyDERStartStopRequest, NotifyDERStartStopResponse),
     "NotifyDisplayMessages": _ActionTypes(
         "NotifyDisplayMessages", NotifyDisplayMessagesRequest, NotifyDisplayMessagesResponse
     ),
@@ -563,9 +537,7 @@ ACTIONS: dict[str, _ActionTypes] = {
     "NotifyMonitoringReport": _ActionTypes(
         "NotifyMonitoringReport", NotifyMonitoringReportRequest, NotifyMonitoringReportResponse
     ),
-    "NotifyPeriodicEventStream": _ActionTypes(
-        "NotifyPeriodicEventStream", NotifyPeriodicEventStreamRequest, None
-    ),
+    "NotifyPeriodicEventStream": _ActionTypes("NotifyPeriodicEventStream", NotifyPeriodicEventStreamRequest, None),
     "NotifyPriorityCharging": _ActionTypes(
         "NotifyPriorityCharging", NotifyPriorityChargingRequest, NotifyPriorityChargingResponse
     ),
@@ -590,9 +562,7 @@ ACTIONS: dict[str, _ActionTypes] = {
         "ReportChargingProfiles", ReportChargingProfilesRequest, ReportChargingProfilesResponse
     ),
     "ReportDERControl": _ActionTypes("ReportDERControl", ReportDERControlRequest, ReportDERControlResponse),
-    "RequestBatterySwap": _ActionTypes(
-        "RequestBatterySwap", RequestBatterySwapRequest, RequestBatterySwapResponse
-    ),
+    "RequestBatterySwap": _ActionTypes("RequestBatterySwap", RequestBatterySwapRequest, RequestBatterySwapResponse),
     "RequestStartTransaction": _ActionTypes(
         "RequestStartTransaction", RequestStartTransactionRequest, RequestStartTransactionResponse
     ),
@@ -608,47 +578,29 @@ ACTIONS: dict[str, _ActionTypes] = {
         "SecurityEventNotification", SecurityEventNotificationRequest, SecurityEventNotificationResponse
     ),
     "SendLocalList": _ActionTypes("SendLocalList", SendLocalListRequest, SendLocalListResponse),
-    "SetChargingProfile": _ActionTypes(
-        "SetChargingProfile", SetChargingProfileRequest, SetChargingProfileResponse
-    ),
+    "SetChargingProfile": _ActionTypes("SetChargingProfile", SetChargingProfileRequest, SetChargingProfileResponse),
     "SetDERControl": _ActionTypes("SetDERControl", SetDERControlRequest, SetDERControlResponse),
     "SetDefaultTariff": _ActionTypes("SetDefaultTariff", SetDefaultTariffRequest, SetDefaultTariffResponse),
-    "SetDisplayMessage": _ActionTypes(
-        "SetDisplayMessage", SetDisplayMessageRequest, SetDisplayMessageResponse
-    ),
-    "SetMonitoringBase": _ActionTypes(
-        "SetMonitoringBase", SetMonitoringBaseRequest, SetMonitoringBaseResponse
-    ),
-    "SetMonitoringLevel": _ActionTypes(
-        "SetMonitoringLevel", SetMonitoringLevelRequest, SetMonitoringLevelResponse
-    ),
-    "SetNetworkProfile": _ActionTypes(
-        "SetNetworkProfile", SetNetworkProfileRequest, SetNetworkProfileResponse
-    ),
+    "SetDisplayMessage": _ActionTypes("SetDisplayMessage", SetDisplayMessageRequest, SetDisplayMessageResponse),
+    "SetMonitoringBase": _ActionTypes("SetMonitoringBase", SetMonitoringBaseRequest, SetMonitoringBaseResponse),
+    "SetMonitoringLevel": _ActionTypes("SetMonitoringLevel", SetMonitoringLevelRequest, SetMonitoringLevelResponse),
+    "SetNetworkProfile": _ActionTypes("SetNetworkProfile", SetNetworkProfileRequest, SetNetworkProfileResponse),
     "SetVariableMonitoring": _ActionTypes(
         "SetVariableMonitoring", SetVariableMonitoringRequest, SetVariableMonitoringResponse
     ),
     "SetVariables": _ActionTypes("SetVariables", SetVariablesRequest, SetVariablesResponse),
     "SignCertificate": _ActionTypes("SignCertificate", SignCertificateRequest, SignCertificateResponse),
-    "StatusNotification": _ActionTypes(
-        "StatusNotification", StatusNotificationRequest, StatusNotificationResponse
-    ),
+    "StatusNotification": _ActionTypes("StatusNotification", StatusNotificationRequest, StatusNotificationResponse),
     "TransactionEvent": _ActionTypes("TransactionEvent", TransactionEventRequest, TransactionEventResponse),
     "TriggerMessage": _ActionTypes("TriggerMessage", TriggerMessageRequest, TriggerMessageResponse),
     "UnlockConnector": _ActionTypes("UnlockConnector", UnlockConnectorRequest, UnlockConnectorResponse),
-    "UnpublishFirmware": _ActionTypes(
-        "UnpublishFirmware", UnpublishFirmwareRequest, UnpublishFirmwareResponse
-    ),
+    "UnpublishFirmware": _ActionTypes("UnpublishFirmware", UnpublishFirmwareRequest, UnpublishFirmwareResponse),
     "UpdateDynamicSchedule": _ActionTypes(
         "UpdateDynamicSchedule", UpdateDynamicScheduleRequest, UpdateDynamicScheduleResponse
     ),
     "UpdateFirmware": _ActionTypes("UpdateFirmware", UpdateFirmwareRequest, UpdateFirmwareResponse),
-    "UsePriorityCharging": _ActionTypes(
-        "UsePriorityCharging", UsePriorityChargingRequest, UsePriorityChargingResponse
-    ),
-    "VatNumberValidation": _ActionTypes(
-        "VatNumberValidation", VatNumberValidationRequest, VatNumberValidationResponse
-    ),
+    "UsePriorityCharging": _ActionTypes("UsePriorityCharging", UsePriorityChargingRequest, UsePriorityChargingResponse),
+    "VatNumberValidation": _ActionTypes("VatNumberValidation", VatNumberValidationRequest, VatNumberValidationResponse),
 }
 
 __all__ = [

@@ -284,16 +284,14 @@ class CertificateHashDataChainType(
 ):
     certificate_hash_data: CertificateHashDataType
     certificate_type: _e.GetCertificateIdUseEnumType
-    child_certificate_hash_data: (
-        _A[list[CertificateHashDataType], _Meta(min_length=1, max_length=4)] | _UnsetType
-    ) = _UNSET
+    child_certificate_hash_data: _A[list[CertificateHashDataType], _Meta(min_length=1, max_length=4)] | _UnsetType = (
+        _UNSET
+    )
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
 class CertificateStatusRequestInfoType(
-    _Struct,
-    kw_only=True,
-    rename={"certificate_hash_data": "certificateHashData", "custom_data": "customData"},
+    _Struct, kw_only=True, rename={"certificate_hash_data": "certificateHashData", "custom_data": "customData"}
 ):
     certificate_hash_data: CertificateHashDataType
     source: _e.CertificateStatusSourceEnumType
@@ -304,11 +302,7 @@ class CertificateStatusRequestInfoType(
 class CertificateStatusType(
     _Struct,
     kw_only=True,
-    rename={
-        "certificate_hash_data": "certificateHashData",
-        "next_update": "nextUpdate",
-        "custom_data": "customData",
-    },
+    rename={"certificate_hash_data": "certificateHashData", "next_update": "nextUpdate", "custom_data": "customData"},
 ):
     certificate_hash_data: CertificateHashDataType
     source: _e.CertificateStatusSourceEnumType
@@ -406,9 +400,7 @@ class CostDimensionType(_Struct, kw_only=True, rename={"custom_data": "customDat
 
 
 class ChargingPeriodType(
-    _Struct,
-    kw_only=True,
-    rename={"tariff_id": "tariffId", "start_period": "startPeriod", "custom_data": "customData"},
+    _Struct, kw_only=True, rename={"tariff_id": "tariffId", "start_period": "startPeriod", "custom_data": "customData"}
 ):
     dimensions: _A[list[CostDimensionType], _Meta(min_length=1)] | _UnsetType = _UNSET
     tariff_id: _Str60 | _UnsetType = _UNSET
@@ -427,9 +419,7 @@ class CostType(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class ConsumptionCostType(
-    _Struct, kw_only=True, rename={"start_value": "startValue", "custom_data": "customData"}
-):
+class ConsumptionCostType(_Struct, kw_only=True, rename={"start_value": "startValue", "custom_data": "customData"}):
     start_value: float
     cost: _A[list[CostType], _Meta(min_length=1, max_length=3)]
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -542,9 +532,7 @@ class DERChargingParametersType(
     ev_inverter_serial_number: _Str50 | _UnsetType = _UNSET
     ev_inverter_sw_version: _Str50 | _UnsetType = _UNSET
     ev_inverter_hw_version: _Str50 | _UnsetType = _UNSET
-    ev_islanding_detection_method: (
-        _A[list[_e.IslandingDetectionEnumType], _Meta(min_length=1)] | _UnsetType
-    ) = _UNSET
+    ev_islanding_detection_method: _A[list[_e.IslandingDetectionEnumType], _Meta(min_length=1)] | _UnsetType = _UNSET
     ev_islanding_trip_time: float | _UnsetType = _UNSET
     ev_maximum_level1dc_injection: float | _UnsetType = _UNSET
     ev_duration_level1dc_injection: float | _UnsetType = _UNSET
@@ -611,9 +599,7 @@ class EVAbsolutePriceScheduleType(
 ):
     time_anchor: _DateTime
     currency: _Str3
-    ev_absolute_price_schedule_entries: _A[
-        list[EVAbsolutePriceScheduleEntryType], _Meta(min_length=1, max_length=1024)
-    ]
+    ev_absolute_price_schedule_entries: _A[list[EVAbsolutePriceScheduleEntryType], _Meta(min_length=1, max_length=1024)]
     price_algorithm: _Str2000
     custom_data: CustomDataType | _UnsetType = _UNSET
 
@@ -669,9 +655,7 @@ class EnterServiceType(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class EnterServiceGetType(
-    _Struct, kw_only=True, rename={"enter_service": "enterService", "custom_data": "customData"}
-):
+class EnterServiceGetType(_Struct, kw_only=True, rename={"enter_service": "enterService", "custom_data": "customData"}):
     enter_service: EnterServiceType
     id: _Str36
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -788,9 +772,7 @@ class FreqDroopGetType(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class GradientType(
-    _Struct, kw_only=True, rename={"soft_gradient": "softGradient", "custom_data": "customData"}
-):
+class GradientType(_Struct, kw_only=True, rename={"soft_gradient": "softGradient", "custom_data": "customData"}):
     priority: _IntGe0
     gradient: float
     soft_gradient: float
@@ -885,9 +867,7 @@ class IdTokenInfoType(
 
 
 class AuthorizationData(
-    _Struct,
-    kw_only=True,
-    rename={"id_token": "idToken", "id_token_info": "idTokenInfo", "custom_data": "customData"},
+    _Struct, kw_only=True, rename={"id_token": "idToken", "id_token_info": "idTokenInfo", "custom_data": "customData"}
 ):
     id_token: IdTokenType
     id_token_info: IdTokenInfoType | _UnsetType = _UNSET
@@ -968,9 +948,7 @@ class PeriodicEventStreamParamsType(_Struct, kw_only=True, rename={"custom_data"
 
 
 class ConstantStreamDataType(
-    _Struct,
-    kw_only=True,
-    rename={"variable_monitoring_id": "variableMonitoringId", "custom_data": "customData"},
+    _Struct, kw_only=True, rename={"variable_monitoring_id": "variableMonitoringId", "custom_data": "customData"}
 ):
     id: _IntGe0
     params: PeriodicEventStreamParamsType
@@ -1078,9 +1056,7 @@ class PriceRuleType(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class PriceRuleStackType(
-    _Struct, kw_only=True, rename={"price_rule": "priceRule", "custom_data": "customData"}
-):
+class PriceRuleStackType(_Struct, kw_only=True, rename={"price_rule": "priceRule", "custom_data": "customData"}):
     duration: int
     price_rule: _A[list[PriceRuleType], _Meta(min_length=1, max_length=8)]
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -1179,9 +1155,7 @@ class ClearMonitoringResultType(
 
 
 class ClearTariffsResultType(
-    _Struct,
-    kw_only=True,
-    rename={"status_info": "statusInfo", "tariff_id": "tariffId", "custom_data": "customData"},
+    _Struct, kw_only=True, rename={"status_info": "statusInfo", "tariff_id": "tariffId", "custom_data": "customData"}
 ):
     status_info: StatusInfoType | _UnsetType = _UNSET
     tariff_id: _Str60 | _UnsetType = _UNSET
@@ -1287,25 +1261,19 @@ class TariffConditionsType(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class TariffEnergyPriceType(
-    _Struct, kw_only=True, rename={"price_kwh": "priceKwh", "custom_data": "customData"}
-):
+class TariffEnergyPriceType(_Struct, kw_only=True, rename={"price_kwh": "priceKwh", "custom_data": "customData"}):
     price_kwh: float
     conditions: TariffConditionsType | _UnsetType = _UNSET
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class TariffFixedPriceType(
-    _Struct, kw_only=True, rename={"price_fixed": "priceFixed", "custom_data": "customData"}
-):
+class TariffFixedPriceType(_Struct, kw_only=True, rename={"price_fixed": "priceFixed", "custom_data": "customData"}):
     conditions: TariffConditionsFixedType | _UnsetType = _UNSET
     price_fixed: float
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class TariffTimePriceType(
-    _Struct, kw_only=True, rename={"price_minute": "priceMinute", "custom_data": "customData"}
-):
+class TariffTimePriceType(_Struct, kw_only=True, rename={"price_minute": "priceMinute", "custom_data": "customData"}):
     price_minute: float
     conditions: TariffConditionsType | _UnsetType = _UNSET
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -1321,12 +1289,7 @@ class TaxRateType(_Struct, kw_only=True, rename={"custom_data": "customData"}):
 class PriceType(
     _Struct,
     kw_only=True,
-    rename={
-        "excl_tax": "exclTax",
-        "incl_tax": "inclTax",
-        "tax_rates": "taxRates",
-        "custom_data": "customData",
-    },
+    rename={"excl_tax": "exclTax", "incl_tax": "inclTax", "tax_rates": "taxRates", "custom_data": "customData"},
 ):
     excl_tax: float | _UnsetType = _UNSET
     incl_tax: float | _UnsetType = _UNSET
@@ -1565,11 +1528,7 @@ class UnitOfMeasureType(_Struct, kw_only=True, rename={"custom_data": "customDat
 class SampledValueType(
     _Struct,
     kw_only=True,
-    rename={
-        "signed_meter_value": "signedMeterValue",
-        "unit_of_measure": "unitOfMeasure",
-        "custom_data": "customData",
-    },
+    rename={"signed_meter_value": "signedMeterValue", "unit_of_measure": "unitOfMeasure", "custom_data": "customData"},
 ):
     value: float
     measurand: _e.MeasurandEnumType | _UnsetType = _UNSET
@@ -1581,9 +1540,7 @@ class SampledValueType(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class MeterValueType(
-    _Struct, kw_only=True, rename={"sampled_value": "sampledValue", "custom_data": "customData"}
-):
+class MeterValueType(_Struct, kw_only=True, rename={"sampled_value": "sampledValue", "custom_data": "customData"}):
     sampled_value: _A[list[SampledValueType], _Meta(min_length=1)]
     timestamp: _DateTime
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -1670,9 +1627,7 @@ class ChargingNeedsType(
     requested_energy_transfer: _e.EnergyTransferModeEnumType
     dc_charging_parameters: DCChargingParametersType | _UnsetType = _UNSET
     v2x_charging_parameters: V2XChargingParametersType | _UnsetType = _UNSET
-    available_energy_transfer: _A[list[_e.EnergyTransferModeEnumType], _Meta(min_length=1)] | _UnsetType = (
-        _UNSET
-    )
+    available_energy_transfer: _A[list[_e.EnergyTransferModeEnumType], _Meta(min_length=1)] | _UnsetType = _UNSET
     control_mode: _e.ControlModeEnumType | _UnsetType = _UNSET
     mobility_needs_mode: _e.MobilityNeedsModeEnumType | _UnsetType = _UNSET
     departure_time: _DateTime | _UnsetType = _UNSET
@@ -1736,12 +1691,8 @@ class ChargingSchedulePeriodType(
     evse_sleep: bool | _UnsetType = _UNSET
     v2x_baseline: float | _UnsetType = _UNSET
     operation_mode: _e.OperationModeEnumType | _UnsetType = _UNSET
-    v2x_freq_watt_curve: _A[list[V2XFreqWattPointType], _Meta(min_length=1, max_length=20)] | _UnsetType = (
-        _UNSET
-    )
-    v2x_signal_watt_curve: (
-        _A[list[V2XSignalWattPointType], _Meta(min_length=1, max_length=20)] | _UnsetType
-    ) = _UNSET
+    v2x_freq_watt_curve: _A[list[V2XFreqWattPointType], _Meta(min_length=1, max_length=20)] | _UnsetType = _UNSET
+    v2x_signal_watt_curve: _A[list[V2XSignalWattPointType], _Meta(min_length=1, max_length=20)] | _UnsetType = _UNSET
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
@@ -1909,9 +1860,7 @@ class VariableCharacteristicsType(
 
 
 class VariableMonitoringType(
-    _Struct,
-    kw_only=True,
-    rename={"event_notification_type": "eventNotificationType", "custom_data": "customData"},
+    _Struct, kw_only=True, rename={"event_notification_type": "eventNotificationType", "custom_data": "customData"}
 ):
     id: _IntGe0
     transaction: bool
@@ -2020,9 +1969,7 @@ class ReportDataType(
 
 
 class SetMonitoringDataType(
-    _Struct,
-    kw_only=True,
-    rename={"periodic_event_stream": "periodicEventStream", "custom_data": "customData"},
+    _Struct, kw_only=True, rename={"periodic_event_stream": "periodicEventStream", "custom_data": "customData"}
 ):
     id: _IntGe0 | _UnsetType = _UNSET
     periodic_event_stream: PeriodicEventStreamParamsType | _UnsetType = _UNSET
@@ -2035,9 +1982,7 @@ class SetMonitoringDataType(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class SetMonitoringResultType(
-    _Struct, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}
-):
+class SetMonitoringResultType(_Struct, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}):
     id: _IntGe0 | _UnsetType = _UNSET
     status_info: StatusInfoType | _UnsetType = _UNSET
     status: _e.SetMonitoringStatusEnumType
@@ -2051,11 +1996,7 @@ class SetMonitoringResultType(
 class SetVariableDataType(
     _Struct,
     kw_only=True,
-    rename={
-        "attribute_type": "attributeType",
-        "attribute_value": "attributeValue",
-        "custom_data": "customData",
-    },
+    rename={"attribute_type": "attributeType", "attribute_value": "attributeValue", "custom_data": "customData"},
 ):
     attribute_type: _e.AttributeEnumType | _UnsetType = _UNSET
     attribute_value: _Str2500

@@ -8,12 +8,7 @@ from typing import Annotated as _A, Any as _Any
 
 from msgspec import UNSET as _UNSET, Meta as _Meta, UnsetType as _UnsetType
 
-from ocppkit._base import (
-    MessageInfo as _Info,
-    Request as _Request,
-    Response as _Response,
-    SendPayload as _SendPayload,
-)
+from ocppkit._base import MessageInfo as _Info, Request as _Request, Response as _Response, SendPayload as _SendPayload
 from . import enums as _e
 from .datatypes import (
     AddressType,
@@ -286,9 +281,7 @@ __all__ = [
 ]
 
 
-class AFRRSignalResponse(
-    _Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}
-):
+class AFRRSignalResponse(_Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "AFRRSignal", "response", True)
     status: _e.GenericStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
@@ -333,9 +326,7 @@ class AuthorizeResponse(
     __ocpp__ = _Info("2.1", "Authorize", "response", True)
     id_token_info: IdTokenInfoType
     certificate_status: _e.AuthorizeCertificateStatusEnumType | _UnsetType = _UNSET
-    allowed_energy_transfer: _A[list[_e.EnergyTransferModeEnumType], _Meta(min_length=1)] | _UnsetType = (
-        _UNSET
-    )
+    allowed_energy_transfer: _A[list[_e.EnergyTransferModeEnumType], _Meta(min_length=1)] | _UnsetType = _UNSET
     tariff: TariffType | _UnsetType = _UNSET
     custom_data: CustomDataType | _UnsetType = _UNSET
 
@@ -352,9 +343,9 @@ class AuthorizeRequest(
     __ocpp__ = _Info("2.1", "Authorize", "request", True)
     id_token: IdTokenType
     certificate: _Str10000 | _UnsetType = _UNSET
-    iso15118_certificate_hash_data: (
-        _A[list[OCSPRequestDataType], _Meta(min_length=1, max_length=4)] | _UnsetType
-    ) = _UNSET
+    iso15118_certificate_hash_data: _A[list[OCSPRequestDataType], _Meta(min_length=1, max_length=4)] | _UnsetType = (
+        _UNSET
+    )
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
@@ -491,9 +482,7 @@ class ChangeTransactionTariffRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class ClearCacheResponse(
-    _Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}
-):
+class ClearCacheResponse(_Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "ClearCache", "response", True)
     status: _e.ClearCacheStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
@@ -573,9 +562,7 @@ class ClearDisplayMessageRequest(
 
 
 class ClearTariffsResponse(
-    _Response,
-    kw_only=True,
-    rename={"clear_tariffs_result": "clearTariffsResult", "custom_data": "customData"},
+    _Response, kw_only=True, rename={"clear_tariffs_result": "clearTariffsResult", "custom_data": "customData"}
 ):
     __ocpp__ = _Info("2.1", "ClearTariffs", "response", True)
     clear_tariffs_result: _A[list[ClearTariffsResultType], _Meta(min_length=1)]
@@ -594,9 +581,7 @@ class ClearTariffsRequest(
 
 
 class ClearVariableMonitoringResponse(
-    _Response,
-    kw_only=True,
-    rename={"clear_monitoring_result": "clearMonitoringResult", "custom_data": "customData"},
+    _Response, kw_only=True, rename={"clear_monitoring_result": "clearMonitoringResult", "custom_data": "customData"}
 ):
     __ocpp__ = _Info("2.1", "ClearVariableMonitoring", "response", True)
     clear_monitoring_result: _A[list[ClearMonitoringResultType], _Meta(min_length=1)]
@@ -686,9 +671,7 @@ class CustomerInformationRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class DataTransferResponse(
-    _Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}
-):
+class DataTransferResponse(_Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "DataTransfer", "response", True)
     status: _e.DataTransferStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
@@ -782,9 +765,7 @@ class Get15118EVCertificateRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class GetBaseReportResponse(
-    _Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}
-):
+class GetBaseReportResponse(_Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "GetBaseReport", "response", True)
     status: _e.GenericDeviceModelStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
@@ -890,9 +871,7 @@ class GetCompositeScheduleRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class GetDERControlResponse(
-    _Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}
-):
+class GetDERControlResponse(_Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "GetDERControl", "response", True)
     status: _e.DERControlStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
@@ -928,9 +907,7 @@ class GetDisplayMessagesResponse(
 
 
 class GetDisplayMessagesRequest(
-    _Request[GetDisplayMessagesResponse],
-    kw_only=True,
-    rename={"request_id": "requestId", "custom_data": "customData"},
+    _Request[GetDisplayMessagesResponse], kw_only=True, rename={"request_id": "requestId", "custom_data": "customData"}
 ):
     __ocpp__ = _Info("2.1", "GetDisplayMessages", "request", True)
     id: _A[list[_IntGe0], _Meta(min_length=1)] | _UnsetType = _UNSET
@@ -952,9 +929,7 @@ class GetInstalledCertificateIdsResponse(
     __ocpp__ = _Info("2.1", "GetInstalledCertificateIds", "response", True)
     status: _e.GetInstalledCertificateStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
-    certificate_hash_data_chain: _A[list[CertificateHashDataChainType], _Meta(min_length=1)] | _UnsetType = (
-        _UNSET
-    )
+    certificate_hash_data_chain: _A[list[CertificateHashDataChainType], _Meta(min_length=1)] | _UnsetType = _UNSET
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
@@ -983,9 +958,7 @@ class GetLocalListVersionRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class GetLogResponse(
-    _Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}
-):
+class GetLogResponse(_Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "GetLog", "response", True)
     status: _e.LogStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
@@ -1034,16 +1007,14 @@ class GetMonitoringReportRequest(
     __ocpp__ = _Info("2.1", "GetMonitoringReport", "request", True)
     component_variable: _A[list[ComponentVariableType], _Meta(min_length=1)] | _UnsetType = _UNSET
     request_id: int
-    monitoring_criteria: (
-        _A[list[_e.MonitoringCriterionEnumType], _Meta(min_length=1, max_length=3)] | _UnsetType
-    ) = _UNSET
+    monitoring_criteria: _A[list[_e.MonitoringCriterionEnumType], _Meta(min_length=1, max_length=3)] | _UnsetType = (
+        _UNSET
+    )
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
 class GetPeriodicEventStreamResponse(
-    _Response,
-    kw_only=True,
-    rename={"constant_stream_data": "constantStreamData", "custom_data": "customData"},
+    _Response, kw_only=True, rename={"constant_stream_data": "constantStreamData", "custom_data": "customData"}
 ):
     __ocpp__ = _Info("2.1", "GetPeriodicEventStream", "response", True)
     constant_stream_data: _A[list[ConstantStreamDataType], _Meta(min_length=1)] | _UnsetType = _UNSET
@@ -1057,9 +1028,7 @@ class GetPeriodicEventStreamRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class GetReportResponse(
-    _Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}
-):
+class GetReportResponse(_Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "GetReport", "response", True)
     status: _e.GenericDeviceModelStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
@@ -1079,20 +1048,14 @@ class GetReportRequest(
     __ocpp__ = _Info("2.1", "GetReport", "request", True)
     component_variable: _A[list[ComponentVariableType], _Meta(min_length=1)] | _UnsetType = _UNSET
     request_id: int
-    component_criteria: (
-        _A[list[_e.ComponentCriterionEnumType], _Meta(min_length=1, max_length=4)] | _UnsetType
-    ) = _UNSET
+    component_criteria: _A[list[_e.ComponentCriterionEnumType], _Meta(min_length=1, max_length=4)] | _UnsetType = _UNSET
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
 class GetTariffsResponse(
     _Response,
     kw_only=True,
-    rename={
-        "status_info": "statusInfo",
-        "tariff_assignments": "tariffAssignments",
-        "custom_data": "customData",
-    },
+    rename={"status_info": "statusInfo", "tariff_assignments": "tariffAssignments", "custom_data": "customData"},
 ):
     __ocpp__ = _Info("2.1", "GetTariffs", "response", True)
     status: _e.TariffGetStatusEnumType
@@ -1152,9 +1115,7 @@ class GetVariablesRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class HeartbeatResponse(
-    _Response, kw_only=True, rename={"current_time": "currentTime", "custom_data": "customData"}
-):
+class HeartbeatResponse(_Response, kw_only=True, rename={"current_time": "currentTime", "custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "Heartbeat", "response", True)
     current_time: _DateTime
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -1272,12 +1233,7 @@ class NotifyCustomerInformationResponse(_Response, kw_only=True, rename={"custom
 class NotifyCustomerInformationRequest(
     _Request[NotifyCustomerInformationResponse],
     kw_only=True,
-    rename={
-        "seq_no": "seqNo",
-        "generated_at": "generatedAt",
-        "request_id": "requestId",
-        "custom_data": "customData",
-    },
+    rename={"seq_no": "seqNo", "generated_at": "generatedAt", "request_id": "requestId", "custom_data": "customData"},
 ):
     __ocpp__ = _Info("2.1", "NotifyCustomerInformation", "request", True)
     data: _Str512
@@ -1413,12 +1369,7 @@ class NotifyEventResponse(_Response, kw_only=True, rename={"custom_data": "custo
 class NotifyEventRequest(
     _Request[NotifyEventResponse],
     kw_only=True,
-    rename={
-        "generated_at": "generatedAt",
-        "seq_no": "seqNo",
-        "event_data": "eventData",
-        "custom_data": "customData",
-    },
+    rename={"generated_at": "generatedAt", "seq_no": "seqNo", "event_data": "eventData", "custom_data": "customData"},
 ):
     __ocpp__ = _Info("2.1", "NotifyEvent", "request", True)
     generated_at: _DateTime
@@ -1436,12 +1387,7 @@ class NotifyMonitoringReportResponse(_Response, kw_only=True, rename={"custom_da
 class NotifyMonitoringReportRequest(
     _Request[NotifyMonitoringReportResponse],
     kw_only=True,
-    rename={
-        "request_id": "requestId",
-        "seq_no": "seqNo",
-        "generated_at": "generatedAt",
-        "custom_data": "customData",
-    },
+    rename={"request_id": "requestId", "seq_no": "seqNo", "generated_at": "generatedAt", "custom_data": "customData"},
 ):
     __ocpp__ = _Info("2.1", "NotifyMonitoringReport", "request", True)
     monitor: _A[list[MonitoringDataType], _Meta(min_length=1)] | _UnsetType = _UNSET
@@ -1549,9 +1495,7 @@ class NotifyWebPaymentStartedResponse(_Response, kw_only=True, rename={"custom_d
 
 
 class NotifyWebPaymentStartedRequest(
-    _Request[NotifyWebPaymentStartedResponse],
-    kw_only=True,
-    rename={"evse_id": "evseId", "custom_data": "customData"},
+    _Request[NotifyWebPaymentStartedResponse], kw_only=True, rename={"evse_id": "evseId", "custom_data": "customData"}
 ):
     __ocpp__ = _Info("2.1", "NotifyWebPaymentStarted", "request", True)
     evse_id: _IntGe0
@@ -1601,9 +1545,7 @@ class PublishFirmwareRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class PublishFirmwareStatusNotificationResponse(
-    _Response, kw_only=True, rename={"custom_data": "customData"}
-):
+class PublishFirmwareStatusNotificationResponse(_Response, kw_only=True, rename={"custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "PublishFirmwareStatusNotification", "response", True)
     custom_data: CustomDataType | _UnsetType = _UNSET
 
@@ -1695,9 +1637,7 @@ class ReportDERControlRequest(
     fixed_var: _A[list[FixedVarGetType], _Meta(min_length=1, max_length=24)] | _UnsetType = _UNSET
     freq_droop: _A[list[FreqDroopGetType], _Meta(min_length=1, max_length=24)] | _UnsetType = _UNSET
     gradient: _A[list[GradientGetType], _Meta(min_length=1, max_length=24)] | _UnsetType = _UNSET
-    limit_max_discharge: (
-        _A[list[LimitMaxDischargeGetType], _Meta(min_length=1, max_length=24)] | _UnsetType
-    ) = _UNSET
+    limit_max_discharge: _A[list[LimitMaxDischargeGetType], _Meta(min_length=1, max_length=24)] | _UnsetType = _UNSET
     request_id: int
     tbc: bool | _UnsetType = _UNSET
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -1795,9 +1735,7 @@ class ReservationStatusUpdateRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class ReserveNowResponse(
-    _Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}
-):
+class ReserveNowResponse(_Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "ReserveNow", "response", True)
     status: _e.ReserveNowStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
@@ -1826,18 +1764,14 @@ class ReserveNowRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class ResetResponse(
-    _Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}
-):
+class ResetResponse(_Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "Reset", "response", True)
     status: _e.ResetStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class ResetRequest(
-    _Request[ResetResponse], kw_only=True, rename={"evse_id": "evseId", "custom_data": "customData"}
-):
+class ResetRequest(_Request[ResetResponse], kw_only=True, rename={"evse_id": "evseId", "custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "Reset", "request", True)
     type: _e.ResetEnumType
     evse_id: _IntGe0 | _UnsetType = _UNSET
@@ -1861,9 +1795,7 @@ class SecurityEventNotificationRequest(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class SendLocalListResponse(
-    _Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}
-):
+class SendLocalListResponse(_Response, kw_only=True, rename={"status_info": "statusInfo", "custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "SendLocalList", "response", True)
     status: _e.SendLocalListStatusEnumType
     status_info: StatusInfoType | _UnsetType = _UNSET
@@ -1960,9 +1892,7 @@ class SetDefaultTariffResponse(
 
 
 class SetDefaultTariffRequest(
-    _Request[SetDefaultTariffResponse],
-    kw_only=True,
-    rename={"evse_id": "evseId", "custom_data": "customData"},
+    _Request[SetDefaultTariffResponse], kw_only=True, rename={"evse_id": "evseId", "custom_data": "customData"}
 ):
     __ocpp__ = _Info("2.1", "SetDefaultTariff", "request", True)
     evse_id: _IntGe0
@@ -1979,9 +1909,7 @@ class SetDisplayMessageResponse(
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class SetDisplayMessageRequest(
-    _Request[SetDisplayMessageResponse], kw_only=True, rename={"custom_data": "customData"}
-):
+class SetDisplayMessageRequest(_Request[SetDisplayMessageResponse], kw_only=True, rename={"custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "SetDisplayMessage", "request", True)
     message: MessageInfoType
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -2048,9 +1976,7 @@ class SetNetworkProfileRequest(
 
 
 class SetVariableMonitoringResponse(
-    _Response,
-    kw_only=True,
-    rename={"set_monitoring_result": "setMonitoringResult", "custom_data": "customData"},
+    _Response, kw_only=True, rename={"set_monitoring_result": "setMonitoringResult", "custom_data": "customData"}
 ):
     __ocpp__ = _Info("2.1", "SetVariableMonitoring", "response", True)
     set_monitoring_result: _A[list[SetMonitoringResultType], _Meta(min_length=1)]
@@ -2154,9 +2080,9 @@ class TransactionEventResponse(
     id_token_info: IdTokenInfoType | _UnsetType = _UNSET
     transaction_limit: TransactionLimitType | _UnsetType = _UNSET
     updated_personal_message: MessageContentType | _UnsetType = _UNSET
-    updated_personal_message_extra: (
-        _A[list[MessageContentType], _Meta(min_length=1, max_length=4)] | _UnsetType
-    ) = _UNSET
+    updated_personal_message_extra: _A[list[MessageContentType], _Meta(min_length=1, max_length=4)] | _UnsetType = (
+        _UNSET
+    )
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
@@ -2210,11 +2136,7 @@ class TriggerMessageResponse(
 class TriggerMessageRequest(
     _Request[TriggerMessageResponse],
     kw_only=True,
-    rename={
-        "requested_message": "requestedMessage",
-        "custom_trigger": "customTrigger",
-        "custom_data": "customData",
-    },
+    rename={"requested_message": "requestedMessage", "custom_trigger": "customTrigger", "custom_data": "customData"},
 ):
     __ocpp__ = _Info("2.1", "TriggerMessage", "request", True)
     evse: EVSEType | _UnsetType = _UNSET
@@ -2249,9 +2171,7 @@ class UnpublishFirmwareResponse(_Response, kw_only=True, rename={"custom_data": 
     custom_data: CustomDataType | _UnsetType = _UNSET
 
 
-class UnpublishFirmwareRequest(
-    _Request[UnpublishFirmwareResponse], kw_only=True, rename={"custom_data": "customData"}
-):
+class UnpublishFirmwareRequest(_Request[UnpublishFirmwareResponse], kw_only=True, rename={"custom_data": "customData"}):
     __ocpp__ = _Info("2.1", "UnpublishFirmware", "request", True)
     checksum: _Str32
     custom_data: CustomDataType | _UnsetType = _UNSET
@@ -2326,12 +2246,7 @@ class UsePriorityChargingRequest(
 class VatNumberValidationResponse(
     _Response,
     kw_only=True,
-    rename={
-        "status_info": "statusInfo",
-        "vat_number": "vatNumber",
-        "evse_id": "evseId",
-        "custom_data": "customData",
-    },
+    rename={"status_info": "statusInfo", "vat_number": "vatNumber", "evse_id": "evseId", "custom_data": "customData"},
 ):
     __ocpp__ = _Info("2.1", "VatNumberValidation", "response", True)
     company: AddressType | _UnsetType = _UNSET

@@ -1,0 +1,144 @@
+"""The pure-Python codec: the reference twin of the Cython ``ocppkit._codec_c``.
+
+Both twins define :class:`Codec` with the same constructor, methods and exceptions. Their
+fast path accepts a frame that is well formed with a valid payload; everything else goes to
+``_codec_common.decode_slow``, so the two can only differ in speed. ``ocppkit.codec`` picks
+one (``OCPPKIT_NO_EXTENSIONS=1`` forces this one).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import overload
+
+import msgspec
+
+from ._base import Response
+from ._codec_common import CodecConfig, decode_result_payload, decode_slow, encode_frame
+from ._payload import _decoder, datetime_suspect
+from .frames import Call, CallError, CallResult, CallResultError, Frame, RawPayload, Send
+from .policy import Policy
+
+__all__ = ["Codec"]
+
+# `[2,"<id>","<Action>",` / `[3,"<id>",` / `[6,"<id>","<Action>",`: ids of printable ASCII
+# without quote or backslash (anything else takes the exact path), JSON whitespace only.
+_HEAD = re.compile(
+    rb'[ \t\n\r]*\[[ \t\n\r]*([236])[ \t\n\r]*,[ \t\n\r]*"([\x20\x21\x23-\x5b\x5d-\x7e]{1,36})"[ \t\n\r]*,'
+    rb'[ \t\n\r]*(?:"([A-Za-z0-9_\-]{1,64})"[ \t\n\r]*,[ \t\n\r]*)?'
+)
+_WS = b" \t\n\r"
+
+
+class Codec:
+    """Decode and encode OCPP-J frames of one OCPP version, validating every payload.
+
+    ``Codec("2.0.1")``; versions are "1.6", "2.0.1" and "2.1". Options:
+
+    - ``max_frame_size`` (bytes, default 1 MiB): larger frames are refused unread.
+    - ``max_depth`` (default 32): nesting limit for the open values of a payload
+      (``customData`` members, 2.x ``DataTransfer.data``).
+    - ``policy``: an :class:`ocppkit.Policy` relaxing chosen rules on decoding.
+
+    Every failure raises :class:`ocppkit.OcppError`, whose ``reply`` holds the frame to send
+    back (or None where the specification says to stay silent).
+    """
+
+    implementation = "py"
+
+    def __init__(
+        self, version: str, *, max_frame_size: int = 1 << 20, max_depth: int = 32, policy: Policy | None = None
+    ) -> None:
+        self._cfg = CodecConfig(version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy)
+        self.version = version
+
+    def __repr__(self) -> str:
+        return f"Codec({self.version!r})"
+
+    # ---------------------------------------------------------------- decode
+
+    @overload
+    def decode(self, data: bytes | str) -> Call | CallResult[RawPayload] | CallError | CallResultError | Send: ...
+    @overload
+    def decode(
+        self, data: bytes | str, action: str
+    ) -> Call | CallResult[Response] | CallError | CallResultError | Send: ...
+
+    def decode(self, data: bytes | str, action: str | None = None) -> Frame:
+        """Decode one WebSocket text message.
+
+        ``action`` types the payload of a CALLRESULT as that action's response; without it a
+        CALLRESULT keeps its payload as :data:`ocppkit.RawPayload` (see :meth:`decode_result`).
+        """
+        if isinstance(data, str):
+            # Lone surrogates become invalid UTF-8, which the exact path then reports.
+            data = data.encode("utf-8", "surrogatepass")
+        elif type(data) is not bytes:
+            data = bytes(data)
+        cfg = self._cfg
+        if len(data) <= cfg.max_frame_size and cfg.policy is None:
+            m = _HEAD.match(data)
+            if m is not None:
+                frame = self._fast(cfg, data, m, action)
+                if frame is not None:
+                    return frame
+        return decode_slow(cfg, data, action)  # type: ignore[no-any-return]
+
+    def _fast(self, cfg: CodecConfig, data: bytes, m: re.Match[bytes], action: str | None) -> Frame | None:
+        type_id = m.group(1)[0] - 48
+        act = m.group(3)
+        end = len(data)
+        while end and data[end - 1] in _WS:
+            end -= 1
+        start = m.end()
+        if end - start < 3 or data[end - 1] != 93 or data[start] != 123:  # `]`, `{`
+            return None
+        stop = end - 1
+        while data[stop - 1] in _WS:
+            stop -= 1
+        payload = data[start:stop]
+        if type_id == 2:
+            if act is None:
+                return None
+            name = act.decode()
+            cls = cfg.requests.get(name)
+        elif type_id == 3:
+            if act is not None:
+                return None
+            if action is None:
+                try:
+                    msgspec.json.decode(payload)  # well-formed and a single value
+                except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                    return None
+                return CallResult(m.group(2).decode(), msgspec.Raw(payload))
+            name = action
+            cls = cfg.responses.get(name)
+        else:
+            if act is None or 6 not in cfg.types:
+                return None
+            name = act.decode()
+            cls = cfg.sends.get(name)
+        if cls is None:
+            return None
+        try:
+            obj = _decoder(cls).decode(payload)
+        except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
+            return None
+        if datetime_suspect(payload) or b'"customData"' in payload or name == "DataTransfer":
+            return None  # let the exact path check date-time text and open-value depth
+        uid = m.group(2).decode()
+        if type_id == 2:
+            return Call(uid, name, obj)  # type: ignore[arg-type]
+        if type_id == 3:
+            return CallResult(uid, obj)  # type: ignore[return-value]
+        return Send(uid, name, obj)  # type: ignore[arg-type]
+
+    def decode_result(self, result: CallResult[RawPayload], action: str) -> CallResult[Response]:
+        """Type and validate the payload of a CALLRESULT decoded without ``action=``."""
+        return decode_result_payload(self._cfg, result, action)
+
+    # ---------------------------------------------------------------- encode
+
+    def encode(self, frame: Frame) -> bytes:
+        """Encode a frame; a payload the schema forbids raises :class:`ocppkit.LocalProtocolError`."""
+        return encode_frame(self._cfg, frame)
