@@ -100,7 +100,8 @@ def _run_once(stmt: str, env: dict[str, str]) -> float:
 def _check_cached(stmt: str, env: dict[str, str]) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, "-c", _CHECK.format(stmt=stmt)], cwd=ROOT, env=env, check=True,
                           capture_output=True, text=True)
-    return json.loads(proc.stdout)
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
 
 
 def run(*, quick: bool, runs: int | None = None, out: Callable[[str], None] = print) -> dict[str, Any]:

@@ -83,11 +83,11 @@ def _ocpp_receive(action: str, version: str, call_cls: type) -> Callable[[bytes]
     return receive
 
 
-def _verify(item: PayloadInput, cls: type, call_cls: type) -> None:
+def _verify(item: PayloadInput, cls: type[Any], call_cls: type) -> None:
     """Fail loudly unless both libraries accept the input (and agree on its shape)."""
-    from ocpp.messages import Call, validate_payload  # type: ignore[import-untyped]
+    from ocpp.messages import Call, validate_payload
 
-    obj: Any = ocppkit.decode_payload(item.data, cls)
+    obj = ocppkit.decode_payload(item.data, cls)
     assert type(obj) is cls, (item.name, type(obj))
     # The public, async validator of the `ocpp` package, run the way ChargePoint runs it.
     asyncio.run(validate_payload(Call("1", item.action, json.loads(item.data)), item.version))
@@ -111,7 +111,7 @@ def _strip_times(node: Any) -> Any:
 def _loops(item: PayloadInput, cls: type, call_cls: type) -> dict[str, Callable[[int], None]]:
     data = item.data
     receive_ocpp = _ocpp_receive(item.action, item.version, call_cls)
-    decode_typed = msgspec.json.Decoder(cls).decode
+    decode_typed: Callable[[bytes], Any] = msgspec.json.Decoder(cls).decode
 
     def ocppkit_loop(n: int, data: bytes = data, cls: type = cls, decode: Any = ocppkit.decode_payload) -> None:
         for _ in repeat(None, n):

@@ -254,7 +254,7 @@ def _emit_messages(ir: VersionIR) -> str:
         "MessageInfo as _Info",
         "Request as _Request",
         "Response as _Response",
-        "SendPayload as _SendPayload",
+        *(["SendPayload as _SendPayload"] if any("(_SendPayload" in line for line in body) else []),
         *needs_checks,
     ]
     out = _prelude(

@@ -8,7 +8,14 @@ shared exact decoder (``ocppkit._codec_common.decode_slow``), exactly as in the 
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
-from libc.string cimport memchr, memcmp
+from cpython.dict cimport PyDict_GetItem
+from cpython.object cimport PyObject
+from cpython.unicode cimport PyUnicode_DecodeASCII
+from libc.string cimport memchr
+
+
+cdef extern from "string.h" nogil:
+    void* memmem(const void* haystack, size_t haystacklen, const void* needle, size_t needlelen)
 
 import msgspec
 
@@ -75,12 +82,30 @@ def datetime_suspect(bytes data):
     return _datetime_suspect(<const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
 
 
+cdef class _LazyDecode:
+    """The msgspec decoder of one payload class, built on first use (it resolves the class's
+    annotations, which builds the enums it needs)."""
+
+    cdef object cls
+    cdef object _decode
+
+    def __cinit__(self, cls):
+        self.cls = cls
+        self._decode = None
+
+    cdef inline object decode(self, bytes payload):
+        if self._decode is None:
+            self._decode = _decoder(self.cls).decode
+        return self._decode(payload)
+
+
 cdef class Codec:
     """Decode and encode OCPP-J frames of one OCPP version (C extension twin)."""
 
     cdef readonly str version
     cdef object _cfg
-    cdef dict _requests, _responses, _sends, _decoders
+    # action (bytes for frames, str for action=) -> (action str, bound decode method)
+    cdef dict _requests, _responses, _sends
     cdef bint _fast_ok, _has_send
     cdef Py_ssize_t _max
 
@@ -89,10 +114,9 @@ cdef class Codec:
     def __init__(self, str version, *, max_frame_size=1 << 20, max_depth=32, policy=None):
         self._cfg = CodecConfig(version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy)
         self.version = version
-        self._requests = dict(self._cfg.requests)
-        self._responses = dict(self._cfg.responses)
-        self._sends = dict(self._cfg.sends)
-        self._decoders = {}
+        self._requests = {k.encode(): (k, _LazyDecode(c)) for k, c in self._cfg.requests.items()}
+        self._responses = {k: (k, _LazyDecode(c)) for k, c in self._cfg.responses.items()}
+        self._sends = {k.encode(): (k, _LazyDecode(c)) for k, c in self._cfg.sends.items()}
         self._fast_ok = self._cfg.policy is None
         self._has_send = 6 in self._cfg.types
         self._max = max_frame_size
@@ -100,15 +124,11 @@ cdef class Codec:
     def __repr__(self):
         return f"Codec({self.version!r})"
 
-    cdef object _dec(self, object cls):
-        dec = self._decoders.get(cls)
-        if dec is None:
-            dec = self._decoders[cls] = _decoder(cls)
-        return dec
-
     def decode(self, data, action=None):
         """Decode one WebSocket text message (see the pure twin for the contract)."""
         cdef bytes b
+        if action is not None and type(action) is not str:
+            raise TypeError(f"action: expected str, got {type(action).__name__}")
         if type(data) is bytes:
             b = <bytes>data
         elif isinstance(data, str):
@@ -172,40 +192,42 @@ cdef class Codec:
         stop = end - 1
         while stop > start and _is_ws(p[stop - 1]):
             stop -= 1
-        cdef bytes payload = PyBytes_FromStringAndSize(<const char*>p + start, stop - start)
-        cdef str name
-        cdef object cls
+        cdef PyObject* entry
+        cdef bytes key
         if type_id == 2:
             if a1 == 0:
                 return None
-            name = (<const char*>p)[a0:a1].decode("ascii")
-            cls = self._requests.get(name)
+            key = PyBytes_FromStringAndSize(<const char*>p + a0, a1 - a0)
+            entry = PyDict_GetItem(self._requests, key)
         elif type_id == 3:
             if a1 != 0:
                 return None
             if action is None:
+                payload = PyBytes_FromStringAndSize(<const char*>p + start, stop - start)
                 try:
                     _untyped.decode(payload)
                 except _FAST_ERRORS:
                     return None
-                return CallResult((<const char*>p)[id0:id1].decode("ascii"), _Raw(payload))
-            name = action
-            cls = self._responses.get(name)
+                return CallResult(PyUnicode_DecodeASCII(<const char*>p + id0, id1 - id0, NULL), _Raw(payload))
+            entry = PyDict_GetItem(self._responses, action) if type(action) is str else NULL
         else:
             if a1 == 0 or not self._has_send:
                 return None
-            name = (<const char*>p)[a0:a1].decode("ascii")
-            cls = self._sends.get(name)
-        if cls is None:
+            key = PyBytes_FromStringAndSize(<const char*>p + a0, a1 - a0)
+            entry = PyDict_GetItem(self._sends, key)
+        if entry == NULL:
             return None
+        name = (<tuple>entry)[0]
+        if name == "DataTransfer" or memmem(p + start, stop - start, b'"customData"', 12) != NULL:
+            return None  # the exact path checks the depth of open values
+        if _datetime_suspect(p + start, stop - start):
+            return None  # the exact path checks date-time text
+        payload = PyBytes_FromStringAndSize(<const char*>p + start, stop - start)
         try:
-            obj = self._dec(cls).decode(payload)
+            obj = (<_LazyDecode>(<tuple>entry)[1]).decode(payload)
         except _FAST_ERRORS:
             return None
-        if (_datetime_suspect(<const unsigned char*>PyBytes_AS_STRING(payload), stop - start)
-                or b'"customData"' in payload or name == "DataTransfer"):
-            return None
-        uid = (<const char*>p)[id0:id1].decode("ascii")
+        uid = PyUnicode_DecodeASCII(<const char*>p + id0, id1 - id0, NULL)
         if type_id == 2:
             return Call(uid, name, obj)
         if type_id == 3:

@@ -10,6 +10,7 @@ The message classes live in one package per version, imported on demand::
 from ._base import ActionTypes, CustomData, MessageInfo, OcppStruct, Request, Response, SendPayload
 from ._payload import decode_payload, encode_payload
 from ._version import __version__
+from .codec import IMPLEMENTATION, Codec
 from .errors import (
     ErrorCode,
     LocalProtocolError,
@@ -19,19 +20,33 @@ from .errors import (
     parse_error_code,
     spell_error_code,
 )
+from .frames import Call, CallError, CallResult, CallResultError, Frame, MessageType, RawPayload, Relaxation, Send
+from .policy import Policy
 
 __all__ = [
+    "IMPLEMENTATION",
     "ActionTypes",
+    "Call",
+    "CallError",
+    "CallResult",
+    "CallResultError",
+    "Codec",
     "CustomData",
     "ErrorCode",
+    "Frame",
     "LocalProtocolError",
     "MessageInfo",
+    "MessageType",
     "OcppError",
     "OcppStruct",
     "PayloadError",
+    "Policy",
+    "RawPayload",
+    "Relaxation",
     "RemoteProtocolError",
     "Request",
     "Response",
+    "Send",
     "SendPayload",
     "__version__",
     "decode_payload",

@@ -166,11 +166,14 @@ def decode_slow(cfg: CodecConfig, data: bytes, action: str | None) -> Any:
         m = _PEEK.match(data, 0, 256)
         type_id = int(m.group(1)) if m else None
         uid = m.group(2).decode() if m else None
-        answer = 4 if (type_id == 2 and not cfg.v16) or (type_id == 2 and uid is not None) else None
+        if type_id == 2 or type_id is None:  # a CALL, or unreadable: answer as 2.x asks
+            answer = 4 if uid is not None or not cfg.v16 else None
+        else:
+            answer = None  # responses and SENDs are never answered with a CALLERROR
         raise _fail(
             cfg,
             answer,
-            uid if answer else None,
+            uid,
             _frame_code(cfg),
             "Frame exceeds the size limit",
             {"rule": "maxFrameSize", "limit": cfg.max_frame_size},

@@ -70,6 +70,8 @@ class Codec:
         ``action`` types the payload of a CALLRESULT as that action's response; without it a
         CALLRESULT keeps its payload as :data:`ocppkit.RawPayload` (see :meth:`decode_result`).
         """
+        if action is not None and type(action) is not str:
+            raise TypeError(f"action: expected str, got {type(action).__name__}")
         if isinstance(data, str):
             # Lone surrogates become invalid UTF-8, which the exact path then reports.
             data = data.encode("utf-8", "surrogatepass")

@@ -55,37 +55,92 @@ def _decoder(cls: type[T]) -> msgspec.json.Decoder[T]:
 # ---------------------------------------------------------------- error mapping
 
 _PATH = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
-_RULES: list[tuple[re.Pattern[str], str, ErrorCode]] = [
+_C = ErrorCode
+# msgspec message -> (rule, OCPP code, our description). Descriptions name the rule and the
+# schema's bound, never the peer's value; the path is appended.
+_RULES: list[tuple[re.Pattern[str], str, ErrorCode, str]] = [
     (
         re.compile(r"Object missing required field `(?P<f>[^`]*)`"),
         "required",
-        ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION,
+        _C.OCCURRENCE_CONSTRAINT_VIOLATION,
+        "Required property missing",
     ),
-    (re.compile(r"Object contains unknown field `(?P<f>[^`]*)`"), "additionalProperties", ErrorCode.FORMAT_VIOLATION),
-    (re.compile(r"Expected `array` of length >= "), "minItems", ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
-    (re.compile(r"Expected `array` of length <= "), "maxItems", ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
-    (re.compile(r"Expected `str` of length <= "), "maxLength", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
-    (re.compile(r"Expected `(?:int|float)` >= "), "minimum", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
-    (re.compile(r"Expected `(?:int|float)` <= "), "maximum", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
-    (re.compile(r"Invalid enum value "), "enum", ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    (
+        re.compile(r"Object contains unknown field `(?P<f>[^`]*)`"),
+        "additionalProperties",
+        _C.FORMAT_VIOLATION,
+        "Property not defined by the schema",
+    ),
+    (
+        re.compile(r"Expected `array` of length >= (?P<n>\d+)"),
+        "minItems",
+        _C.OCCURRENCE_CONSTRAINT_VIOLATION,
+        "Fewer than {n} items",
+    ),
+    (
+        re.compile(r"Expected `array` of length <= (?P<n>\d+)"),
+        "maxItems",
+        _C.OCCURRENCE_CONSTRAINT_VIOLATION,
+        "More than {n} items",
+    ),
+    (
+        re.compile(r"Expected `str` of length <= (?P<n>\d+)"),
+        "maxLength",
+        _C.PROPERTY_CONSTRAINT_VIOLATION,
+        "Longer than {n} characters",
+    ),
+    (
+        re.compile(r"Expected `(?:int|float)` >= (?P<n>\S+)"),
+        "minimum",
+        _C.PROPERTY_CONSTRAINT_VIOLATION,
+        "Less than the minimum {n}",
+    ),
+    (
+        re.compile(r"Expected `(?:int|float)` <= (?P<n>\S+)"),
+        "maximum",
+        _C.PROPERTY_CONSTRAINT_VIOLATION,
+        "More than the maximum {n}",
+    ),
+    (re.compile(r"Invalid enum value "), "enum", _C.PROPERTY_CONSTRAINT_VIOLATION, "Not one of the enumerated values"),
     (
         re.compile(r"Invalid RFC3339|Expected `datetime` with a timezone"),
         "format",
-        ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+        _C.PROPERTY_CONSTRAINT_VIOLATION,
+        "Not an RFC 3339 date-time with offset",
     ),
     (
-        re.compile(r"Invalid value for `(?P<f>[^`]*)`: expected a multiple"),
+        re.compile(r"Invalid value for `(?P<f>[^`]*)`: expected a multiple of (?P<n>\S+)"),
         "multipleOf",
-        ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+        _C.PROPERTY_CONSTRAINT_VIOLATION,
+        "Not a multiple of {n}",
     ),
     (
         re.compile(r"Invalid value for `(?P<f>[^`]*)`: expected a URI"),
         "format",
-        ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+        _C.PROPERTY_CONSTRAINT_VIOLATION,
+        "Not a URI (RFC 3986)",
     ),
-    (re.compile(r"Expected `[^`]*`, got `"), "type", ErrorCode.TYPE_CONSTRAINT_VIOLATION),
+    (
+        re.compile(r"Expected `(?P<want>[^`]*)`, got `(?P<got>[^`]*)`"),
+        "type",
+        _C.TYPE_CONSTRAINT_VIOLATION,
+        "Expected {want}, got {got}",
+    ),
+    (re.compile(r"Nesting deeper than (?P<n>\d+)"), "maxDepth", _C.FORMAT_VIOLATION, "Nested deeper than {n} levels"),
 ]
 _IN_FIELD = re.compile(r" in field `(?P<f>[^`]*)`$")
+_JSON_TYPES = {
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "object": "object",
+    "array": "array",
+    "null": "null",
+    "datetime": "date-time string",
+}
+#: Paths come from the peer's keys: keep them short in replies.
+_MAX_PATH = 200
 
 
 def _join(path: str, name: str) -> str:
@@ -107,20 +162,31 @@ def _translate(
     if f:
         text = text[: f.start()]
         path = _join(path, f.group("f"))
-    for pattern, rule, code in _RULES:
+    for pattern, rule, code, template in _RULES:
         hit = pattern.match(text)
         if hit is None:
             continue
-        if "f" in pattern.groupindex:
-            path = _join(path, hit.group("f"))
-        if rule == "type" and path == "$":
-            # The payload itself is not a JSON object: a structural fault, not a field's type.
-            code = ErrorCode.FORMAT_VIOLATION
-        if rule == "enum":
-            text = "Invalid enum value"  # never echo the peer's value
-        return error(code, f"{text} at {path}", {"path": path, "rule": rule}, version=version)
+        groups = hit.groupdict()
+        if groups.get("f") is not None:
+            path = _join(path, groups["f"])
+        if rule == "type":
+            groups = {
+                "want": _JSON_TYPES.get(
+                    groups["want"], "an enumerated string" if "Enum" in groups["want"] else groups["want"]
+                ),
+                "got": _JSON_TYPES.get(groups["got"], groups["got"]),
+            }
+            if path == "$":
+                # The payload itself is not a JSON object: a structural fault, not a field's type.
+                code = ErrorCode.FORMAT_VIOLATION
+        if len(path) > _MAX_PATH:
+            path = path[: _MAX_PATH - 1] + "…"
+        return error(code, f"{template.format(**groups)} at {path}", {"path": path, "rule": rule}, version=version)
     return error(
-        ErrorCode.GENERIC_ERROR, f"Invalid payload at {path}", {"path": path, "rule": "unknown"}, version=version
+        ErrorCode.GENERIC_ERROR,
+        f"Invalid payload at {path[:_MAX_PATH]}",
+        {"path": path[:_MAX_PATH], "rule": "unknown"},
+        version=version,
     )
 
 

@@ -8,13 +8,7 @@ from typing import Annotated as _A
 
 from msgspec import UNSET as _UNSET, Meta as _Meta, UnsetType as _UnsetType
 
-from ocppkit._base import (
-    MessageInfo as _Info,
-    Request as _Request,
-    Response as _Response,
-    SendPayload as _SendPayload,
-    _check_uri,
-)
+from ocppkit._base import MessageInfo as _Info, Request as _Request, Response as _Response, _check_uri
 from . import enums as _e
 from .datatypes import (
     AuthorizationData,

@@ -1,0 +1,109 @@
+"""Property tests: the C and pure-Python twins agree on arbitrary input, and decode never crashes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ocppkit
+from ocppkit._codec_py import Codec as PyCodec
+
+c_module = pytest.importorskip("ocppkit._codec_c", reason="C extension not built (see test_extension_is_in_use)")
+CCodec = c_module.Codec
+
+VERSIONS = ("1.6", "2.0.1", "2.1")
+PY = {v: PyCodec(v) for v in VERSIONS}
+C = {v: CCodec(v) for v in VERSIONS}
+
+SEEDS = [
+    b'[2,"19223201","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V"}}]',
+    b'[2,"a","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]',
+    b'[3,"r",{"currentTime":"2025-01-01T00:00:00Z","interval":300,"status":"Accepted"}]',
+    b'[4,"e","FormationViolation","x",{}]',
+    b'[5,"e","FormatViolation","x",{}]',
+    b'[6,"s","NotifyPeriodicEventStream",{"id":1,"pending":0,"basetime":"2025-01-01T12:00:00Z","data":[{"t":0,"v":"1"}]}]',
+    b'[2,"h","Heartbeat",{"customData":{"vendorId":"v","k":[1,2.0,{"z":null}]}}]',
+    b'[2,"d","DataTransfer",{"vendorId":"v","data":{"a":[1,"2",3.5]}}]',
+    b'[3,"h",{"currentTime":"2025-01-01 00:00:00+0100"}]',
+]
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def outcome(codec: Any, data: bytes | str, action: str | None) -> tuple[Any, ...]:
+    try:
+        result = codec.decode(data, action) if action else codec.decode(data)
+    except ocppkit.OcppError as exc:
+        return ("error", type(exc).__name__, exc.code, exc.description, exc.details, exc.unique_id, exc.reply)
+    return ("ok", result)
+
+
+def same(data: bytes | str, action: str | None = None) -> None:
+    for v in VERSIONS:
+        assert outcome(PY[v], data, action) == outcome(C[v], data, action), (v, data)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300))
+def test_twins_agree_on_arbitrary_bytes(data: bytes) -> None:
+    same(data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(SEEDS), st.integers(0, 200), st.binary(min_size=0, max_size=4), st.integers(0, 3))
+def test_twins_agree_on_mutated_frames(seed: bytes, pos: int, junk: bytes, mode: int) -> None:
+    pos = pos % (len(seed) + 1)
+    if mode == 0:
+        data = seed[:pos] + junk + seed[pos:]
+    elif mode == 1:
+        data = seed[:pos] + seed[pos + len(junk) :]
+    elif mode == 2:
+        data = seed[:pos] + junk + seed[pos + len(junk) :]
+    else:
+        data = seed[:pos]
+    same(data)
+    same(data, "BootNotification")
+    same(data, "Heartbeat")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 8),
+    st.one_of(st.text(max_size=40), json_values),
+    st.sampled_from(
+        ["BootNotification", "Heartbeat", "Authorize", "DataTransfer", "NotifyPeriodicEventStream", "Nope"]
+    ),
+    json_values,
+    st.booleans(),
+)
+def test_twins_agree_on_structured_frames(type_id: int, uid: Any, action: str, payload: Any, with_action: bool) -> None:
+    parts: list[Any] = [type_id, uid]
+    if type_id in (2, 6):
+        parts += [action, payload]
+    elif type_id == 3:
+        parts += [payload]
+    elif type_id in (4, 5):
+        parts += ["GenericError", "d", payload]
+    data = json.dumps(parts, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    same(data, action if with_action and action != "Nope" and type_id == 3 else None)
+    same(data.decode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=80))
+def test_datetime_suspect_twins_agree(data: bytes) -> None:
+    from ocppkit._payload import datetime_suspect
+
+    assert datetime_suspect(data) == c_module.datetime_suspect(data)
