@@ -21,7 +21,7 @@ import msgspec
 
 from ocppkit._base import Response
 from ocppkit._codec_common import CodecConfig, decode_result_payload, decode_slow, encode_frame
-from ocppkit._payload import _decoder
+from ocppkit._payload import _decoder, has_datetimes
 from ocppkit.frames import Call, CallResult, Send
 
 __all__ = ["Codec"]
@@ -88,14 +88,18 @@ cdef class _LazyDecode:
 
     cdef object cls
     cdef object _decode
+    cdef bint has_dt
 
     def __cinit__(self, cls):
         self.cls = cls
         self._decode = None
 
-    cdef inline object decode(self, bytes payload):
+    cdef inline void ready(self) except *:
         if self._decode is None:
             self._decode = _decoder(self.cls).decode
+            self.has_dt = has_datetimes(self.cls)
+
+    cdef inline object decode(self, bytes payload):
         return self._decode(payload)
 
 
@@ -218,13 +222,15 @@ cdef class Codec:
         if entry == NULL:
             return None
         name = (<tuple>entry)[0]
+        dec = <_LazyDecode>(<tuple>entry)[1]
+        dec.ready()
         if name == "DataTransfer" or memmem(p + start, stop - start, b'"customData"', 12) != NULL:
             return None  # the exact path checks the depth of open values
-        if _datetime_suspect(p + start, stop - start):
+        if dec.has_dt and _datetime_suspect(p + start, stop - start):
             return None  # the exact path checks date-time text
         payload = PyBytes_FromStringAndSize(<const char*>p + start, stop - start)
         try:
-            obj = (<_LazyDecode>(<tuple>entry)[1]).decode(payload)
+            obj = dec.decode(payload)
         except _FAST_ERRORS:
             return None
         uid = PyUnicode_DecodeASCII(<const char*>p + id0, id1 - id0, NULL)

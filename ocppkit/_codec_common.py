@@ -22,6 +22,7 @@ from ._payload import (
     check_datetimes,
     datetime_suspect,
     encode_payload,
+    has_datetimes,
     integral_floats,
 )
 from .errors import (
@@ -262,7 +263,7 @@ def _decode_payload(
             raise
         else:
             return relax(cfg.policy, cls, data, action, exc)
-    if datetime_suspect(data):
+    if has_datetimes(cls) and datetime_suspect(data):
         check_datetimes(obj, _ANY.decode(data), "$")
     if b'"customData"' in data or action == "DataTransfer":
         _check_depth(obj, cfg.max_depth)

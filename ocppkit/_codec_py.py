@@ -15,7 +15,7 @@ import msgspec
 
 from ._base import Response
 from ._codec_common import CodecConfig, decode_result_payload, decode_slow, encode_frame
-from ._payload import _decoder, datetime_suspect
+from ._payload import _decoder, datetime_suspect, has_datetimes
 from .frames import Call, CallError, CallResult, CallResultError, Frame, RawPayload, Send
 from .policy import Policy
 
@@ -122,12 +122,14 @@ class Codec:
             cls = cfg.sends.get(name)
         if cls is None:
             return None
+        if name == "DataTransfer" or b'"customData"' in payload:
+            return None  # the exact path checks the depth of open values
+        if has_datetimes(cls) and datetime_suspect(payload):
+            return None  # the exact path checks date-time text
         try:
             obj = _decoder(cls).decode(payload)
         except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
             return None
-        if datetime_suspect(payload) or b'"customData"' in payload or name == "DataTransfer":
-            return None  # let the exact path check date-time text and open-value depth
         uid = m.group(2).decode()
         if type_id == 2:
             return Call(uid, name, obj)  # type: ignore[arg-type]

@@ -126,6 +126,8 @@ _RULES: list[tuple[re.Pattern[str], str, ErrorCode, str]] = [
         _C.TYPE_CONSTRAINT_VIOLATION,
         "Expected {want}, got {got}",
     ),
+    # JSON numbers beyond the range of a double (1e999): not representable, so not accepted.
+    (re.compile(r"Number out of range"), "range", _C.PROPERTY_CONSTRAINT_VIOLATION, "Number out of range"),
     (re.compile(r"Nesting deeper than (?P<n>\d+)"), "maxDepth", _C.FORMAT_VIOLATION, "Nested deeper than {n} levels"),
 ]
 _IN_FIELD = re.compile(r" in field `(?P<f>[^`]*)`$")
@@ -157,7 +159,8 @@ def _translate(
         )
     m = _PATH.match(str(exc))
     assert m is not None
-    text, path = m.group("msg"), m.group("path") or "$"
+    # msgspec writes `[...]` for a member of a free-form object: some member, unnamed.
+    text, path = m.group("msg"), (m.group("path") or "$").replace("[...]", "[*]")
     f = _IN_FIELD.search(text)
     if f:
         text = text[: f.start()]
@@ -218,6 +221,31 @@ def integral_floats(data: bytes, cls: type[T]) -> T:
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII)
 
 
+_HAS_DATETIMES: dict[type, bool] = {}
+
+
+def has_datetimes(cls: type) -> bool:
+    """Whether any date-time field is reachable from ``cls`` (cached per class)."""
+    found = _HAS_DATETIMES.get(cls)
+    if found is None:
+        seen: set[int] = set()
+
+        def walk(t: Any) -> bool:
+            if isinstance(t, msgspec.inspect.DateTimeType):
+                return True
+            if id(t) in seen:
+                return False
+            seen.add(id(t))
+            if isinstance(t, msgspec.inspect.StructType):
+                return any(walk(f.type) for f in t.fields)
+            if isinstance(t, (msgspec.inspect.ListType, msgspec.inspect.UnionType)):
+                return any(walk(x) for x in (t.types if isinstance(t, msgspec.inspect.UnionType) else [t.item_type]))
+            return False
+
+        found = _HAS_DATETIMES[cls] = walk(msgspec.inspect.type_info(cls))
+    return found
+
+
 def datetime_suspect(data: bytes) -> bool:
     """Could ``data`` hold a date-time that msgspec accepts but RFC 3339 does not?
 
@@ -259,6 +287,9 @@ def check_datetimes(obj: Any, raw: Any, path: str) -> None:
             check_datetimes(o, r, f"{path}[{i}]")
 
 
+#: The implementation decode_payload uses: ocppkit.codec swaps in the C twin's when it is built.
+_suspect = datetime_suspect
+
 # --------------------------------------------------------------------- public
 
 
@@ -278,7 +309,7 @@ def decode_payload(data: bytes | str, type: type[T]) -> T:
             if not (info.integral_floats and str(exc).startswith(_INT_FLOAT)):
                 raise
             obj = integral_floats(data, type)
-        if datetime_suspect(data):
+        if has_datetimes(type) and _suspect(data):
             check_datetimes(obj, msgspec.json.decode(data), "$")
         return obj
     except msgspec.MsgspecError as exc:

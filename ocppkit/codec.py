@@ -33,4 +33,7 @@ else:
         Codec = _codec_py.Codec
         IMPLEMENTATION = "py"
     else:
+        from . import _codec_c, _payload
+
         IMPLEMENTATION = "c"
+        _payload._suspect = _codec_c.datetime_suspect

@@ -18,8 +18,9 @@ validator decide, e.g. ``3.0`` for an integer, which draft-04 rejects and draft-
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = [
     "Case",
@@ -138,8 +139,26 @@ def _fill(n: int, units: list[str]) -> str:
 # Unicode used for boundary strings: each unit is ONE code point.
 EMOJI = ["😀"]
 MIXED = [
-    "a", "é", "中", "😀", "\u0301", '"', "\\", "\n", "\t", "\u0001", "\u2028", "ß",
-    "\u00a0", "𝄞", "\ufeff", "/", "\U0010fffd", "Ω", "<", "&",
+    "a",
+    "é",
+    "中",
+    "😀",
+    "\u0301",
+    '"',
+    "\\",
+    "\n",
+    "\t",
+    "\u0001",
+    "\u2028",
+    "ß",
+    "\u00a0",
+    "𝄞",
+    "\ufeff",
+    "/",
+    "\U0010fffd",
+    "Ω",
+    "<",
+    "&",
 ]
 
 # Vendor keys added next to customData.vendorId: any JSON values, nested.
@@ -147,7 +166,7 @@ CUSTOM_EXTRAS: dict[str, Any] = {
     "mainMeterValue": 12345,
     "ratio": 0.25,
     "integralFloat": 3.0,
-    "label": "😀 ünïcødé \"quoted\"",
+    "label": '😀 ünïcødé "quoted"',
     "flag": False,
     "nothing": None,
     "list": [1, "two", 3.5, None, True, {"deep": {"deeper": []}}],
@@ -368,8 +387,7 @@ class _Gen:
 
     # -- case bookkeeping -----------------------------------------------------------
 
-    def add(self, steps: Steps, label: str, instance: Any, expect: bool | None,
-            fault: Fault | None = None) -> None:
+    def add(self, steps: Steps, label: str, instance: Any, expect: bool | None, fault: Fault | None = None) -> None:
         name = f"{json_path(steps)} {label}"
         if name in self._names:
             raise ValueError(f"duplicate case name {name!r}")
@@ -385,8 +403,9 @@ class _Gen:
     # -- walking --------------------------------------------------------------------
 
     def locations(self) -> Iterator[Location]:
-        def walk(node: dict[str, Any], steps: Steps, required: bool | None, open_: bool,
-                 depth: int) -> Iterator[Location]:
+        def walk(
+            node: dict[str, Any], steps: Steps, required: bool | None, open_: bool, depth: int
+        ) -> Iterator[Location]:
             if depth > 40:
                 raise ValueError("schema nesting too deep (recursive $ref?)")
             node = self.r(node)
@@ -465,8 +484,13 @@ class _Gen:
             if cap not in props:
                 unknown.append(cap)  # names are case-sensitive
         for key in unknown:
-            self.add(steps, f"additionalProperties/{key}", self.with_member(steps, key, "x"), False,
-                     Fault("additionalProperties", json_path((*steps, key))))
+            self.add(
+                steps,
+                f"additionalProperties/{key}",
+                self.with_member(steps, key, "x"),
+                False,
+                Fault("additionalProperties", json_path((*steps, key))),
+            )
 
     def with_member_many(self, steps: Steps, members: dict[str, Any]) -> Any:
         inst, _ = self.focus(steps)
@@ -485,16 +509,25 @@ class _Gen:
         self.good(steps, f"minItems/exact-{lo}", [item] * lo)
         if hi is not None:
             self.good(steps, f"maxItems/exact-{hi}", [item] * hi)
-            self.add(steps, f"maxItems/{hi + 1}", self.with_value(steps, [item] * (hi + 1)), False,
-                     Fault("maxItems", json_path(steps)))
+            self.add(
+                steps,
+                f"maxItems/{hi + 1}",
+                self.with_value(steps, [item] * (hi + 1)),
+                False,
+                Fault("maxItems", json_path(steps)),
+            )
         else:
             self.good(steps, "items/3", [item] * 3)
         if lo >= 1:
-            self.add(steps, "minItems/empty", self.with_value(steps, []), False,
-                     Fault("minItems", json_path(steps)))
+            self.add(steps, "minItems/empty", self.with_value(steps, []), False, Fault("minItems", json_path(steps)))
         if lo >= 2:
-            self.add(steps, f"minItems/{lo - 1}", self.with_value(steps, [item] * (lo - 1)), False,
-                     Fault("minItems", json_path(steps)))
+            self.add(
+                steps,
+                f"minItems/{lo - 1}",
+                self.with_value(steps, [item] * (lo - 1)),
+                False,
+                Fault("minItems", json_path(steps)),
+            )
 
     def string_cases(self, loc: Location) -> None:
         steps, node = loc.steps, loc.node
@@ -506,8 +539,7 @@ class _Gen:
                 self.good(steps, f"enum/{v}", v)
             probes = [("not-listed", "NotAnEnumValue"), ("empty", "")]
             first = values[0]
-            for label, v in [("lower", first.lower()), ("upper", first.upper()),
-                             ("trailing-space", first + " ")]:
+            for label, v in [("lower", first.lower()), ("upper", first.upper()), ("trailing-space", first + " ")]:
                 probes.append((label, v))
             for label, v in probes:
                 if v not in values:
