@@ -1,4 +1,4 @@
-"""``python -m benchmarks [payload|import|all] [--quick] [--json FILE]``: see benchmarks/README.md."""
+"""``python -m benchmarks [payload|codec|import|all] [--quick] [--json FILE]``: see benchmarks/README.md."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import bench_import, bench_payload
+from . import bench_codec, bench_import, bench_payload
 
 
 def _versions() -> dict[str, str]:
@@ -74,12 +74,12 @@ def _machine() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("which", nargs="?", choices=("payload", "import", "all"), default="all")
-    parser.add_argument("--quick", action="store_true", help="short run for CI (whole thing well under 20 s)")
+    parser.add_argument("which", nargs="?", choices=("payload", "codec", "import", "all"), default="all")
+    parser.add_argument("--quick", action="store_true", help="short run for CI (`all` well under 30 s)")
     parser.add_argument("--json", metavar="FILE", help="also write machine-readable results to FILE")
-    parser.add_argument("--repeats", type=int, help="payload: interleaved rounds (default 31, quick 7)")
+    parser.add_argument("--repeats", type=int, help="payload, codec: interleaved rounds (default 31, quick 15)")
     parser.add_argument("--sample-time", type=float,
-                        help="payload: seconds per timed sample (default 0.05, quick 0.01)")
+                        help="payload, codec: seconds per timed sample (default 0.05, quick 0.005)")
     parser.add_argument("--runs", type=int, help="import: processes per case (default 15, quick 5)")
     args = parser.parse_args(argv)
 
@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.which in ("payload", "all"):
         results["payload"] = bench_payload.run(quick=args.quick, sample_time=args.sample_time, repeats=args.repeats)
         print()
+    if args.which in ("codec", "all"):
+        results["codec"] = bench_codec.run(quick=args.quick, sample_time=args.sample_time, repeats=args.repeats)
+        print()
     if args.which in ("import", "all"):
         results["import"] = bench_import.run(quick=args.quick, runs=args.runs)
         print()
@@ -118,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"{r['ocpp_over_ocppkit']:.1f}x", row["targets"]["ocpp_over_ocppkit_ge_100"]))
         targets.append((f"payload {row['name']}: ocppkit/msgspec-untyped <= {bench_payload.TARGET_UNTYPED_RATIO:g}x",
                         f"{r['ocppkit_over_msgspec_untyped']:.2f}x", row["targets"]["ocppkit_over_untyped_le_1.3"]))
+    if "codec" in results:
+        targets.extend(bench_codec.target_lines(results["codec"]))
     if "import" in results:
         imp = results["import"]
         kit_ms = imp["cases"]["ocppkit.v201"]["over_bare_s"] * 1e3

@@ -20,14 +20,43 @@ from .errors import (
     parse_error_code,
     spell_error_code,
 )
+from .events import (
+    CallReceived,
+    CallTimedOut,
+    ErrorReceived,
+    Event,
+    LateResponse,
+    ProtocolViolation,
+    ResultErrorReceived,
+    ResultInvalid,
+    ResultReceived,
+    SendReceived,
+    UnmatchedResponse,
+)
 from .frames import Call, CallError, CallResult, CallResultError, Frame, MessageType, RawPayload, Relaxation, Send
 from .policy import Policy
+from .router import Router
+from .rpc import Connection, Role
 
 __all__ = [
     "IMPLEMENTATION",
     "ActionTypes",
     "Call",
     "CallError",
+    "CallReceived",
+    "CallTimedOut",
+    "Connection",
+    "ErrorReceived",
+    "Event",
+    "LateResponse",
+    "ProtocolViolation",
+    "ResultErrorReceived",
+    "ResultInvalid",
+    "ResultReceived",
+    "Role",
+    "Router",
+    "SendReceived",
+    "UnmatchedResponse",
     "CallResult",
     "CallResultError",
     "Codec",

@@ -220,23 +220,27 @@ def decode_slow(cfg: CodecConfig, data: bytes, action: str | None) -> Any:
             f"Message type {type_id} is not supported",
             {"rule": "messageTypeId"},
         )
-    if uid is None:
-        answer = 4 if type_id == 2 and not cfg.v16 else None
-        raise _fail(
-            cfg,
-            answer,
-            None,
-            _frame_code(cfg),
-            "Message id is not a string of 1 to 36 characters",
-            {"rule": "messageId"},
-        )
-    if type_id == 2:
-        return _call(cfg, parts, uid)
-    if type_id == 3:
-        return _call_result(cfg, parts, uid, action)
-    if type_id in (4, 5):
-        return _call_error(cfg, parts, uid, type_id)
-    return _send(cfg, parts, uid)
+    try:
+        if uid is None:
+            answer = 4 if type_id == 2 and not cfg.v16 else None
+            raise _fail(
+                cfg,
+                answer,
+                None,
+                _frame_code(cfg),
+                "Message id is not a string of 1 to 36 characters",
+                {"rule": "messageId"},
+            )
+        if type_id == 2:
+            return _call(cfg, parts, uid)
+        if type_id == 3:
+            return _call_result(cfg, parts, uid, action)
+        if type_id in (4, 5):
+            return _call_error(cfg, parts, uid, type_id)
+        return _send(cfg, parts, uid)
+    except OcppError as exc:
+        exc.message_type = type_id
+        raise
 
 
 def _payload_object(raw: msgspec.Raw) -> bool:

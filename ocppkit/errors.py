@@ -81,6 +81,7 @@ class OcppError(Exception):
         details: a JSON object naming the offending field (JSON path) and the rule broken.
         unique_id: the frame's message id, or None where it cannot be read.
         reply: the bytes to send back, or None where the spec says to send nothing.
+        message_type: the offending frame's message type id, when it could be read.
     """
 
     def __init__(
@@ -102,6 +103,8 @@ class OcppError(Exception):
         self.version = version
         self.unique_id = unique_id
         self.reply = reply
+        #: The message type id of the offending frame (2 CALL, 3 CALLRESULT, ...) when readable.
+        self.message_type: int | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, description={self.description!r}, details={self.details!r})"

@@ -36,3 +36,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             if c is not None:  # a missing extension fails tests/test_codec.py::test_extension_is_in_use
                 impls.append(pytest.param(c, id="c"))
         metafunc.parametrize("Codec", impls)
+    if "Connection" in metafunc.fixturenames:
+        from ocppkit._rpc_py import Connection as PyConnection
+
+        conns: list[Any] = [pytest.param(PyConnection, id="py")]
+        if not metafunc.config.getoption("--no-ext") and os.environ.get("OCPPKIT_NO_EXTENSIONS", "") in ("", "0"):
+            if importlib.util.find_spec("ocppkit._rpc_c") is not None:
+                from ocppkit._rpc_c import Connection as CConnection
+
+                conns.append(pytest.param(CConnection, id="c"))
+        metafunc.parametrize("Connection", conns)

@@ -35,3 +35,22 @@ assert_type(ocppkit.encode_payload(decoded), bytes)
 
 row = v201.ACTIONS["Heartbeat"]
 assert_type(row.response, "type[ocppkit.Response] | None")
+
+router = ocppkit.Router()
+
+
+@router.on(v201.HeartbeatRequest)
+def on_heartbeat(req: v201.HeartbeatRequest) -> v201.HeartbeatResponse:
+    raise NotImplementedError
+
+
+@router.on(v16.BootNotificationRequest)
+async def on_boot16(req: v16.BootNotificationRequest) -> v16.BootNotificationResponse:
+    raise NotImplementedError
+
+
+conn = ocppkit.Connection("csms", "2.0.1", clock=lambda: 0.0)
+assert_type(conn.call(v201.HeartbeatRequest()), str)
+for event in conn.events():
+    if isinstance(event, ocppkit.CallReceived):
+        router.dispatch(conn, event)

@@ -1,0 +1,556 @@
+"""The sans-IO OCPP-J connection: bytes in, events out; messages in, bytes out.
+
+No I/O, no clock reads (the clock is injected), no asyncio. One object per WebSocket
+connection, for either role. The rules it keeps (OCPP_REFERENCE.md 1.6, 1.10):
+
+- at most one outstanding CALL per direction: further calls queue in order and go out when
+  the previous one is answered or times out; the peer's calls are served meanwhile; a 2.1
+  SEND goes out at once;
+- results and errors are matched by message id to the outstanding call; a response for a call
+  that timed out is reported late, one for no call of ours unmatched, and both are dropped,
+  never answered and never matched to another call;
+- a received CALL must be answered once, with a valid response;
+- optional boot gating: before the station's boot is accepted, the CSMS answers other calls
+  with ``SecurityError``.
+
+The same source is compiled by Cython into ``ocppkit._rpc_c`` (see setup.py); ``ocppkit.rpc``
+picks one, as ``ocppkit.codec`` does for the codec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
+
+from ._base import Request, Response, SendPayload
+from .errors import ErrorCode, LocalProtocolError, OcppError, parse_error_code
+from .events import (
+    CallReceived,
+    CallTimedOut,
+    ErrorReceived,
+    Event,
+    LateResponse,
+    ProtocolViolation,
+    ResultErrorReceived,
+    ResultInvalid,
+    ResultReceived,
+    SendReceived,
+    UnmatchedResponse,
+)
+from .frames import Call, CallError, CallResult, CallResultError, Send
+
+__all__ = ["BOOT_TRANSITIONS", "SLOT_TRANSITIONS", "Connection", "Role"]
+
+Role = Literal["csms", "station"]
+
+# ------------------------------------------------------------------ state tables
+#
+# The outgoing-call slot. Every (state, input) pair the connection can meet is listed; a pair
+# missing here is a bug in the connection, not in the peer. docs/rpc.md draws these tables.
+IDLE = "IDLE"  # no CALL of ours outstanding
+AWAITING = "AWAITING"  # one CALL of ours outstanding
+
+# Actions, carried out by Connection._step's callers:
+TRANSMIT = "transmit"  # put the CALL on the wire and start its deadline
+ENQUEUE = "enqueue"  # keep the CALL until the slot is free
+MATCH = "match"  # end the outstanding call if the response's id is its id, else drop the response
+DROP = "drop"  # report the response as late or unmatched; never answer it
+EXPIRE = "expire"  # end the outstanding call if its deadline has passed
+NOTHING = "nothing"
+
+SLOT_TRANSITIONS: dict[tuple[str, str], tuple[str, str]] = {
+    # (state, input): (action, next state)
+    (IDLE, "call"): (TRANSMIT, AWAITING),
+    (AWAITING, "call"): (ENQUEUE, AWAITING),
+    (IDLE, "response"): (DROP, IDLE),
+    (AWAITING, "response"): (MATCH, IDLE),  # stays AWAITING when the id does not match
+    (IDLE, "clock"): (NOTHING, IDLE),
+    (AWAITING, "clock"): (EXPIRE, IDLE),  # stays AWAITING until the deadline has passed
+    (IDLE, "dequeue"): (TRANSMIT, AWAITING),
+}
+# After a call ends (MATCH or EXPIRE) the slot is IDLE and, if calls are queued, "dequeue" follows.
+
+# The station's boot, as the CSMS (or the station itself) sees it, when gating is on.
+BOOT_UNKNOWN = "UNKNOWN"  # no BootNotification accepted on this connection (yet)
+BOOT_PENDING = "PENDING"
+BOOT_ACCEPTED = "ACCEPTED"
+BOOT_REJECTED = "REJECTED"
+
+BOOT_TRANSITIONS: dict[tuple[str, str], str] = {
+    (state, status): {"Accepted": BOOT_ACCEPTED, "Pending": BOOT_PENDING, "Rejected": BOOT_REJECTED}[status]
+    for state in (BOOT_UNKNOWN, BOOT_PENDING, BOOT_ACCEPTED, BOOT_REJECTED)
+    for status in ("Accepted", "Pending", "Rejected")
+}
+
+#: Station-initiated actions a gating CSMS accepts while the boot is Pending: the results of
+#: the CSMS's own requests (reports, logs, firmware, certificates) and what TriggerMessage asks.
+DEFAULT_ALLOWED_WHILE_PENDING = frozenset(
+    {
+        "BootNotification",
+        "Heartbeat",
+        "StatusNotification",
+        "NotifyReport",
+        "NotifyMonitoringReport",
+        "LogStatusNotification",
+        "FirmwareStatusNotification",
+        "SecurityEventNotification",
+        "SignCertificate",
+        "DiagnosticsStatusNotification",
+        "SignedFirmwareStatusNotification",
+    }
+)
+
+_LATE_IDS = 32  # how many timed-out ids are remembered to recognise late responses
+
+
+def _default_ids() -> str:
+    import uuid  # only when no id source is injected
+
+    return str(uuid.uuid4())
+
+
+_CODECS: dict[tuple[str, int, int, Any], Any] = {}
+
+
+def _codec(version: str, max_frame_size: int, max_depth: int, policy: Any) -> Any:
+    from .codec import Codec
+
+    key = (version, max_frame_size, max_depth, policy)
+    codec = _CODECS.get(key)
+    if codec is None:
+        codec = _CODECS[key] = Codec(version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy)
+    return codec
+
+
+def _status(response: object) -> str:
+    status = getattr(response, "status", None)
+    return str(getattr(status, "value", status))
+
+
+class _Outgoing:
+    __slots__ = ("action", "request", "unique_id")
+
+    def __init__(self, unique_id: str, action: str, request: Request[Any]) -> None:
+        self.unique_id = unique_id
+        self.action = action
+        self.request = request
+
+
+class Connection:
+    """One OCPP-J connection, either role, any version. Bytes in, events out; no I/O.
+
+    ``Connection("csms", "2.0.1", clock=time.monotonic)``
+
+    - ``receive_data(text)``: one WebSocket text message from the peer.
+    - ``events()``: what happened (drains the event list).
+    - ``call(request) -> unique_id``, ``send_result(unique_id, response)``,
+      ``send_error(unique_id, code, ...)``, ``send(payload) -> unique_id`` (2.1 SEND).
+    - ``data_to_send()``: the WebSocket text messages to write, in order (drains).
+    - ``next_deadline()`` / ``handle_timeout()``: the only time-dependent part.
+
+    Options: ``ids`` (the unique-id source; default UUID4 strings), ``call_timeout`` (seconds,
+    default 30), ``max_queued_calls`` (default 64), ``max_pending_received`` (calls received and
+    not yet answered, default 64), ``boot_gating`` and ``allowed_while_pending``, ``booted`` (the
+    station was accepted on an earlier connection), and the codec's ``max_frame_size``,
+    ``max_depth`` and ``policy`` (or a ready ``codec``, shared by many connections).
+    """
+
+    __slots__ = (
+        "_allowed_pending",
+        "_boot",
+        "_clock",
+        "_codec",
+        "_deadline",
+        "_events",
+        "_gating",
+        "_ids",
+        "_late",
+        "_max_pending",
+        "_max_queue",
+        "_outbox",
+        "_outstanding",
+        "_queue",
+        "_received",
+        "_timeout",
+        "bad_messages",
+        "role",
+        "version",
+    )
+
+    def __init__(
+        self,
+        role: Role,
+        version: str,
+        *,
+        clock: Callable[[], float],
+        ids: Callable[[], str] = _default_ids,
+        call_timeout: float = 30.0,
+        max_queued_calls: int = 64,
+        max_pending_received: int = 64,
+        boot_gating: bool = False,
+        allowed_while_pending: frozenset[str] = DEFAULT_ALLOWED_WHILE_PENDING,
+        booted: bool = False,
+        max_frame_size: int = 1 << 20,
+        max_depth: int = 32,
+        policy: Any = None,
+        codec: Any = None,
+    ) -> None:
+        if role not in ("csms", "station"):
+            raise ValueError(f"role: expected 'csms' or 'station', got {role!r}")
+        if not callable(clock):
+            raise TypeError("clock: expected a callable returning seconds (e.g. time.monotonic)")
+        if not callable(ids):
+            raise TypeError("ids: expected a callable returning unique id strings")
+        if not (isinstance(call_timeout, (int, float)) and call_timeout > 0):
+            raise ValueError(f"call_timeout: expected seconds > 0, got {call_timeout!r}")
+        for name, value in (("max_queued_calls", max_queued_calls), ("max_pending_received", max_pending_received)):
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
+        self.role = role
+        self.version = version
+        if codec is not None:
+            if getattr(codec, "version", None) != version:
+                raise ValueError(f"codec: expected an ocppkit.Codec for {version!r}")
+            self._codec = codec
+        else:
+            self._codec = _codec(version, max_frame_size, max_depth, policy)
+        self._clock = clock
+        self._ids = ids
+        self._timeout = float(call_timeout)
+        self._max_queue = max_queued_calls
+        self._max_pending = max_pending_received
+        self._gating = boot_gating
+        self._allowed_pending = allowed_while_pending
+        self._boot = BOOT_ACCEPTED if booted else BOOT_UNKNOWN
+        # Containers are created on first use: an idle connection stays small.
+        self._outstanding: _Outgoing | None = None
+        self._deadline: float | None = None
+        self._queue: list[_Outgoing] | None = None
+        self._received: dict[str, str] | None = None  # unique id -> action, calls we must answer
+        self._late: list[tuple[str, str]] | None = None  # (unique id, action) of timed-out calls
+        self._events: list[Event] | None = None
+        self._outbox: list[bytes] | None = None
+        self.bad_messages = 0
+
+    def __repr__(self) -> str:
+        slot = AWAITING if self._outstanding is not None else IDLE
+        return f"<Connection {self.role} {self.version} slot={slot} boot={self._boot}>"
+
+    # ------------------------------------------------------------ properties
+
+    @property
+    def slot(self) -> str:
+        """``"IDLE"`` or ``"AWAITING"``: whether a CALL of ours is outstanding."""
+        return AWAITING if self._outstanding is not None else IDLE
+
+    @property
+    def boot_state(self) -> str:
+        """``"UNKNOWN"``, ``"PENDING"``, ``"ACCEPTED"`` or ``"REJECTED"``."""
+        return self._boot
+
+    @property
+    def queued_calls(self) -> int:
+        return len(self._queue) if self._queue else 0
+
+    @property
+    def pending_received(self) -> int:
+        """Calls received from the peer and not answered yet."""
+        return len(self._received) if self._received else 0
+
+    # ------------------------------------------------------------ draining
+
+    def events(self) -> Iterator[Event]:
+        """Yield and forget the events so far."""
+        while self._events:
+            events, self._events = self._events, None
+            yield from events
+
+    def data_to_send(self) -> list[bytes]:
+        """The WebSocket text messages to write, in order; the outbox is then empty."""
+        out, self._outbox = self._outbox, None
+        return out or []
+
+    def _emit(self, event: Event) -> None:
+        if self._events is None:
+            self._events = [event]
+        else:
+            self._events.append(event)
+
+    def _write(self, data: bytes) -> None:
+        if self._outbox is None:
+            self._outbox = [data]
+        else:
+            self._outbox.append(data)
+
+    def _step(self, event: str) -> str:
+        """The action the slot table prescribes for ``event`` in the current state."""
+        state = AWAITING if self._outstanding is not None else IDLE
+        return SLOT_TRANSITIONS[(state, event)][0]
+
+    # ------------------------------------------------------------ outgoing
+
+    def call(self, request: Request[Any]) -> str:
+        """Send (or queue) a CALL; returns its unique id. Raises LocalProtocolError when the
+        payload is invalid, the queue is full, or (gating) the station's boot was rejected."""
+        info = getattr(type(request), "__ocpp__", None)
+        if info is None or info.role != "request":
+            raise TypeError(f"call: expected a generated <Action>Request, got {type(request).__name__}")
+        if self._gating and self.role == "csms" and self._boot == BOOT_REJECTED:
+            raise LocalProtocolError(
+                ErrorCode.SECURITY_ERROR,
+                "The station's boot was rejected: the CSMS must not initiate calls",
+                {"rule": "bootGating"},
+                version=self.version,
+            )
+        queued = len(self._queue) if self._queue else 0
+        if self._outstanding is not None and queued >= self._max_queue:
+            raise LocalProtocolError(
+                ErrorCode.GENERIC_ERROR,
+                f"More than {self._max_queue} calls queued",
+                {"rule": "maxQueuedCalls", "limit": self._max_queue},
+                version=self.version,
+            )
+        unique_id = self._ids()
+        if not isinstance(unique_id, str) or not 1 <= len(unique_id) <= 36:
+            raise LocalProtocolError(
+                ErrorCode.GENERIC_ERROR,
+                "The id source returned something other than a string of 1 to 36 characters",
+                {"rule": "messageId"},
+                version=self.version,
+            )
+        if self._is_in_flight(unique_id):
+            raise LocalProtocolError(
+                ErrorCode.GENERIC_ERROR,
+                "The id source repeated an id still in use",
+                {"rule": "messageId"},
+                version=self.version,
+            )
+        out = _Outgoing(unique_id, info.action, request)
+        data = self._codec.encode(Call(unique_id, info.action, request))  # validates, may raise
+        if self._step("call") == TRANSMIT:
+            self._transmit(out, data)
+        else:  # ENQUEUE
+            if self._queue is None:
+                self._queue = []
+            self._queue.append(out)
+        return unique_id
+
+    def _is_in_flight(self, unique_id: str) -> bool:
+        if self._outstanding is not None and self._outstanding.unique_id == unique_id:
+            return True
+        return bool(self._queue) and any(q.unique_id == unique_id for q in self._queue)  # type: ignore[union-attr]
+
+    def _transmit(self, out: _Outgoing, data: bytes | None = None) -> None:
+        if data is None:
+            data = self._codec.encode(Call(out.unique_id, out.action, out.request))
+        self._outstanding = out
+        self._deadline = self._clock() + self._timeout
+        self._write(data)
+
+    def _release(self) -> None:
+        """The outstanding call ended: free the slot and send the next queued call."""
+        self._outstanding = None
+        self._deadline = None
+        if self._queue and self._step("dequeue") == TRANSMIT:
+            nxt = self._queue.pop(0)
+            if not self._queue:
+                self._queue = None
+            self._transmit(nxt)
+
+    def send_result(self, unique_id: str, response: Response) -> None:
+        """Answer the received call ``unique_id``.
+
+        An invalid response is never sent: the peer gets an ``InternalError`` CALLERROR instead
+        and ``LocalProtocolError`` is raised, naming the field.
+        """
+        action = self._take_received(unique_id)
+        info = getattr(type(response), "__ocpp__", None)
+        try:
+            if info is None or info.role != "response" or info.action != action:
+                raise LocalProtocolError(
+                    ErrorCode.GENERIC_ERROR,
+                    f"send_result: expected a {action}Response for call {unique_id!r}, got {type(response).__name__}",
+                    {"rule": "payload"},
+                    version=self.version,
+                )
+            data = self._codec.encode(CallResult(unique_id, response))
+        except LocalProtocolError:
+            self._write(self._codec.encode(CallError(unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})))
+            raise
+        self._write(data)
+        if action == "BootNotification" and self.role == "csms":
+            self._boot = BOOT_TRANSITIONS.get((self._boot, _status(response)), self._boot)
+
+    def send_error(
+        self,
+        unique_id: str,
+        code: ErrorCode | str,
+        description: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Answer the received call ``unique_id`` with a CALLERROR (spelt for the version)."""
+        if isinstance(code, str) and not isinstance(code, ErrorCode) and parse_error_code(code) is None:
+            raise LocalProtocolError(
+                ErrorCode.GENERIC_ERROR,
+                f"code: {code!r} is not an OCPP error code",
+                {"rule": "errorCode"},
+                version=self.version,
+            )
+        frame = CallError(unique_id, code, description, details if details is not None else {})
+        data = self._codec.encode(frame)  # validates description length, details type
+        self._take_received(unique_id)
+        self._write(data)
+
+    def _take_received(self, unique_id: str) -> str:
+        action = self._received.pop(unique_id, None) if self._received else None
+        if action is None:
+            raise LocalProtocolError(
+                ErrorCode.GENERIC_ERROR,
+                f"No call {unique_id!r} to answer: never received, or already answered",
+                {"rule": "answer"},
+                version=self.version,
+            )
+        if not self._received:
+            self._received = None
+        return action
+
+    def send(self, payload: SendPayload) -> str:
+        """2.1: send an unconfirmed message (SEND) now, whatever is outstanding; returns its id."""
+        info = getattr(type(payload), "__ocpp__", None)
+        if info is None or info.role != "send":
+            raise TypeError(f"send: expected a SEND payload class, got {type(payload).__name__}")
+        unique_id = self._ids()
+        if not isinstance(unique_id, str) or not 1 <= len(unique_id) <= 36 or self._is_in_flight(unique_id):
+            raise LocalProtocolError(
+                ErrorCode.GENERIC_ERROR,
+                "Bad or repeated id from the id source",
+                {"rule": "messageId"},
+                version=self.version,
+            )
+        self._write(self._codec.encode(Send(unique_id, info.action, payload)))
+        return unique_id
+
+    # ------------------------------------------------------------ time
+
+    def next_deadline(self) -> float | None:
+        """When ``handle_timeout`` should run next (clock time), or None if nothing waits."""
+        return self._deadline
+
+    def handle_timeout(self) -> None:
+        """Time out the outstanding call if its deadline has passed (reads the clock)."""
+        out = self._outstanding
+        if self._step("clock") != EXPIRE or out is None or self._deadline is None or self._clock() < self._deadline:
+            return
+        if self._late is None:
+            self._late = []
+        self._late.append((out.unique_id, out.action))
+        if len(self._late) > _LATE_IDS:
+            del self._late[0]
+        self._emit(CallTimedOut(out.unique_id, out.action, out.request))
+        self._release()
+
+    # ------------------------------------------------------------ incoming
+
+    def receive_data(self, data: bytes | str) -> None:
+        """Process one WebSocket text message from the peer; see ``events()``."""
+        out = self._outstanding
+        try:
+            frame = self._codec.decode(data, out.action) if out is not None else self._codec.decode(data)
+        except OcppError as exc:
+            self._violation(exc, out)
+            return
+        kind = type(frame)
+        if kind is Call:
+            self._on_call(frame)
+        elif kind is CallResult:
+            self._on_result(frame, out)
+        elif kind is CallError:
+            self._on_error(frame)
+        elif kind is CallResultError:
+            self._emit(
+                ResultErrorReceived(frame.unique_id, frame.error_code, frame.error_description, frame.error_details)
+            )
+        else:
+            self._emit(SendReceived(frame.unique_id, frame.action, frame.payload, frame.relaxations))
+
+    def _violation(self, exc: OcppError, out: _Outgoing | None) -> None:
+        uid = exc.unique_id
+        if exc.message_type == 3 and uid is not None:
+            if out is not None and uid == out.unique_id:
+                # Our call got an invalid CALLRESULT: it ends here (2.1 also answers it).
+                self.bad_messages += 1
+                if exc.reply is not None:
+                    self._write(exc.reply)
+                self._emit(ResultInvalid(out.unique_id, out.action, exc, out.request))
+                self._release()
+            else:
+                self._unmatched(uid, "result")  # for no call of ours: dropped, never answered
+            return
+        self.bad_messages += 1
+        if exc.reply is not None:
+            self._write(exc.reply)
+        self._emit(ProtocolViolation(exc))
+
+    def _on_call(self, frame: Call) -> None:
+        uid = frame.unique_id
+        if self._received is not None and uid in self._received:
+            self._refuse(
+                uid, ErrorCode.RPC_FRAMEWORK_ERROR, "A call with this id is still being handled", "duplicateId"
+            )
+            return
+        if self._gating and not self._boot_allows(frame.action):
+            self._refuse(uid, ErrorCode.SECURITY_ERROR, "Not allowed before the boot is accepted", "bootGating")
+            return
+        if self._received is None:
+            self._received = {}
+        elif len(self._received) >= self._max_pending:
+            self._refuse(uid, ErrorCode.GENERIC_ERROR, "Too many calls in progress", "maxPendingReceived")
+            return
+        self._received[uid] = frame.action
+        self._emit(CallReceived(uid, frame.action, frame.payload, frame.relaxations))
+
+    def _boot_allows(self, action: str) -> bool:
+        if self._boot == BOOT_ACCEPTED:
+            return True
+        if self.role == "station":
+            return self._boot != BOOT_REJECTED  # a rejected station refuses the CSMS's calls
+        if action == "BootNotification":
+            return True
+        return self._boot == BOOT_PENDING and action in self._allowed_pending
+
+    def _refuse(self, uid: str, code: ErrorCode, description: str, rule: str) -> None:
+        exc = OcppError(code, description, {"rule": rule}, version=self.version, unique_id=uid)
+        exc.reply = self._codec.encode(CallError(uid, code, exc.description, exc.details))
+        self.bad_messages += 1
+        self._write(exc.reply)
+        self._emit(ProtocolViolation(exc))
+
+    def _on_result(self, frame: CallResult[Any], out: _Outgoing | None) -> None:
+        if self._step("response") == DROP or out is None or frame.unique_id != out.unique_id:
+            self._unmatched(frame.unique_id, "result")
+            return
+        self._emit(ResultReceived(out.unique_id, out.action, frame.payload, out.request, frame.relaxations))
+        if out.action == "BootNotification" and self.role == "station":
+            self._boot = BOOT_TRANSITIONS.get((self._boot, _status(frame.payload)), self._boot)
+        self._release()
+
+    def _on_error(self, frame: CallError) -> None:
+        out = self._outstanding
+        if self._step("response") == DROP or out is None or frame.unique_id != out.unique_id:
+            self._unmatched(frame.unique_id, "error")
+            return
+        self._emit(
+            ErrorReceived(
+                out.unique_id, out.action, frame.error_code, frame.error_description, frame.error_details, out.request
+            )
+        )
+        self._release()
+
+    def _unmatched(self, uid: str | None, kind: str) -> None:
+        uid = uid if uid is not None else "-1"
+        for late_id, action in self._late or ():
+            if late_id == uid:
+                self._emit(LateResponse(uid, action, kind))
+                return
+        self.bad_messages += 1
+        self._emit(UnmatchedResponse(uid, kind))

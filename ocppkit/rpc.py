@@ -1,0 +1,26 @@
+"""The sans-IO connection facade: picks the compiled twin (``ocppkit._rpc_c``, the same source
+as ``ocppkit/_rpc_py.py`` compiled by Cython) unless ``OCPPKIT_NO_EXTENSIONS`` is set."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import _rpc_py
+from ._rpc_py import BOOT_TRANSITIONS, SLOT_TRANSITIONS, Role
+from .codec import NO_EXTENSIONS
+
+__all__ = ["BOOT_TRANSITIONS", "IMPLEMENTATION", "SLOT_TRANSITIONS", "Connection", "PyConnection", "Role"]
+
+PyConnection = _rpc_py.Connection
+
+if TYPE_CHECKING or NO_EXTENSIONS:
+    Connection = _rpc_py.Connection
+    IMPLEMENTATION = "py"
+else:
+    try:
+        from ._rpc_c import Connection as Connection
+    except ImportError:  # not built
+        Connection = _rpc_py.Connection
+        IMPLEMENTATION = "py"
+    else:
+        IMPLEMENTATION = "c"
