@@ -1,0 +1,277 @@
+"""asyncio glue around :class:`ocppkit.Connection`: awaitable calls, handler tasks, timers.
+
+A :class:`Session` runs one OCPP-J connection over any message transport with
+``async send(bytes)`` and ``async recv() -> bytes | str`` (the websockets adapter provides one).
+``await session.call(request)`` returns the typed response; received calls go to the
+:class:`ocppkit.Router`'s handlers (sync or async), each in its own task. Timeouts, queued
+calls and late results behave exactly as the connection defines; the loop's clock drives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from .. import errors
+from .._base import Request, Response, SendPayload
+from ..errors import ErrorCode, LocalProtocolError, OcppError
+from ..events import (
+    CallReceived,
+    CallTimedOut,
+    ErrorReceived,
+    LateResponse,
+    ProtocolViolation,
+    ResultInvalid,
+    ResultReceived,
+    UnmatchedResponse,
+)
+from ..router import Router
+from ..rpc import Connection
+
+__all__ = ["CallErrorResponse", "CallTimeout", "Session", "Transport", "current_session"]
+
+log = logging.getLogger("ocppkit")
+R = TypeVar("R", bound=Response)
+
+_current: contextvars.ContextVar[Session] = contextvars.ContextVar("ocppkit_session")
+
+
+def current_session() -> Session:
+    """The session whose call the running handler serves (handlers run in per-call tasks)."""
+    return _current.get()
+
+
+class Transport(Protocol):
+    """What a Session needs from a WebSocket: text messages in and out, and a close."""
+
+    async def send(self, data: bytes) -> None: ...
+
+    async def recv(self) -> bytes | str: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
+class CallErrorResponse(errors.RemoteProtocolError):
+    """The peer answered our call with a CALLERROR (``code`` as the peer spelt it)."""
+
+    def __init__(self, code: str, description: str, details: dict[str, Any], *, version: str, unique_id: str) -> None:
+        parsed = errors.parse_error_code(code) or ErrorCode.GENERIC_ERROR
+        super().__init__(parsed, description, details, version=version, unique_id=unique_id)
+        self.code = code
+
+
+class CallTimeout(TimeoutError):
+    """The peer did not answer our call before its deadline."""
+
+
+class Session:
+    """One OCPP-J connection driven by asyncio. Create it, then ``await run()`` (or use
+    ``start()``); ``call()`` may be awaited from any task."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        connection: Connection,
+        router: Router | None = None,
+        *,
+        identity: str = "",
+        max_bad_messages: int = 20,
+        on_event: Callable[[Session, Any], None] | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.transport = transport
+        self.connection = connection
+        self.router = router if router is not None else Router()
+        self.identity = identity
+        self.version = connection.version
+        self.max_bad_messages = max_bad_messages
+        self.on_event = on_event
+        self.log = logger or log
+        self.closed = asyncio.Event()
+        self.close_reason = ""
+        self._futures: dict[str, asyncio.Future[Any]] = {}
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._send_lock = asyncio.Lock()
+        self._runner: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------- public
+
+    async def call(self, request: Request[R]) -> R:
+        """Send a CALL (queued behind the outstanding one if any) and await its typed response.
+
+        Raises :class:`CallErrorResponse` for a CALLERROR, :class:`CallTimeout` when no answer
+        came in time, the :class:`ocppkit.PayloadError` of an invalid CALLRESULT, and
+        :class:`ocppkit.LocalProtocolError` for a request that would be invalid on the wire.
+        """
+        if self.closed.is_set():
+            raise ConnectionError(f"the session with {self.identity or 'the peer'} is closed")
+        uid = self.connection.call(request)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._futures[uid] = future
+        await self._flush()
+        result: R = await future
+        return result
+
+    async def send(self, payload: SendPayload) -> str:
+        """2.1: send an unconfirmed message (SEND) now; returns its unique id."""
+        uid = self.connection.send(payload)
+        await self._flush()
+        return uid
+
+    def start(self) -> asyncio.Task[None]:
+        """Run the session in a task (see :meth:`run`)."""
+        self._runner = asyncio.get_running_loop().create_task(self.run())
+        return self._runner
+
+    async def run(self) -> None:
+        """Read messages until the transport closes; then fail what is still waiting."""
+        try:
+            while True:
+                data = await self.transport.recv()
+                self.connection.receive_data(data)
+                self._process()
+                await self._flush()
+                if self.connection.bad_messages >= self.max_bad_messages:
+                    self.close_reason = f"too many invalid messages ({self.connection.bad_messages})"
+                    await self.transport.close(1008, self.close_reason[:120])
+                    break
+        except (ConnectionError, EOFError) as exc:
+            self.close_reason = self.close_reason or str(exc) or type(exc).__name__
+        except Exception as exc:  # websockets' ConnectionClosed and friends end the session
+            if type(exc).__name__.startswith("ConnectionClosed"):
+                self.close_reason = self.close_reason or str(exc)
+            else:
+                raise
+        finally:
+            self._shutdown()
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Close gracefully: wait up to ``timeout`` for our pending calls, then close."""
+        if self._futures:
+            await asyncio.wait(list(self._futures.values()), timeout=timeout)
+        if self._handlers:
+            await asyncio.wait(list(self._handlers), timeout=timeout)
+        await self.transport.close(1000, "bye")
+        if self._runner is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._runner), timeout)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                self._runner.cancel()
+        self._shutdown()
+
+    # ------------------------------------------------------------- internals
+
+    def _process(self) -> None:
+        for event in self.connection.events():
+            if self.on_event is not None:
+                self.on_event(self, event)
+            if isinstance(event, CallReceived):
+                task = asyncio.get_running_loop().create_task(self._handle(event))
+                self._handlers.add(task)
+                task.add_done_callback(self._handlers.discard)
+            elif isinstance(event, ResultReceived):
+                self._resolve(event.unique_id, event.response)
+            elif isinstance(event, ErrorReceived):
+                exc = CallErrorResponse(
+                    event.error_code,
+                    event.error_description,
+                    event.error_details,
+                    version=self.version,
+                    unique_id=event.unique_id,
+                )
+                self._resolve(event.unique_id, exc, error=True)
+            elif isinstance(event, ResultInvalid):
+                self._resolve(event.unique_id, event.error, error=True)
+            elif isinstance(event, CallTimedOut):
+                self._resolve(
+                    event.unique_id, CallTimeout(f"no answer to {event.action} {event.unique_id}"), error=True
+                )
+            elif isinstance(event, ProtocolViolation):
+                self.log.warning(
+                    "%s: protocol violation: %s %s", self.identity, event.error.code, event.error.description
+                )
+            elif isinstance(event, (LateResponse, UnmatchedResponse)):
+                self.log.info("%s: dropped %s for %s", self.identity, type(event).__name__, event.unique_id)
+            # SendReceived and ResultErrorReceived reach the application through on_event.
+        self._arm_timer()
+
+    def _resolve(self, uid: str, value: Any, error: bool = False) -> None:
+        future = self._futures.pop(uid, None)
+        if future is None or future.done():
+            return
+        if error:
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+
+    async def _handle(self, event: CallReceived) -> None:
+        _current.set(self)
+        handler = self.router.handler_for(event.request)
+        try:
+            if handler is None:
+                self.connection.send_error(
+                    event.unique_id, ErrorCode.NOT_SUPPORTED, f"{event.action} is not supported here", {}
+                )
+            else:
+                try:
+                    response = handler(event.request)
+                    if isinstance(response, Awaitable):
+                        response = await response
+                except Exception:
+                    self.log.exception("%s: the handler of %s failed", self.identity, event.action)
+                    self.connection.send_error(event.unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})
+                else:
+                    try:
+                        self.connection.send_result(event.unique_id, response)
+                    except LocalProtocolError as exc:
+                        self.log.error("%s: invalid response to %s: %s", self.identity, event.action, exc.description)
+            await self._flush()
+        except (OcppError, ConnectionError):
+            pass
+        except Exception as exc:  # the transport closed under us
+            if not type(exc).__name__.startswith("ConnectionClosed"):
+                raise
+
+    async def _flush(self) -> None:
+        async with self._send_lock:
+            for data in self.connection.data_to_send():
+                await self.transport.send(data)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        deadline = self.connection.next_deadline()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            self._timer = asyncio.get_running_loop().call_at(deadline, self._on_deadline)
+
+    def _on_deadline(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self.connection.handle_timeout()
+        self._process()
+        # A queued call may have gone out now that the slot is free.
+        task = asyncio.get_running_loop().create_task(self._flush())
+        self._handlers.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._handlers.discard)
+
+    def _shutdown(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for uid, future in list(self._futures.items()):
+            if not future.done():
+                future.set_exception(ConnectionError(f"connection closed before {uid} was answered"))
+        self._futures.clear()
+        for task in list(self._handlers):
+            task.cancel()
+        self.closed.set()

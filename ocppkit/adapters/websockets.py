@@ -1,0 +1,518 @@
+"""A CSMS server and a charging-station client on the `websockets` library (asyncio).
+
+``pip install "ocppkit[websockets]"``. Both are thin layers over :class:`ocppkit.Connection`
+driven by :class:`ocppkit.adapters.asyncio.Session`:
+
+- subprotocol negotiation: the station offers its versions in order of preference
+  (``ocpp2.1``, ``ocpp2.0.1``, ``ocpp1.6``); the server takes the first one it supports, and
+  when none matches it finishes the handshake without a subprotocol and closes at once;
+- the station identity is the last segment of the URL path, percent-decoded; an
+  ``authenticate`` hook can refuse it (HTTP 404 or 401) before the upgrade;
+- security profiles 1 (HTTP Basic over ws://), 2 (TLS 1.2+ and Basic) and 3 (mutual TLS);
+- the station reconnects with exponential back-off and jitter, pings to keep the connection
+  alive, and closes gracefully, waiting for pending calls up to a limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import random
+import ssl
+import urllib.parse
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request as HttpRequest
+from websockets.http11 import Response as HttpResponse
+
+from .._base import Request, Response, SendPayload
+from ..router import Router
+from ..rpc import Connection
+from .asyncio import Session
+
+__all__ = [
+    "SUBPROTOCOLS",
+    "CSMSServer",
+    "ChargingStation",
+    "Handshake",
+    "RetryBackOff",
+    "basic_auth_header",
+    "identity_from_path",
+]
+
+log = logging.getLogger("ocppkit")
+R = TypeVar("R", bound=Response)
+
+#: OCPP version -> WebSocket subprotocol
+SUBPROTOCOLS = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}
+_VERSION_OF = {v: k for k, v in SUBPROTOCOLS.items()}
+
+
+#: on_frame(identity, direction, data): direction is "in" (received) or "out" (sent)
+FrameHook = Callable[[str, str, bytes], None]
+
+
+class _Transport:
+    """websockets connection -> the Session's transport (text frames only)."""
+
+    __slots__ = ("identity", "on_frame", "ws")
+
+    def __init__(self, ws: ServerConnection | ClientConnection, identity: str, on_frame: FrameHook | None) -> None:
+        self.ws = ws
+        self.identity = identity
+        self.on_frame = on_frame
+
+    async def send(self, data: bytes) -> None:
+        if self.on_frame is not None:
+            self.on_frame(self.identity, "out", data)
+        await self.ws.send(data, text=True)
+
+    async def recv(self) -> bytes | str:
+        data = await self.ws.recv(decode=False)
+        if self.on_frame is not None:
+            self.on_frame(self.identity, "in", data if isinstance(data, bytes) else data.encode())
+        return data
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        await self.ws.close(code, reason)
+
+
+def identity_from_path(path: str) -> str | None:
+    """The station identity: the last segment of the URL path, percent-decoded (RFC 3986).
+
+    None when it is empty, longer than 48 characters, or holds ``:`` (the Basic-auth separator).
+    """
+    raw = path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    identity = urllib.parse.unquote(raw)
+    if not identity or len(identity) > 48 or ":" in identity:
+        return None
+    return identity
+
+
+def basic_auth_header(identity: str, password: str | bytes) -> str:
+    """``Basic base64(identity:password)``; pass bytes for a 1.6 AuthorizationKey used raw."""
+    secret = password if isinstance(password, bytes) else password.encode()
+    return "Basic " + base64.b64encode(identity.encode() + b":" + secret).decode("ascii")
+
+
+@dataclass
+class Handshake:
+    """What the server knows about a station before the upgrade, for ``authenticate``."""
+
+    identity: str
+    path: str
+    #: The Basic-auth password as received (raw bytes) and as text when it decodes as UTF-8.
+    password_bytes: bytes | None = None
+    password: str | None = None
+    #: The TLS client certificate (``ssl.SSLSocket.getpeercert()`` form), profile 3.
+    client_certificate: dict[str, Any] | None = None
+    subprotocols: list[str] = field(default_factory=list)
+    remote_address: Any = None
+
+    def certificate_common_name(self) -> str | None:
+        for rdn in (self.client_certificate or {}).get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    return str(value)
+        return None
+
+
+#: authenticate(handshake) -> True to accept, False for 401, or an HTTP status code (e.g. 404)
+Authenticate = Callable[[Handshake], "bool | int | Awaitable[bool | int]"]
+
+
+def _tls_context_check(context: ssl.SSLContext | None, profile: int, server: bool) -> ssl.SSLContext | None:
+    if profile < 2:
+        if context is not None:
+            raise ValueError(f"security_profile {profile} is plain ws://: do not pass an ssl context")
+        return None
+    if context is None:
+        raise ValueError(f"security_profile {profile} needs an ssl.SSLContext (TLS)")
+    if context.minimum_version < ssl.TLSVersion.TLSv1_2:
+        context.minimum_version = ssl.TLSVersion.TLSv1_2  # OCPP: TLS 1.2 or newer only
+    if profile == 3 and server and context.verify_mode != ssl.CERT_REQUIRED:
+        raise ValueError("security_profile 3 needs ssl_context.verify_mode = ssl.CERT_REQUIRED (client certificates)")
+    return context
+
+
+class CSMSServer:
+    """A CSMS accepting charging stations over WebSocket.
+
+    ``routers`` maps an OCPP version to the :class:`ocppkit.Router` serving stations of that
+    version (or pass one router for one version). Use as ``async with CSMSServer(...) as csms:``
+    after ``await csms.start(host, port)``, or ``await csms.start(...)`` / ``await csms.close()``.
+    ``csms.sessions`` maps identities to live :class:`Session` objects, whose ``call()``
+    reaches the station.
+    """
+
+    def __init__(
+        self,
+        routers: Router | Mapping[str, Router],
+        *,
+        versions: Sequence[str] = ("2.1", "2.0.1", "1.6"),
+        security_profile: int = 0,
+        authenticate: Authenticate | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        call_timeout: float = 30.0,
+        ping_interval: float | None = 20.0,
+        max_frame_size: int = 1 << 20,
+        max_bad_messages: int = 20,
+        boot_gating: bool = False,
+        on_connect: Callable[[Session], Awaitable[None] | None] | None = None,
+        on_disconnect: Callable[[Session], Awaitable[None] | None] | None = None,
+        on_event: Callable[[Session, Any], None] | None = None,
+        on_frame: FrameHook | None = None,
+        compression: str | None = "deflate",
+    ) -> None:
+        for v in versions:
+            if v not in SUBPROTOCOLS:
+                raise ValueError(f"versions: {v!r} is not one of {sorted(SUBPROTOCOLS)}")
+        self.on_frame = on_frame
+        if security_profile not in (0, 1, 2, 3):
+            raise ValueError(f"security_profile: expected 0, 1, 2 or 3, got {security_profile!r}")
+        if security_profile in (1, 2) and authenticate is None:
+            raise ValueError(f"security_profile {security_profile} needs an authenticate hook (checks passwords)")
+        self.routers = {v: routers for v in versions} if isinstance(routers, Router) else dict(routers)
+        self.versions = list(versions)
+        self.security_profile = security_profile
+        self.authenticate = authenticate
+        self.ssl_context = _tls_context_check(ssl_context, security_profile, server=True)
+        self.call_timeout = call_timeout
+        self.ping_interval = ping_interval
+        self.max_frame_size = max_frame_size
+        self.max_bad_messages = max_bad_messages
+        self.boot_gating = boot_gating
+        self.on_connect = on_connect
+        self.on_disconnect = on_disconnect
+        self.on_event = on_event
+        self.compression = compression
+        self.sessions: dict[str, Session] = {}
+        self._server: Server | None = None
+        self._identities: dict[int, str] = {}
+
+    @property
+    def port(self) -> int:
+        """The TCP port the server listens on (useful with port 0)."""
+        assert self._server is not None, "call start() first"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self, host: str = "127.0.0.1", port: int = 9000) -> None:
+        self._server = await serve(
+            self._serve,
+            host,
+            port,
+            select_subprotocol=self._select_subprotocol,
+            process_request=self._process_request,
+            ssl=self.ssl_context,
+            ping_interval=self.ping_interval,
+            max_size=self.max_frame_size,
+            compression=self.compression,
+        )
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def __aenter__(self) -> CSMSServer:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------- handshake
+
+    def _select_subprotocol(self, connection: ServerConnection, offered: Sequence[str]) -> Any:
+        for proto in offered:  # the station's order of preference
+            version = _VERSION_OF.get(proto)
+            if version is not None and version in self.versions:
+                return proto
+        return None  # finish without a subprotocol; _serve then closes
+
+    async def _process_request(self, connection: ServerConnection, request: HttpRequest) -> HttpResponse | None:
+        identity = identity_from_path(request.path)
+        if identity is None:
+            return connection.respond(404, "Unknown charging station\n")
+        hs = Handshake(
+            identity=identity,
+            path=request.path,
+            remote_address=connection.remote_address,
+            subprotocols=[p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol") for p in h.split(",")],
+        )
+        if self.security_profile in (1, 2):
+            user, secret = _parse_basic(request.headers)
+            if user is None or secret is None:
+                response = connection.respond(401, "Authentication required\n")
+                response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
+                return response
+            if user != identity:
+                return connection.respond(401, "The user name must be the station identity\n")
+            hs.password_bytes = secret
+            try:
+                hs.password = secret.decode("utf-8")
+            except UnicodeDecodeError:
+                hs.password = None
+        if self.security_profile == 3:
+            ssl_object = connection.transport.get_extra_info("ssl_object")
+            hs.client_certificate = ssl_object.getpeercert() if ssl_object is not None else None
+            if not hs.client_certificate:
+                return connection.respond(401, "A client certificate is required\n")
+        if self.authenticate is not None:
+            verdict = self.authenticate(hs)
+            if isinstance(verdict, Awaitable):
+                verdict = await verdict
+            if verdict is False:
+                return connection.respond(401, "Not authorized\n")
+            if verdict is not True:
+                return connection.respond(int(verdict), "Refused\n")
+        self._identities[id(connection)] = identity
+        return None
+
+    async def _serve(self, ws: ServerConnection) -> None:
+        identity = self._identities.pop(id(ws), None) or identity_from_path(ws.request.path if ws.request else "")
+        version = _VERSION_OF.get(ws.subprotocol or "")
+        if version is None or identity is None:
+            await ws.close(1002, "No supported OCPP subprotocol")  # the handshake ended without one
+            return
+        loop = asyncio.get_running_loop()
+        conn = Connection(
+            "csms",
+            version,
+            clock=loop.time,
+            call_timeout=self.call_timeout,
+            boot_gating=self.boot_gating,
+            max_frame_size=self.max_frame_size,
+        )
+        session = Session(
+            _Transport(ws, identity, self.on_frame),
+            conn,
+            self.routers.get(version),
+            identity=identity,
+            max_bad_messages=self.max_bad_messages,
+            on_event=self.on_event,
+        )
+        old = self.sessions.get(identity)
+        self.sessions[identity] = session
+        if old is not None:
+            await old.transport.close(1000, "replaced by a new connection")
+        try:
+            if self.on_connect is not None:
+                done = self.on_connect(session)
+                if isinstance(done, Awaitable):
+                    await done
+            await session.run()
+        finally:
+            if self.sessions.get(identity) is session:
+                del self.sessions[identity]
+            if self.on_disconnect is not None:
+                done = self.on_disconnect(session)
+                if isinstance(done, Awaitable):
+                    await done
+
+
+def _parse_basic(headers: Headers) -> tuple[str | None, bytes | None]:
+    value = headers.get("Authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None, None
+    try:
+        raw = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None, None
+    user, sep, secret = raw.partition(b":")
+    if not sep:
+        return None, None
+    try:
+        return user.decode("utf-8"), secret
+    except UnicodeDecodeError:
+        return None, None
+
+
+@dataclass
+class RetryBackOff:
+    """Reconnect timing, as OCPP 2.x's ``OCPPCommCtrlr.RetryBackOff*`` variables define it:
+    the first attempt waits ``wait_minimum`` plus up to ``random_range`` seconds; each failure
+    doubles the wait, ``repeat_times`` times at most; a successful connection resets it."""
+
+    wait_minimum: float = 1.0
+    random_range: float = 2.0
+    repeat_times: int = 6
+
+    def delays(self, rng: random.Random | None = None) -> Any:
+        rng = rng or random.Random()
+        wait = self.wait_minimum
+        n = 0
+        while True:
+            yield wait + rng.uniform(0, self.random_range)
+            if n < self.repeat_times:
+                wait *= 2
+                n += 1
+
+
+class ChargingStation:
+    """A charging-station client: connects, reconnects, and exposes ``call()``.
+
+    ``async with ChargingStation("ws://127.0.0.1:9000/CS001", router, versions=("2.0.1",)) as cs:``
+    then ``await cs.call(request)``. The first version in ``versions`` is preferred.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        router: Router | None = None,
+        *,
+        versions: Sequence[str] = ("2.0.1",),
+        identity: str | None = None,
+        security_profile: int = 0,
+        password: str | bytes | None = None,
+        password_encoding: str = "text",
+        ssl_context: ssl.SSLContext | None = None,
+        call_timeout: float = 30.0,
+        ping_interval: float | None = 20.0,
+        reconnect: RetryBackOff | None = None,
+        max_bad_messages: int = 20,
+        on_connect: Callable[[Session], Awaitable[None] | None] | None = None,
+        on_event: Callable[[Session, Any], None] | None = None,
+        on_frame: FrameHook | None = None,
+        compression: str | None = "deflate",
+    ) -> None:
+        for v in versions:
+            if v not in SUBPROTOCOLS:
+                raise ValueError(f"versions: {v!r} is not one of {sorted(SUBPROTOCOLS)}")
+        self.on_frame = on_frame
+        if password_encoding not in ("text", "hex-bytes"):
+            raise ValueError("password_encoding: 'text', or 'hex-bytes' for a 1.6 AuthorizationKey used as raw bytes")
+        self.url = url
+        self.identity = identity or identity_from_path(urllib.parse.urlsplit(url).path) or ""
+        if not self.identity:
+            raise ValueError(f"url: no station identity in the path of {url!r}")
+        self.router = router if router is not None else Router()
+        self.versions = list(versions)
+        self.security_profile = security_profile
+        if security_profile in (1, 2) and password is None:
+            raise ValueError(f"security_profile {security_profile} needs a password")
+        self.password = password
+        self.password_encoding = password_encoding
+        self.ssl_context = _tls_context_check(ssl_context, security_profile, server=False)
+        self.call_timeout = call_timeout
+        self.ping_interval = ping_interval
+        self.reconnect = reconnect if reconnect is not None else RetryBackOff()
+        self.max_bad_messages = max_bad_messages
+        self.on_connect = on_connect
+        self.on_event = on_event
+        self.compression = compression
+        self.session: Session | None = None
+        self.connections = 0  # successful connections so far
+        self._connected = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self.last_error: BaseException | None = None
+
+    def _headers(self) -> dict[str, str]:
+        if self.security_profile not in (1, 2) or self.password is None:
+            return {}
+        secret: str | bytes = self.password
+        if self.password_encoding == "hex-bytes":
+            secret = bytes.fromhex(self.password if isinstance(self.password, str) else self.password.decode())
+        return {"Authorization": basic_auth_header(self.identity, secret)}
+
+    async def connect_once(self) -> Session:
+        """One connection attempt; returns the running session (no retry)."""
+        loop = asyncio.get_running_loop()
+        ws = await connect(
+            self.url,
+            subprotocols=[SUBPROTOCOLS[v] for v in self.versions],  # type: ignore[misc]
+            additional_headers=self._headers(),
+            ssl=self.ssl_context,
+            ping_interval=self.ping_interval,
+            compression=self.compression,
+            open_timeout=10,
+        )
+        version = _VERSION_OF.get(ws.subprotocol or "")
+        if version is None:
+            await ws.close(1002, "No OCPP subprotocol agreed")
+            raise ConnectionError("the server agreed to none of our OCPP versions")
+        conn = Connection("station", version, clock=loop.time, call_timeout=self.call_timeout)
+        session = Session(
+            _Transport(ws, self.identity, self.on_frame),
+            conn,
+            self.router,
+            identity=self.identity,
+            max_bad_messages=self.max_bad_messages,
+            on_event=self.on_event,
+        )
+        session.start()
+        self.session = session
+        self.connections += 1
+        self._connected.set()
+        if self.on_connect is not None:
+            done = self.on_connect(session)
+            if isinstance(done, Awaitable):
+                await done
+        return session
+
+    async def _maintain(self) -> None:
+        delays = self.reconnect.delays()
+        first = True
+        while not self._stopping:
+            if not first:
+                await asyncio.sleep(next(delays))
+            first = False
+            try:
+                session = await self.connect_once()
+            except (OSError, websockets.exceptions.WebSocketException, ConnectionError, asyncio.TimeoutError) as exc:
+                self.last_error = exc
+                log.info("%s: connection failed (%s); retrying", self.identity, exc)
+                continue
+            delays = self.reconnect.delays()  # reset after a successful connection
+            await session.closed.wait()
+            self._connected.clear()
+            self.session = None
+
+    async def start(self) -> None:
+        """Start connecting (and reconnecting) in the background."""
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(self._maintain())
+
+    async def wait_connected(self, timeout: float | None = None) -> Session:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+        assert self.session is not None
+        return self.session
+
+    async def call(self, request: Request[R], *, connect_timeout: float | None = 30.0) -> R:
+        """Send a CALL over the current connection (waiting for one) and await the typed response."""
+        session = self.session if self._connected.is_set() else await self.wait_connected(connect_timeout)
+        assert session is not None
+        return await session.call(request)
+
+    async def send(self, payload: SendPayload) -> str:
+        session = await self.wait_connected(30.0)
+        return await session.send(payload)
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Stop reconnecting; close gracefully, waiting up to ``timeout`` for pending calls."""
+        self._stopping = True
+        if self.session is not None:
+            await self.session.close(timeout)
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def __aenter__(self) -> ChargingStation:
+        await self.start()
+        await self.wait_connected(30.0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
