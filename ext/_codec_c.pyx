@@ -21,12 +21,26 @@ import msgspec
 
 from ocppkit._base import Response
 from ocppkit._codec_common import CodecConfig, decode_result_payload, decode_slow, encode_frame
-from ocppkit._payload import _decoder, has_datetimes
+from ocppkit._payload import _ENCODER, _decoder, has_datetimes
 from ocppkit.frames import Call, CallResult, Send
 
 __all__ = ["Codec"]
 
 cdef object _Raw = msgspec.Raw
+cdef object _encode = _ENCODER.encode
+
+
+cdef inline bint _safe_id(str uid):
+    """1 to 36 printable ASCII characters without '"' or '\\': written as is between quotes."""
+    cdef Py_ssize_t n = len(uid), i
+    cdef Py_UCS4 c
+    if n < 1 or n > 36:
+        return False
+    for i in range(n):
+        c = uid[i]
+        if c < 0x20 or c > 0x7e or c == 34 or c == 92:
+            return False
+    return True
 cdef object _untyped = msgspec.json.Decoder()
 cdef tuple _FAST_ERRORS = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 
@@ -82,6 +96,203 @@ def datetime_suspect(bytes data):
     return _datetime_suspect(<const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
 
 
+# ----------------------------------------------------------------- fast validation
+#
+# A conservative check that a payload object encodes to a schema-valid payload, without
+# decoding it again: every field is checked against a plan built once per class from
+# msgspec.inspect. It only ever says "certainly valid"; anything unusual (a str-enum member in
+# a str field, a dict for a nested object, a naive datetime, a float for an integer ...) makes
+# it answer "not sure", and the shared exact path (encode, then validate by decoding) decides,
+# so results and errors are exactly those of the pure twin.
+
+cdef enum Kind:
+    K_STR = 1
+    K_INT = 2
+    K_FLOAT = 3
+    K_BOOL = 4
+    K_DT = 5
+    K_ENUM = 6
+    K_STRUCT = 7
+    K_LIST = 8
+    K_ANY = 9
+    K_CUSTOM = 10
+    K_UNKNOWN = 11
+
+import datetime as _datetime
+import math as _math
+
+from ocppkit._base import CustomData as _CustomData
+
+cdef object _UNSET = msgspec.UNSET
+cdef object _datetime_type = _datetime.datetime
+cdef object _timezone_type = _datetime.timezone
+cdef object _isfinite = _math.isfinite
+cdef dict _PLANS = {}
+
+
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+        int type
+    int T_OBJECT_EX
+
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+
+cdef class _F:
+    cdef object attr
+    cdef Py_ssize_t offset  # where the field's slot is in the object (-1: use getattr)
+    cdef bint required
+    cdef int kind
+    cdef Py_ssize_t maxlen, minitems, maxitems
+    cdef object ge, le, sub
+
+
+cdef class _Plan:
+    cdef tuple fields
+    cdef bint post_init
+
+
+cdef _F _field_check(object t, object attr, bint required, object cls=None):
+    cdef _F f = _F()
+    i = msgspec.inspect
+    f.attr = attr
+    f.offset = -1
+    if cls is not None:
+        descr = None
+        for klass in cls.__mro__:
+            if attr in klass.__dict__:
+                descr = klass.__dict__[attr]
+                break
+        if type(descr).__name__ == "member_descriptor" and (<PyMemberDescrObject*>descr).d_member.type == T_OBJECT_EX:
+            f.offset = (<PyMemberDescrObject*>descr).d_member.offset
+    f.required = required
+    f.maxlen = f.minitems = f.maxitems = -1
+    f.ge = f.le = f.sub = None
+    if isinstance(t, i.StrType):
+        f.kind = K_STR
+        if t.max_length is not None:
+            f.maxlen = t.max_length
+    elif isinstance(t, i.IntType):
+        f.kind = K_INT
+        f.ge, f.le = t.ge, t.le
+    elif isinstance(t, i.FloatType):
+        f.kind = K_FLOAT
+        f.ge, f.le = t.ge, t.le
+    elif isinstance(t, i.BoolType):
+        f.kind = K_BOOL
+    elif isinstance(t, i.DateTimeType):
+        f.kind = K_DT
+    elif isinstance(t, i.EnumType):
+        f.kind = K_ENUM
+        f.sub = t.cls
+    elif isinstance(t, i.StructType):
+        f.kind = K_STRUCT
+        f.sub = t.cls
+    elif isinstance(t, i.ListType):
+        f.kind = K_LIST
+        f.sub = _field_check(t.item_type, None, True)
+        if t.min_length is not None:
+            f.minitems = t.min_length
+        if t.max_length is not None:
+            f.maxitems = t.max_length
+    elif isinstance(t, i.CustomType) and t.cls is _CustomData:
+        f.kind = K_CUSTOM
+    elif isinstance(t, i.AnyType):
+        f.kind = K_ANY
+    else:
+        f.kind = K_UNKNOWN
+    return f
+
+
+cdef _Plan _plan(object cls):
+    cdef PyObject* found = PyDict_GetItem(_PLANS, cls)
+    if found != NULL:
+        return <_Plan>found
+    cdef _Plan plan = _Plan()
+    info = msgspec.inspect.type_info(cls)
+    plan.fields = tuple([_field_check(f.type, f.name, f.required, cls) for f in info.fields])
+    plan.post_init = "__post_init__" in cls.__dict__
+    _PLANS[cls] = plan
+    return plan
+
+
+cdef bint _ok_struct(object obj, object cls) except -1:
+    cdef _Plan plan = _plan(cls)
+    cdef _F f
+    cdef PyObject* slot
+    for f in plan.fields:
+        if f.offset >= 0:
+            slot = (<PyObject**>((<char*><PyObject*>obj) + f.offset))[0]
+            if slot == NULL:
+                return False
+            v = <object>slot
+        else:
+            v = getattr(obj, f.attr)
+        if v is _UNSET:
+            if f.required:
+                return False
+            continue
+        if not _ok_value(v, f):
+            return False
+    if plan.post_init:
+        try:
+            obj.__post_init__()
+        except Exception:
+            return False
+    return True
+
+
+cdef bint _ok_value(object v, _F f) except -1:
+    cdef int kind = f.kind
+    cdef object t = type(v)
+    cdef Py_ssize_t n, i
+    if kind == K_STR:
+        return t is str and (f.maxlen < 0 or len(<str>v) <= f.maxlen)
+    if kind == K_ENUM:
+        return t is f.sub
+    if kind == K_INT:
+        if t is not int:
+            return False
+        return (f.ge is None or v >= f.ge) and (f.le is None or v <= f.le)
+    if kind == K_FLOAT:
+        if t is float:
+            if not _isfinite(v):
+                return False
+        elif t is not int:
+            return False
+        return (f.ge is None or v >= f.ge) and (f.le is None or v <= f.le)
+    if kind == K_STRUCT:
+        return t is f.sub and _ok_struct(v, t)
+    if kind == K_LIST:
+        if t is not list:
+            return False
+        n = len(<list>v)
+        if (f.minitems >= 0 and n < f.minitems) or (f.maxitems >= 0 and n > f.maxitems):
+            return False
+        for i in range(n):
+            if not _ok_value((<list>v)[i], <_F>f.sub):
+                return False
+        return True
+    if kind == K_DT:
+        return t is _datetime_type and type(v.tzinfo) is _timezone_type
+    if kind == K_BOOL:
+        return t is bool
+    if kind == K_CUSTOM:
+        return t is _CustomData and type(v.vendor_id) is str and len(v.vendor_id) <= 255
+    if kind == K_ANY:
+        return True  # any JSON value; the encoder refuses what it cannot write
+    return False
+
+
+def certainly_valid(obj):
+    """Exposed for tests: True only when ``obj`` certainly encodes to a schema-valid payload."""
+    return _ok_struct(obj, type(obj))
+
+
 cdef class _LazyDecode:
     """The msgspec decoder of one payload class, built on first use (it resolves the class's
     annotations, which builds the enums it needs)."""
@@ -112,6 +323,7 @@ cdef class Codec:
     cdef dict _requests, _responses, _sends
     cdef bint _fast_ok, _has_send
     cdef Py_ssize_t _max
+    cdef dict _enc_info
 
     implementation = "c"
 
@@ -121,6 +333,7 @@ cdef class Codec:
         self._requests = {k.encode(): (k, _LazyDecode(c)) for k, c in self._cfg.requests.items()}
         self._responses = {k: (k, _LazyDecode(c)) for k, c in self._cfg.responses.items()}
         self._sends = {k.encode(): (k, _LazyDecode(c)) for k, c in self._cfg.sends.items()}
+        self._enc_info = {}
         self._fast_ok = self._cfg.policy is None
         self._has_send = 6 in self._cfg.types
         self._max = max_frame_size
@@ -245,5 +458,52 @@ cdef class Codec:
         return decode_result_payload(self._cfg, result, action)
 
     def encode(self, frame):
-        """Encode a frame; a payload the schema forbids raises ocppkit.LocalProtocolError."""
-        return encode_frame(self._cfg, frame)
+        """Encode a frame; a payload the schema forbids raises ocppkit.LocalProtocolError.
+
+        Fast path for CALL, CALLRESULT and SEND with a valid payload of this version; anything
+        else (including every error) takes the shared exact path, so results are identical.
+        """
+        cdef object t = type(frame)
+        cdef int type_id
+        if t is Call:
+            type_id = 2
+        elif t is CallResult:
+            type_id = 3
+        elif t is Send:
+            type_id = 6
+        else:
+            return encode_frame(self._cfg, frame)
+        payload = frame.payload
+        cdef PyObject* found = PyDict_GetItem(self._enc_info, type(payload))
+        if found == NULL:
+            if not self._learn(type(payload)):
+                return encode_frame(self._cfg, frame)
+            found = PyDict_GetItem(self._enc_info, type(payload))
+        cdef tuple info = <tuple>found  # (message type id, quoted action, validating decode)
+        if <int>info[0] != type_id:
+            return encode_frame(self._cfg, frame)
+        uid = frame.unique_id
+        if type(uid) is not str or not _safe_id(<str>uid):
+            return encode_frame(self._cfg, frame)
+        if type_id != 3 and frame.action != info[3]:
+            return encode_frame(self._cfg, frame)
+        if not _ok_struct(payload, type(payload)):
+            return encode_frame(self._cfg, frame)  # the exact path: raises the exact error, or accepts
+        try:
+            body = _encode(payload)
+        except Exception:
+            return encode_frame(self._cfg, frame)
+        if type_id == 3:
+            return b"".join((b'[3,"', (<str>uid).encode("ascii"), b'",', body, b"]"))
+        return b"".join((b"[6,\"" if type_id == 6 else b'[2,"', (<str>uid).encode("ascii"), b'",', info[1], b",",
+                         body, b"]"))
+
+    cdef bint _learn(self, object cls) except -1:
+        meta = getattr(cls, "__ocpp__", None)
+        if meta is None or meta.version != self.version:
+            return False
+        type_id = {"request": 2, "response": 3, "send": 6}.get(meta.role)
+        if type_id is None:
+            return False
+        self._enc_info[cls] = (type_id, b'"' + meta.action.encode("ascii") + b'"', _decoder(cls).decode, meta.action)
+        return True

@@ -90,7 +90,7 @@ def identity_from_path(path: str) -> str | None:
 
     None when it is empty, longer than 48 characters, or holds ``:`` (the Basic-auth separator).
     """
-    raw = path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    raw = path.split("?", 1)[0].rsplit("/", 1)[-1]
     identity = urllib.parse.unquote(raw)
     if not identity or len(identity) > 48 or ":" in identity:
         return None
