@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import msgspec
 
 from .._base import Response
+from ..errors import OcppError
 from ..router import Router
 from .asyncio import CallErrorResponse, Session
 
@@ -103,7 +104,7 @@ async def run_station_session(session: Session, version: str, *, id_tag: str = "
     async def step(name: str, request: Any, check: Callable[[Any], bool]) -> Any:
         try:
             response = await session.call(request)
-        except (CallErrorResponse, TimeoutError, ConnectionError) as exc:
+        except (CallErrorResponse, OcppError, TimeoutError, ConnectionError) as exc:
             problems.append(f"{name}: {type(exc).__name__}: {exc}")
             return None
         if not check(response):

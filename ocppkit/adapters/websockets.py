@@ -34,6 +34,7 @@ from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
 from .._base import Request, Response, SendPayload
+from ..policy import Policy
 from ..router import Router
 from ..rpc import Connection
 from .asyncio import Session
@@ -171,11 +172,13 @@ class CSMSServer:
         on_event: Callable[[Session, Any], None] | None = None,
         on_frame: FrameHook | None = None,
         compression: str | None = "deflate",
+        policy: Policy | None = None,
     ) -> None:
         for v in versions:
             if v not in SUBPROTOCOLS:
                 raise ValueError(f"versions: {v!r} is not one of {sorted(SUBPROTOCOLS)}")
         self.on_frame = on_frame
+        self.policy = policy
         if security_profile not in (0, 1, 2, 3):
             raise ValueError(f"security_profile: expected 0, 1, 2 or 3, got {security_profile!r}")
         if security_profile in (1, 2) and authenticate is None:
@@ -290,6 +293,7 @@ class CSMSServer:
             call_timeout=self.call_timeout,
             boot_gating=self.boot_gating,
             max_frame_size=self.max_frame_size,
+            policy=self.policy,
         )
         session = Session(
             _Transport(ws, identity, self.on_frame),
@@ -383,11 +387,13 @@ class ChargingStation:
         on_event: Callable[[Session, Any], None] | None = None,
         on_frame: FrameHook | None = None,
         compression: str | None = "deflate",
+        policy: Policy | None = None,
     ) -> None:
         for v in versions:
             if v not in SUBPROTOCOLS:
                 raise ValueError(f"versions: {v!r} is not one of {sorted(SUBPROTOCOLS)}")
         self.on_frame = on_frame
+        self.policy = policy
         if password_encoding not in ("text", "hex-bytes"):
             raise ValueError("password_encoding: 'text', or 'hex-bytes' for a 1.6 AuthorizationKey used as raw bytes")
         self.url = url
@@ -440,7 +446,7 @@ class ChargingStation:
         if version is None:
             await ws.close(1002, "No OCPP subprotocol agreed")
             raise ConnectionError("the server agreed to none of our OCPP versions")
-        conn = Connection("station", version, clock=loop.time, call_timeout=self.call_timeout)
+        conn = Connection("station", version, clock=loop.time, call_timeout=self.call_timeout, policy=self.policy)
         session = Session(
             _Transport(ws, self.identity, self.on_frame),
             conn,

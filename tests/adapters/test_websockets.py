@@ -547,3 +547,30 @@ def test_cli_serve_and_station(pki: dict[str, Any]) -> None:
         serve.wait(10)
         assert serve.stdout is not None
         serve.stdout.close()
+
+
+def test_policy_is_passed_through_to_the_connection() -> None:
+    async def scenario() -> None:
+        events: list[Any] = []
+        csms = await started(
+            CSMSServer(
+                csms_router("1.6"),
+                versions=("1.6",),
+                policy=ocppkit.Policy(naive_datetimes="utc"),
+                on_event=lambda session, ev: events.append(ev),
+            )
+        )
+        try:
+            async with connect(f"ws://127.0.0.1:{csms.port}/LAX", subprotocols=["ocpp1.6"]) as ws:  # type: ignore[list-item]
+                await ws.send(
+                    '[2,"s1","StatusNotification",{"connectorId":1,"errorCode":"NoError",'
+                    '"status":"Available","timestamp":"2030-01-01T10:00:00"}]'
+                )
+                assert json.loads(await ws.recv()) == [3, "s1", {}]
+            call = next(e for e in events if isinstance(e, ocppkit.CallReceived))
+            assert call.request.timestamp == dt.datetime(2030, 1, 1, 10, tzinfo=dt.timezone.utc)
+            assert [(r.path, r.action) for r in call.relaxations] == [("$.timestamp", "assumed UTC")]
+        finally:
+            await csms.close()
+
+    run(scenario())
