@@ -23,7 +23,7 @@ import websockets
 from websockets.asyncio.client import connect
 
 import ocppkit
-from ocppkit import v16, v201
+from ocppkit import v201
 from ocppkit.adapters.asyncio import CallErrorResponse, CallTimeout, current_session
 from ocppkit.adapters.demo import csms_router, run_station_session
 from ocppkit.adapters.websockets import (
