@@ -14,7 +14,6 @@ Generated classes subclass :class:`OcppStruct` (datatypes), :class:`Request`,
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
 import msgspec
@@ -177,6 +176,8 @@ def _check_multiple_of(value: object, step: str, wire: str) -> None:
     the text the peer sent for any number of up to 15 significant digits.
     """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        from decimal import Decimal, InvalidOperation  # only 1.6 charging profiles get here
+
         try:
             ok = Decimal(repr(value)) % Decimal(step) == 0
         except InvalidOperation:  # inf, nan
@@ -188,17 +189,26 @@ def _check_multiple_of(value: object, step: str, wire: str) -> None:
 # RFC 3986 "URI" (scheme ":" hier-part [ "?" query ] [ "#" fragment ]), syntax only.
 _PCT = r"%[0-9A-Fa-f]{2}"
 _PCHAR = rf"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|{_PCT})"
-_URI = re.compile(
-    rf"[A-Za-z][A-Za-z0-9+\-.]*:"
-    rf"(?://(?:(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|{_PCT})*@)?"
-    rf"(?:\[[0-9A-Fa-f:.vV]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|{_PCT})*)"
-    rf"(?::[0-9]*)?(?:/{_PCHAR}*)*"
-    rf"|/?(?:{_PCHAR}+(?:/{_PCHAR}*)*)?)"
-    rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?",
-)
+
+
+def _uri_pattern() -> re.Pattern[str]:
+    return re.compile(
+        rf"[A-Za-z][A-Za-z0-9+\-.]*:"
+        rf"(?://(?:(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|{_PCT})*@)?"
+        rf"(?:\[[0-9A-Fa-f:.vV]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|{_PCT})*)"
+        rf"(?::[0-9]*)?(?:/{_PCHAR}*)*"
+        rf"|/?(?:{_PCHAR}+(?:/{_PCHAR}*)*)?)"
+        rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?",
+    )
+
+
+_URI: re.Pattern[str] | None = None
 
 
 def _check_uri(value: object, wire: str) -> None:
     """``format: uri`` (OCPP 1.6 ``location`` fields): an absolute URI per RFC 3986."""
+    global _URI
+    if _URI is None:
+        _URI = _uri_pattern()
     if isinstance(value, str) and _URI.fullmatch(value) is None:
         raise ValueError(f"Invalid value for `{wire}`: expected a URI (RFC 3986)")
