@@ -207,7 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     dec.add_argument("--action", help="type CALLRESULT payloads as this action's response")
     dec.add_argument("frames", nargs="*", help="frames (default: one per line on standard input)")
 
+    from .check.cli import add_parser as add_check
+
+    add_check(sub)
+
     args = parser.parse_args(argv)
+    if args.command == "check":
+        return int(args.func(args))
     run = {"demo": _demo, "serve": _serve, "station": _station, "decode": _decode}[args.command]
     return run(args)
 
