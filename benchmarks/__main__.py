@@ -1,4 +1,4 @@
-"""``python -m benchmarks [payload|codec|import|all] [--quick] [--json FILE]``: see benchmarks/README.md."""
+"""``python -m benchmarks [payload|codec|import|rpc|load|all] [--quick] [--json FILE]``: see benchmarks/README.md."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import bench_codec, bench_import, bench_payload
+from . import bench_codec, bench_import, bench_load, bench_payload, bench_rpc
 
 
 def _versions() -> dict[str, str]:
@@ -74,13 +74,23 @@ def _machine() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("which", nargs="?", choices=("payload", "codec", "import", "all"), default="all")
-    parser.add_argument("--quick", action="store_true", help="short run for CI (`all` well under 30 s)")
+    parser.add_argument("which", nargs="?", choices=("payload", "codec", "import", "rpc", "load", "all"),
+                        default="all",
+                        help="`all`: payload, codec, import, rpc, and load when --quick or --with-load")
+    parser.add_argument("--quick", action="store_true",
+                        help="short run for CI (`all --quick` about 30-35 s, load included)")
     parser.add_argument("--json", metavar="FILE", help="also write machine-readable results to FILE")
-    parser.add_argument("--repeats", type=int, help="payload, codec: interleaved rounds (default 31, quick 15)")
+    parser.add_argument("--repeats", type=int, help="payload, codec, rpc: interleaved rounds (default 31, quick 15)")
     parser.add_argument("--sample-time", type=float,
-                        help="payload, codec: seconds per timed sample (default 0.05, quick 0.005)")
+                        help="payload, codec, rpc: seconds per timed sample (default 0.05, quick 0.005)")
     parser.add_argument("--runs", type=int, help="import: processes per case (default 15, quick 5)")
+    parser.add_argument("--with-load", action="store_true",
+                        help="all: also run the full load benchmark (about 100 s; `all --quick` runs the quick one)")
+    parser.add_argument("--stations", type=int, help="load: simulated stations (default 1000, quick 100)")
+    parser.add_argument("--duration", type=float,
+                        help="load: seconds of measured load per server (default 15, quick 3)")
+    parser.add_argument("--rounds", type=int, help="load: rounds, each runs both servers (default 2, quick 1)")
+    parser.add_argument("--load-version", default="2.0.1", choices=("2.0.1", "1.6"), help="load: OCPP version")
     args = parser.parse_args(argv)
 
     versions, machine, source = _versions(), _machine(), _source_state()
@@ -113,6 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.which in ("import", "all"):
         results["import"] = bench_import.run(quick=args.quick, runs=args.runs)
         print()
+    if args.which in ("rpc", "all"):
+        results["rpc"] = bench_rpc.run(quick=args.quick, sample_time=args.sample_time, repeats=args.repeats)
+        print()
+    if args.which == "load" or (args.which == "all" and (args.quick or args.with_load)):
+        results["load"] = bench_load.run(quick=args.quick, stations=args.stations, duration=args.duration,
+                                         rounds=args.rounds, version=args.load_version)
+        print()
 
     targets = []
     for row in results.get("payload", {}).get("inputs", []):
@@ -132,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"{bench_import.REFERENCE_OCPP_V201_MS:g} ms) <= {bench_import.TARGET_V201_MS:g} ms",
                         f"{imp['ocppkit_v201_normalized_ms']:.1f} ms",
                         imp["targets"]["ocppkit_v201_normalized_le_60ms"]))
+    if "rpc" in results:
+        targets.extend(bench_rpc.target_lines(results["rpc"]))
+    if "load" in results:
+        targets.extend(bench_load.target_lines(results["load"]))
     results["targets"] = [{"target": t, "measured": m, "pass": ok} for t, m, ok in targets]
     results["elapsed_s"] = time.perf_counter() - started
 
