@@ -2,7 +2,8 @@
 
 - ``ocppkit._codec_c`` from ``ext/_codec_c.pyx``: the codec's hand-written C twin.
 - ``ocppkit._rpc_c``: ``ocppkit/_rpc_py.py`` compiled as is (Cython's pure-Python mode), so the
-  connection's two twins share one source and cannot drift apart.
+  connection's two twins share one source and cannot drift apart; ``ext/_rpc_c.pxd`` only
+  declares the attribute types that make ``Connection`` an extension type.
 
 OCPPKIT_NO_EXTENSIONS=1, or a non-CPython interpreter, builds a pure-Python install. Otherwise a
 failing C build fails the install loudly: it never silently falls back to the pure twins.
@@ -22,10 +23,11 @@ if not PURE:
     from Cython.Build import cythonize
 
     here = Path(__file__).resolve().parent
-    gen = here / "build" / "cython"
+    gen = here / "build" / "cython" / "ocppkit"  # a package folder: Cython finds the .pxd by module name
     gen.mkdir(parents=True, exist_ok=True)
     rpc_src = gen / "_rpc_c.py"
     shutil.copyfile(here / "ocppkit" / "_rpc_py.py", rpc_src)
+    shutil.copyfile(here / "ext" / "_rpc_c.pxd", gen / "_rpc_c.pxd")  # makes Connection an extension type
     directives = {"language_level": "3", "boundscheck": False, "wraparound": False}
     ext_modules = cythonize(
         [
@@ -33,6 +35,7 @@ if not PURE:
             Extension("ocppkit._rpc_c", [str(rpc_src.relative_to(here))], extra_compile_args=["-O2"]),
         ],
         compiler_directives={**directives, "annotation_typing": False, "binding": False},
+        include_path=[str(gen.parent)],
     )
 
 setup(ext_modules=ext_modules)

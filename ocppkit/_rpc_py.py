@@ -260,10 +260,15 @@ class Connection:
     # ------------------------------------------------------------ draining
 
     def events(self) -> Iterator[Event]:
-        """Yield and forget the events so far."""
-        while self._events:
-            events, self._events = self._events, None
-            yield from events
+        """The events so far, forgotten by the connection (events that happen while you iterate,
+        e.g. because you answer a call, come with the next ``events()``)."""
+        events, self._events = self._events, None
+        return iter(events) if events else iter(())
+
+    @property
+    def has_data_to_send(self) -> bool:
+        """Whether ``data_to_send()`` would return anything."""
+        return bool(self._outbox)
 
     def data_to_send(self) -> list[bytes]:
         """The WebSocket text messages to write, in order; the outbox is then empty."""

@@ -171,9 +171,7 @@ class Session:
             if self.on_event is not None:
                 self.on_event(self, event)
             if isinstance(event, CallReceived):
-                task = asyncio.get_running_loop().create_task(self._handle(event))
-                self._handlers.add(task)
-                task.add_done_callback(self._handlers.discard)
+                self._dispatch(event)
             elif isinstance(event, ResultReceived):
                 self._resolve(event.unique_id, event.response)
             elif isinstance(event, ErrorReceived):
@@ -209,27 +207,46 @@ class Session:
         else:
             future.set_result(value)
 
-    async def _handle(self, event: CallReceived) -> None:
-        _current.set(self)
+    def _dispatch(self, event: CallReceived) -> None:
+        """Run the call's handler: a plain function inline, a coroutine in its own task."""
         handler = self.router.handler_for(event.request)
+        if handler is None:
+            self.connection.send_error(
+                event.unique_id, ErrorCode.NOT_SUPPORTED, f"{event.action} is not supported here", {}
+            )
+            return
+        token = _current.set(self)
         try:
-            if handler is None:
-                self.connection.send_error(
-                    event.unique_id, ErrorCode.NOT_SUPPORTED, f"{event.action} is not supported here", {}
-                )
+            response = handler(event.request)
+            if isinstance(response, Awaitable):
+                # The task copies the context now, while current_session() is set.
+                task = asyncio.get_running_loop().create_task(self._finish(event, response))
+                self._handlers.add(task)
+                task.add_done_callback(self._handlers.discard)
+                return
+        except Exception:
+            self.log.exception("%s: the handler of %s failed", self.identity, event.action)
+            self.connection.send_error(event.unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})
+            return
+        finally:
+            _current.reset(token)
+        self._answer(event, response)
+
+    def _answer(self, event: CallReceived, response: Any) -> None:
+        try:
+            self.connection.send_result(event.unique_id, response)
+        except LocalProtocolError as exc:  # the connection already answered InternalError
+            self.log.error("%s: invalid response to %s: %s", self.identity, event.action, exc.description)
+
+    async def _finish(self, event: CallReceived, pending: Awaitable[Any]) -> None:
+        try:
+            try:
+                response = await pending
+            except Exception:
+                self.log.exception("%s: the handler of %s failed", self.identity, event.action)
+                self.connection.send_error(event.unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})
             else:
-                try:
-                    response = handler(event.request)
-                    if isinstance(response, Awaitable):
-                        response = await response
-                except Exception:
-                    self.log.exception("%s: the handler of %s failed", self.identity, event.action)
-                    self.connection.send_error(event.unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})
-                else:
-                    try:
-                        self.connection.send_result(event.unique_id, response)
-                    except LocalProtocolError as exc:
-                        self.log.error("%s: invalid response to %s: %s", self.identity, event.action, exc.description)
+                self._answer(event, response)
             await self._flush()
         except (OcppError, ConnectionError):
             pass
@@ -238,9 +255,10 @@ class Session:
                 raise
 
     async def _flush(self) -> None:
-        async with self._send_lock:
-            for data in self.connection.data_to_send():
-                await self.transport.send(data)
+        if self.connection.has_data_to_send or self._send_lock.locked():
+            async with self._send_lock:  # drained inside the lock: frames keep their order across tasks
+                for data in self.connection.data_to_send():
+                    await self.transport.send(data)
         self._arm_timer()
 
     def _arm_timer(self) -> None:

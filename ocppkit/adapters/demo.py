@@ -28,7 +28,8 @@ __all__ = ["FramePrinter", "csms_router", "run_station_session"]
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    # Whole seconds: OCPP 2.x wants at most 3 fractional digits, and this is the cheapest way.
+    return dt.datetime.fromtimestamp(int(time.time()), dt.timezone.utc)
 
 
 def _mod(version: str) -> Any:
