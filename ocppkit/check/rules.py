@@ -8,6 +8,8 @@ import re
 from functools import cache
 from typing import Any
 
+from .._rpc_py import DEFAULT_ALLOWED_WHILE_PENDING
+
 __all__ = ["CSMS", "STATION", "allowed_while_pending", "initiator", "known_actions", "peek"]
 
 STATION = 0
@@ -80,22 +82,8 @@ _STATION = {"1.6": _STATION_16, "2.0.1": _STATION_201, "2.1": _STATION_21}
 _MODULES = {"1.6": "ocppkit.v16", "2.0.1": "ocppkit.v201", "2.1": "ocppkit.v21"}
 _BOTH = frozenset({"DataTransfer"})
 
-#: Station calls a CSMS accepts while the boot is Pending (as ocppkit.Connection's boot gating).
-allowed_while_pending = frozenset(
-    {
-        "BootNotification",
-        "Heartbeat",
-        "StatusNotification",
-        "NotifyReport",
-        "NotifyMonitoringReport",
-        "LogStatusNotification",
-        "FirmwareStatusNotification",
-        "SecurityEventNotification",
-        "SignCertificate",
-        "DiagnosticsStatusNotification",
-        "SignedFirmwareStatusNotification",
-    }
-)
+#: Station calls a CSMS accepts while the boot is Pending: the same set as ocppkit.Connection's.
+allowed_while_pending = DEFAULT_ALLOWED_WHILE_PENDING
 
 
 @cache
