@@ -3,8 +3,9 @@
 A :class:`Session` runs one OCPP-J connection over any message transport with
 ``async send(bytes)`` and ``async recv() -> bytes | str`` (the websockets adapter provides one).
 ``await session.call(request)`` returns the typed response; received calls go to the
-:class:`ocppkit.Router`'s handlers (sync or async), each in its own task. Timeouts, queued
-calls and late results behave exactly as the connection defines; the loop's clock drives it.
+:class:`ocppkit.Router`'s handlers: plain functions run inline, coroutines in their own
+task. Timeouts, queued calls and late results behave exactly as the connection defines; the
+loop's clock drives it.
 """
 
 from __future__ import annotations
