@@ -17,13 +17,9 @@ import msgspec
 from ._base import CustomData, OcppStruct, Request, Response, SendPayload
 from ._payload import (
     _ENCODER,
-    _decoder,
     _translate,
-    check_datetimes,
-    datetime_suspect,
     encode_payload,
-    has_datetimes,
-    integral_floats,
+    typed_decode,
 )
 from .errors import (
     ErrorCode,
@@ -35,7 +31,7 @@ from .errors import (
     spell_error_code,
 )
 from .frames import Call, CallError, CallResult, CallResultError, Relaxation, Send
-from .policy import Policy, relax
+from .policy import Policy
 
 __all__ = ["VERSIONS", "CodecConfig", "decode_result_payload", "decode_slow", "encode_error_frame", "encode_frame"]
 
@@ -253,25 +249,10 @@ def _decode_payload(
 ) -> tuple[Any, tuple[Relaxation, ...]]:
     """Typed payload decode with the codec's limits and policy; raises msgspec errors."""
     data = bytes(raw)
-    try:
-        obj = _decoder(cls).decode(data)
-    except msgspec.ValidationError as exc:
-        if cls.__ocpp__.integral_floats and str(exc).startswith("Expected `int`, got `float`"):  # type: ignore[attr-defined]
-            try:
-                obj = integral_floats(data, cls)
-            except msgspec.ValidationError as exc2:
-                if cfg.policy is None:
-                    raise
-                return relax(cfg.policy, cls, data, action, exc2)
-        elif cfg.policy is None:
-            raise
-        else:
-            return relax(cfg.policy, cls, data, action, exc)
-    if has_datetimes(cls) and datetime_suspect(data):
-        check_datetimes(obj, _ANY.decode(data), "$")
+    obj, relaxed = typed_decode(data, cls, cfg.policy, action)
     if b'"customData"' in data or action == "DataTransfer":
         _check_depth(obj, cfg.max_depth)
-    return obj, ()
+    return obj, relaxed
 
 
 def _check_depth(obj: Any, limit: int) -> None:

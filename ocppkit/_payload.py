@@ -293,6 +293,34 @@ _suspect = datetime_suspect
 # --------------------------------------------------------------------- public
 
 
+def typed_decode(data: bytes, cls: type[T], policy: Any = None, action: str = "") -> tuple[T, tuple[Any, ...]]:
+    """The one typed payload decode, shared by ``decode_payload`` and both codec twins.
+
+    msgspec's verdict, plus the draft-06 integral floats and the exact RFC 3339 check; on a
+    failure the ``policy`` (an :class:`ocppkit.Policy`, if any) may relax it. Returns the object
+    and the relaxations it needed; raises msgspec's errors.
+    """
+    try:
+        obj = _decoder(cls).decode(data)
+    except msgspec.ValidationError as exc:
+        failure: msgspec.ValidationError | None = exc
+        if cls.__ocpp__.integral_floats and str(exc).startswith(_INT_FLOAT):  # type: ignore[attr-defined]
+            try:
+                obj = integral_floats(data, cls)
+                failure = None
+            except msgspec.ValidationError as exc2:
+                failure = exc2
+        if failure is not None:
+            if policy is None:
+                raise failure from None
+            from .policy import relax
+
+            return relax(policy, cls, data, action, failure)
+    if has_datetimes(cls) and _suspect(data):
+        check_datetimes(obj, msgspec.json.decode(data), "$")
+    return obj, ()
+
+
 def decode_payload(data: bytes | str, type: type[T]) -> T:
     """Decode and validate one payload (the JSON object of a frame) into ``type``.
 
@@ -301,17 +329,7 @@ def decode_payload(data: bytes | str, type: type[T]) -> T:
     """
     info = type.__ocpp__  # type: ignore[attr-defined]
     try:
-        if isinstance(data, str):
-            data = data.encode()
-        try:
-            obj = _decoder(type).decode(data)
-        except msgspec.ValidationError as exc:
-            if not (info.integral_floats and str(exc).startswith(_INT_FLOAT)):
-                raise
-            obj = integral_floats(data, type)
-        if has_datetimes(type) and _suspect(data):
-            check_datetimes(obj, msgspec.json.decode(data), "$")
-        return obj
+        return typed_decode(data.encode() if isinstance(data, str) else data, type)[0]
     except msgspec.MsgspecError as exc:
         raise _translate(exc, info.version, PayloadError) from None
     except (UnicodeError, RecursionError):
