@@ -308,37 +308,8 @@ def _payload_fail(cfg: CodecConfig, exc: Exception, answer: int | None, uid: str
     return err
 
 
-def _call(cfg: CodecConfig, parts: list[msgspec.Raw], uid: str) -> Call:
-    ok_a, action = _value(parts[2]) if len(parts) > 2 else (False, None)
-    if len(parts) != 4 or not ok_a or not isinstance(action, str):
-        raise _fail(cfg, 4, uid, _frame_code(cfg), "A CALL is [2, id, action, payload]", {"rule": "frame"})
-    cls = cfg.requests.get(action)
-    if cls is None:
-        if action in cfg.sends:
-            raise _fail(cfg, 4, uid, ErrorCode.NOT_SUPPORTED, f"{action} is sent as SEND, not CALL", {"rule": "action"})
-        raise _fail(cfg, 4, uid, ErrorCode.NOT_IMPLEMENTED, "Unknown action", {"rule": "action"})
-    if not _payload_object(parts[3]):
-        raise _fail(
-            cfg,
-            4,
-            uid,
-            ErrorCode.FORMAT_VIOLATION,
-            "Payload is not a JSON object",
-            {"path": "$", "rule": "type"},
-            PayloadError,
-        )
-    try:
-        payload, relaxed = _decode_payload(cfg, cls, parts[3], action)
-    except (*_DECODE_ERRORS, msgspec.MsgspecError) as exc:
-        raise _payload_fail(cfg, exc, 4, uid) from None
-    return Call(uid, action, payload, relaxed)
-
-
-def _call_result(cfg: CodecConfig, parts: list[msgspec.Raw], uid: str, action: str | None) -> CallResult[Any]:
-    answer = 5 if cfg.version == "2.1" else None  # 2.1 answers an invalid CALLRESULT
-    if len(parts) != 3:
-        raise _fail(cfg, answer, uid, _frame_code(cfg), "A CALLRESULT is [3, id, payload]", {"rule": "frame"})
-    if not _payload_object(parts[2]):
+def _require_object(cfg: CodecConfig, raw: msgspec.Raw, answer: int | None, uid: str) -> None:
+    if not _payload_object(raw):
         raise _fail(
             cfg,
             answer,
@@ -348,13 +319,41 @@ def _call_result(cfg: CodecConfig, parts: list[msgspec.Raw], uid: str, action: s
             {"path": "$", "rule": "type"},
             PayloadError,
         )
+
+
+def _typed(
+    cfg: CodecConfig, cls: type[OcppStruct], raw: msgspec.Raw, action: str, answer: int | None, uid: str
+) -> tuple[Any, tuple[Relaxation, ...]]:
+    """Decode a payload of a readable frame, or raise the error with the reply ``answer`` asks for."""
+    try:
+        return _decode_payload(cfg, cls, raw, action)
+    except (*_DECODE_ERRORS, msgspec.MsgspecError) as exc:
+        raise _payload_fail(cfg, exc, answer, uid) from None
+
+
+def _call(cfg: CodecConfig, parts: list[msgspec.Raw], uid: str) -> Call:
+    ok_a, action = _value(parts[2]) if len(parts) > 2 else (False, None)
+    if len(parts) != 4 or not ok_a or not isinstance(action, str):
+        raise _fail(cfg, 4, uid, _frame_code(cfg), "A CALL is [2, id, action, payload]", {"rule": "frame"})
+    cls = cfg.requests.get(action)
+    if cls is None:
+        if action in cfg.sends:
+            raise _fail(cfg, 4, uid, ErrorCode.NOT_SUPPORTED, f"{action} is sent as SEND, not CALL", {"rule": "action"})
+        raise _fail(cfg, 4, uid, ErrorCode.NOT_IMPLEMENTED, "Unknown action", {"rule": "action"})
+    _require_object(cfg, parts[3], 4, uid)
+    payload, relaxed = _typed(cfg, cls, parts[3], action, 4, uid)
+    return Call(uid, action, payload, relaxed)
+
+
+def _call_result(cfg: CodecConfig, parts: list[msgspec.Raw], uid: str, action: str | None) -> CallResult[Any]:
+    answer = 5 if cfg.version == "2.1" else None  # 2.1 answers an invalid CALLRESULT
+    if len(parts) != 3:
+        raise _fail(cfg, answer, uid, _frame_code(cfg), "A CALLRESULT is [3, id, payload]", {"rule": "frame"})
+    _require_object(cfg, parts[2], answer, uid)
     if action is None:
         return CallResult(uid, msgspec.Raw(bytes(parts[2])))
     cls = _response_class(cfg, action)
-    try:
-        payload, relaxed = _decode_payload(cfg, cls, parts[2], action)
-    except (*_DECODE_ERRORS, msgspec.MsgspecError) as exc:
-        raise _payload_fail(cfg, exc, answer, uid) from None
+    payload, relaxed = _typed(cfg, cls, parts[2], action, answer, uid)
     return CallResult(uid, payload, relaxed)
 
 
@@ -395,20 +394,8 @@ def _send(cfg: CodecConfig, parts: list[msgspec.Raw], uid: str) -> Send:
     if cls is None:
         code = ErrorCode.NOT_SUPPORTED if action in cfg.requests else ErrorCode.NOT_IMPLEMENTED
         raise _fail(cfg, None, uid, code, "Action is not a SEND action", {"rule": "action"})
-    if not _payload_object(parts[3]):
-        raise _fail(
-            cfg,
-            None,
-            uid,
-            ErrorCode.FORMAT_VIOLATION,
-            "Payload is not a JSON object",
-            {"path": "$", "rule": "type"},
-            PayloadError,
-        )
-    try:
-        payload, relaxed = _decode_payload(cfg, cls, parts[3], action)
-    except (*_DECODE_ERRORS, msgspec.MsgspecError) as exc:
-        raise _payload_fail(cfg, exc, None, uid) from None  # a SEND is never answered
+    _require_object(cfg, parts[3], None, uid)
+    payload, relaxed = _typed(cfg, cls, parts[3], action, None, uid)  # a SEND is never answered
     return Send(uid, action, payload, relaxed)
 
 
@@ -417,10 +404,7 @@ def decode_result_payload(cfg: CodecConfig, result: CallResult[Any], action: str
     if not isinstance(result, CallResult) or not isinstance(result.payload, msgspec.Raw):
         raise TypeError("decode_result: expected a CallResult whose payload is a RawPayload")
     cls = _response_class(cfg, action)
-    try:
-        payload, relaxed = _decode_payload(cfg, cls, result.payload, action)
-    except (*_DECODE_ERRORS, msgspec.MsgspecError) as exc:
-        raise _payload_fail(cfg, exc, 5 if cfg.version == "2.1" else None, result.unique_id) from None
+    payload, relaxed = _typed(cfg, cls, result.payload, action, 5 if cfg.version == "2.1" else None, result.unique_id)
     return CallResult(result.unique_id, payload, relaxed)
 
 

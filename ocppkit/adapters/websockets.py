@@ -97,6 +97,12 @@ class _Transport:
         await self.ws.close(code, reason)
 
 
+def _check_versions(versions: Sequence[str]) -> None:
+    for v in versions:
+        if v not in SUBPROTOCOLS:
+            raise ValueError(f"versions: {v!r} is not one of {sorted(SUBPROTOCOLS)}")
+
+
 def identity_from_path(path: str) -> str | None:
     """The station identity: the last segment of the URL path, percent-decoded (RFC 3986).
 
@@ -185,9 +191,7 @@ class CSMSServer:
         compression: str | None = "deflate",
         policy: Policy | None = None,
     ) -> None:
-        for v in versions:
-            if v not in SUBPROTOCOLS:
-                raise ValueError(f"versions: {v!r} is not one of {sorted(SUBPROTOCOLS)}")
+        _check_versions(versions)
         self.on_frame = on_frame
         self.policy = policy
         if security_profile not in (0, 1, 2, 3):
@@ -401,9 +405,7 @@ class ChargingStation:
         compression: str | None = "deflate",
         policy: Policy | None = None,
     ) -> None:
-        for v in versions:
-            if v not in SUBPROTOCOLS:
-                raise ValueError(f"versions: {v!r} is not one of {sorted(SUBPROTOCOLS)}")
+        _check_versions(versions)
         self.on_frame = on_frame
         self.policy = policy
         if password_encoding not in ("text", "hex-bytes"):
