@@ -31,7 +31,8 @@ answer = v201.BootNotificationResponse(
 )
 wire = csms.encode(ocppkit.CallResult(call.unique_id, answer))
 print("csms -> station", wire.decode())
-result = station.decode(wire, action="BootNotification")
+result = station.decode(wire, action="BootNotification")  # a frame: narrow it, then its payload
+assert isinstance(result, ocppkit.CallResult) and isinstance(result.payload, v201.BootNotificationResponse)
 print("station got", result.payload.status.value, "heartbeat every", result.payload.interval, "s")
 
 # A broken frame gets the CALLERROR the specification asks for.

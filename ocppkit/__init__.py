@@ -7,6 +7,8 @@ The message classes live in one package per version, imported on demand::
 ``import ocppkit`` alone imports none of them.
 """
 
+from msgspec import UNSET, UnsetType
+
 from ._base import ActionTypes, CustomData, MessageInfo, OcppStruct, Request, Response, SendPayload
 from ._payload import decode_payload, encode_payload
 from ._version import __version__
@@ -40,6 +42,7 @@ from .rpc import Connection, Role
 
 __all__ = [
     "IMPLEMENTATION",
+    "UNSET",
     "ActionTypes",
     "Call",
     "CallError",
@@ -77,6 +80,7 @@ __all__ = [
     "Response",
     "Send",
     "SendPayload",
+    "UnsetType",
     "__version__",
     "decode_payload",
     "encode_payload",

@@ -69,6 +69,11 @@ if TYPE_CHECKING:
 
         __ocpp__: ClassVar[MessageInfo]
 
+        def __ocpp_response__(self) -> ResponseT:
+            """For type checkers only (absent at run time): exposes ``ResponseT`` on the class
+            object, so ``Router.on(cls)`` can check a handler's argument and return type at once."""
+            raise NotImplementedError
+
 else:
 
     class Request(OcppStruct):

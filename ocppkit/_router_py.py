@@ -2,7 +2,7 @@
 
 .. code-block:: python
 
-    router = ocppkit.Router()
+    router = ocppkit.Router("2.0.1")
 
     @router.on(v201.HeartbeatRequest)
     def heartbeat(req: v201.HeartbeatRequest) -> v201.HeartbeatResponse:
@@ -12,57 +12,105 @@
         if isinstance(event, ocppkit.CallReceived):
             router.dispatch(conn, event)
 
-mypy checks each handler's return type against the response type of the request class it is
-registered for. A known action with no handler is answered ``NotSupported`` (an action unknown
-to the version never gets here: the codec answers it ``NotImplemented``); an exception in a
-handler is answered ``InternalError`` with no traceback on the wire, and returned to the caller.
+mypy checks each handler against the request class it is registered for: its argument must
+accept that class and its return type must be the matching response (or an awaitable of it).
+A router serves one OCPP version, given or taken from its first handler; a handler of another
+version is refused. A known action with no handler is answered ``NotSupported`` (an action
+unknown to the version never gets here: the codec answers it ``NotImplemented``); an exception
+in a handler is answered ``InternalError`` with no traceback on the wire, and returned to the
+caller.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._base import Request, Response
+from ._codec_common import VERSIONS
 from .errors import ErrorCode, LocalProtocolError
 from .events import CallReceived
 
 __all__ = ["Router"]
 
 R = TypeVar("R", bound=Response)
-Q = TypeVar("Q")
+Q = TypeVar("Q", bound=Request[Any])
 Handler = Callable[[Any], Any]
+
+if TYPE_CHECKING:
+    from typing import Protocol, overload
+
+    Q_co = TypeVar("Q_co", covariant=True)
+    R_co = TypeVar("R_co", bound=Response, covariant=True)
+
+    class _RequestClass(Protocol[Q_co, R_co]):
+        """A generated request class, seen by a type checker: it builds ``Q_co`` instances, whose
+        response class is ``R_co`` (read from ``Request[R_co]``)."""
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Q_co: ...
+        def __ocpp_response__(self, request: Any, /) -> R_co: ...
+
+    class _Register(Protocol[Q, R]):
+        """What ``Router.on(cls)`` returns: a decorator that registers a handler of ``cls`` and
+        gives it back with its own type (sync or async)."""
+
+        @overload
+        def __call__(self, handler: Callable[[Q], R], /) -> Callable[[Q], R]: ...
+        @overload
+        def __call__(self, handler: Callable[[Q], Awaitable[R]], /) -> Callable[[Q], Awaitable[R]]: ...
+        @overload
+        def __call__(self, handler: Callable[[Q], R | Awaitable[R]], /) -> Callable[[Q], R | Awaitable[R]]: ...
 
 
 class Router:
-    """Maps request classes (hence actions of one version) to handlers."""
+    """Maps the request classes of one OCPP version to handlers.
 
-    __slots__ = ("_handlers",)
+    ``Router("2.0.1")`` serves that version; ``Router()`` takes the version of its first
+    handler. ``version`` is that version (None while a ``Router()`` is empty).
+    """
 
-    def __init__(self) -> None:
-        self._handlers: dict[type, Handler] = {}
+    __slots__ = ("_handlers", "_version")
 
-    def on(
-        self, request_type: type[Request[R]]
-    ) -> Callable[[Callable[[Q], R | Awaitable[R]]], Callable[[Q], R | Awaitable[R]]]:
-        """Decorator: register the handler of ``request_type``; it returns the matching response
-        (or, for the asyncio adapters, an awaitable of it)."""
+    def __init__(self, version: str | None = None) -> None:
+        if version is not None and version not in VERSIONS:
+            raise ValueError(f"version: expected one of {', '.join(VERSIONS)} or None, got {version!r}")
+        self._version = version
+        self._handlers: dict[object, Handler] = {}
+
+    @property
+    def version(self) -> str | None:
+        """The OCPP version this router serves: given, or that of its first handler."""
+        return self._version
+
+    def __repr__(self) -> str:
+        return f"<Router {self._version or 'no version yet'}: {len(self._handlers)} handlers>"
+
+    def on(self, request_type: _RequestClass[Q, R]) -> _Register[Q, R]:
+        """Decorator: register the handler of ``request_type``; it takes that request and returns
+        the matching response (or, for the asyncio adapters, an awaitable of it)."""
 
         def register(handler: Callable[[Q], R | Awaitable[R]]) -> Callable[[Q], R | Awaitable[R]]:
             self.add(request_type, handler)
             return handler
 
-        return register
+        return register  # type: ignore[return-value]  # one function: _Register's overloads are typing only
 
-    def add(self, request_type: type[Request[R]], handler: Callable[[Q], R | Awaitable[R]]) -> None:
-        """Register ``handler`` for ``request_type`` (one handler per class)."""
+    def add(self, request_type: _RequestClass[Q, R], handler: Callable[[Q], R | Awaitable[R]]) -> None:
+        """Register ``handler`` for ``request_type`` (one handler per class, one version per router)."""
         info = getattr(request_type, "__ocpp__", None)
         if info is None or info.role != "request":
             raise TypeError(f"request_type: expected a generated <Action>Request class, got {request_type!r}")
         if not callable(handler):
             raise TypeError("handler: expected a callable")
+        name = getattr(request_type, "__name__", repr(request_type))
+        if self._version is not None and info.version != self._version:
+            raise TypeError(
+                f"request_type: {name} is an OCPP {info.version} class; this router serves OCPP "
+                f"{self._version} (use one Router per version)"
+            )
         if request_type in self._handlers:
-            raise ValueError(f"request_type: {request_type.__name__} already has a handler")
+            raise ValueError(f"request_type: {name} already has a handler")
+        self._version = info.version
         self._handlers[request_type] = handler
 
     def handler_for(self, request: Request[Any]) -> Handler | None:

@@ -36,7 +36,10 @@ __all__ = [
 #: An undecoded payload: the exact JSON bytes of a CALLRESULT decoded without ``action=``.
 RawPayload = msgspec.Raw
 
-P = TypeVar("P")
+#: The payload type of a :class:`CallResult`. Covariant (frames are frozen, so reading is all
+#: one can do with it): a ``CallResult[HeartbeatResponse]`` is a ``CallResult[Response]``, which
+#: is what :meth:`ocppkit.Codec.encode` and :data:`Frame` take.
+P_co = TypeVar("P_co", covariant=True)
 
 
 class MessageType(IntEnum):
@@ -70,12 +73,12 @@ class Call(msgspec.Struct, frozen=True, gc=False):
     relaxations: tuple[Relaxation, ...] = ()
 
 
-class CallResult(msgspec.Struct, Generic[P], frozen=True, gc=False):
+class CallResult(msgspec.Struct, Generic[P_co], frozen=True, gc=False):
     """A CALLRESULT: ``payload`` is a generated response, or :data:`RawPayload` when the frame was
     decoded without ``action=`` (decode it later with :meth:`ocppkit.Codec.decode_result`)."""
 
     unique_id: str
-    payload: P
+    payload: P_co
     relaxations: tuple[Relaxation, ...] = ()
 
 
