@@ -4,23 +4,52 @@ ocppkit demo    [--version 1.6|2.0.1|2.1]       a CSMS and a simulated station o
 ocppkit serve   [--host H] [--port P] [--version V ...] [--security-profile N ...]
 ocppkit station --url ws://127.0.0.1:9000/CS001 [--version V ...] [--password ...]
 ocppkit decode  [--version V] [--action A] [FRAME ...]
+ocppkit check   FILE ...                         (see ocppkit/check/cli.py)
+
+A wrong option or an environment problem found before the work starts (a URL without a
+station identity, a port already in use, a missing certificate file, a security profile
+without its password) is one line on standard error, ``ocppkit <command>: <what is wrong>``,
+and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import sys
+import urllib.parse
+from collections.abc import Callable
 from typing import Any
+
+import msgspec
 
 from . import Codec, OcppError, __version__
 from .codec import IMPLEMENTATION
+from .frames import CallResult
 
 VERSIONS = ["1.6", "2.0.1", "2.1"]
+_DEFAULT_DECODE_VERSION = "2.0.1"
+
+
+class UsageError(Exception):
+    """A wrong option or environment problem: ``ocppkit <command>: <message>``, exit status 2."""
+
+
+def _printable(text: str) -> str:
+    from .adapters.demo import printable  # no websockets needed for this one
+
+    return printable(text)
 
 
 def _decode(args: argparse.Namespace) -> int:
-    codec = Codec(args.version)
+    version = args.version or _DEFAULT_DECODE_VERSION
+    if args.version:
+        print(f"OCPP {version}")
+    else:
+        print(f"OCPP {version} (assumed: the default; choose with --version 1.6, 2.0.1 or 2.1)")
+    codec = Codec(version)
     frames = args.frames or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     bad = 0
     for text in frames:
@@ -28,9 +57,17 @@ def _decode(args: argparse.Namespace) -> int:
             frame = codec.decode(text, args.action) if args.action else codec.decode(text)
         except OcppError as exc:
             bad += 1
-            print(f"invalid: {exc.code}: {exc.description}")
+            print(f"invalid: {exc.code}: {_printable(exc.description)}")
             silent = "(none: the specification says to stay silent)"
-            print(f"  reply: {exc.reply.decode() if exc.reply is not None else silent}")
+            print(f"  reply: {_printable(exc.reply.decode()) if exc.reply is not None else silent}")
+            continue
+        if isinstance(frame, CallResult) and isinstance(frame.payload, msgspec.Raw):
+            raw = bytes(frame.payload).decode("utf-8", "replace")
+            print(f"unchecked: CallResult(unique_id={frame.unique_id!r}, payload={_printable(raw)})")
+            print(
+                "  not validated: a CALLRESULT does not name its action; pass --action <Action> "
+                "(e.g. --action BootNotification) to check its payload"
+            )
         else:
             print(f"ok: {frame!r}")
     return 1 if bad else 0
@@ -40,16 +77,29 @@ def _need_websockets() -> Any:
     try:
         from .adapters import demo, websockets
     except ImportError:
-        print('ocppkit: this command needs the websockets extra: pip install "ocppkit[websockets]"', file=sys.stderr)
-        raise SystemExit(2) from None
+        raise UsageError('this command needs the websockets extra: pip install "ocppkit[websockets]"') from None
     return demo, websockets
+
+
+def _printer(demo: Any, side: str, args: argparse.Namespace) -> Any:
+    return demo.FramePrinter(side, width=None if args.full_frames else 160)
+
+
+def _on_stop_signals(callback: Callable[[], None]) -> None:
+    """SIGTERM and SIGINT (Ctrl-C) call ``callback`` (where the loop supports signal handlers)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, callback)
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows; Ctrl-C still interrupts
+            pass
 
 
 def _demo(args: argparse.Namespace) -> int:
     demo, ws = _need_websockets()
 
     async def main() -> int:
-        printer = demo.FramePrinter("station")
+        printer = _printer(demo, "station", args)
         csms = ws.CSMSServer(demo.csms_router(args.version), versions=[args.version], ping_interval=None)
         await csms.start("127.0.0.1", 0)
         print(f"CSMS listening on ws://127.0.0.1:{csms.port}/ (OCPP {args.version}, codec: {IMPLEMENTATION})")
@@ -57,16 +107,46 @@ def _demo(args: argparse.Namespace) -> int:
             async with ws.ChargingStation(
                 f"ws://127.0.0.1:{csms.port}/DEMO-CS-001", versions=[args.version], on_frame=printer, ping_interval=None
             ) as station:
-                session = await station.wait_connected(10)
-                problems = await demo.run_station_session(session, args.version)
+                problems = await demo.run_station_session(station, args.version, on_note=print)
         finally:
             await csms.close()
-        for p in problems:
-            print("problem:", p)
-        print("session completed as expected" if not problems else f"{len(problems)} problem(s)")
-        return 0 if not problems else 1
+        return _report(problems)
 
     return asyncio.run(main())
+
+
+def _report(problems: list[str]) -> int:
+    for p in problems:
+        print("problem:", p)
+    print("session completed as expected" if not problems else f"{len(problems)} problem(s)")
+    return 0 if not problems else 1
+
+
+def _existing_files(args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        path = getattr(args, name)
+        if path is not None and not os.path.isfile(path):
+            what = "no such file" if not os.path.exists(path) else "not a file"
+            raise UsageError(f"--{name} {_printable(path)}: {what}")
+
+
+def _serve_checks(args: argparse.Namespace) -> None:
+    profile = args.security_profile
+    if profile in (1, 2) and not args.password:
+        raise UsageError(
+            f"security profile {profile} needs --password (the HTTP Basic password every station must send)"
+        )
+    if profile not in (1, 2) and args.password is not None:
+        raise UsageError(f"--password is for security profiles 1 and 2 (HTTP Basic), not {profile}")
+    if profile >= 2 and not args.certfile:
+        raise UsageError(f"security profile {profile} (TLS) needs --certfile (and --keyfile unless it holds the key)")
+    if profile < 2 and (args.certfile or args.keyfile):
+        raise UsageError(f"--certfile and --keyfile are for security profiles 2 and 3 (TLS), not {profile}")
+    if profile == 3 and not args.cafile:
+        raise UsageError("security profile 3 needs --cafile (the CA that signs station certificates)")
+    if profile < 3 and args.cafile:
+        raise UsageError(f"--cafile is for security profile 3 (station certificates), not {profile}")
+    _existing_files(args, "certfile", "keyfile", "cafile")
 
 
 def _ssl_server(args: argparse.Namespace) -> Any:
@@ -74,73 +154,132 @@ def _ssl_server(args: argparse.Namespace) -> Any:
 
     if args.security_profile < 2:
         return None
-    if not (args.certfile and args.keyfile):
-        raise SystemExit("ocppkit serve: security profiles 2 and 3 need --certfile and --keyfile")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(args.certfile, args.keyfile)
+    try:
+        ctx.load_cert_chain(args.certfile, args.keyfile)
+    except (ssl.SSLError, OSError) as exc:
+        raise UsageError(f"cannot load --certfile/--keyfile: {_one_line(exc)}") from None
     if args.security_profile == 3:
-        if not args.cafile:
-            raise SystemExit("ocppkit serve: security profile 3 needs --cafile (the CA of station certificates)")
         ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.load_verify_locations(args.cafile)
+        try:
+            ctx.load_verify_locations(args.cafile)
+        except (ssl.SSLError, OSError) as exc:
+            raise UsageError(f"cannot load --cafile {_printable(args.cafile)}: {_one_line(exc)}") from None
     return ctx
 
 
+def _one_line(exc: BaseException | None) -> str:
+    """An exception as one printable line (an OSError without its ``[Errno N]`` prefix)."""
+    if exc is None:
+        return "no attempt has finished yet"
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return _printable(" ".join(text.split()) or type(exc).__name__)
+
+
 def _serve(args: argparse.Namespace) -> int:
+    _serve_checks(args)
     demo, ws = _need_websockets()
     versions = args.version or ["2.1", "2.0.1", "1.6"]
+    ssl_context = _ssl_server(args)
 
     def authenticate(hs: Any) -> bool:
         if args.security_profile in (1, 2):
-            return args.password is not None and hs.password == args.password
+            return bool(hs.password == args.password)
         return True
 
     async def main() -> None:
-        printer = demo.FramePrinter("csms")
+        printer = _printer(demo, "csms", args)
         csms = ws.CSMSServer(
             {v: demo.csms_router(v) for v in versions},
             versions=versions,
             security_profile=args.security_profile,
             authenticate=authenticate if args.security_profile else None,
-            ssl_context=_ssl_server(args),
+            ssl_context=ssl_context,
             on_frame=printer,
         )
-        await csms.start(args.host, args.port)
+        try:
+            await csms.start(args.host, args.port)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {_printable(args.host)}:{args.port}: {_one_line(exc)}") from None
+        stop = asyncio.Event()
+        _on_stop_signals(stop.set)
         scheme = "wss" if args.security_profile >= 2 else "ws"
         print(
             f"CSMS listening on {scheme}://{args.host}:{csms.port}/<identity> (OCPP {', '.join(versions)})", flush=True
         )
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
+            stations = len(csms.sessions)
+            print(f"closing: {stations} station(s) connected", flush=True)
             await csms.close()
+        print(f"CSMS closed properly ({stations} connection(s) closed with 1001 going away)", flush=True)
 
     try:
         asyncio.run(main())
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # where signal handlers are not available
         pass
     return 0
 
 
-def _station(args: argparse.Namespace) -> int:
+def _station_setup(args: argparse.Namespace) -> tuple[Any, int]:
+    """The TLS context and security profile of ``ocppkit station``, checking the options."""
     import ssl
 
-    demo, ws = _need_websockets()
-    versions = args.version or ["2.0.1"]
-    ctx = None
-    if args.url.startswith("wss://"):
+    from .adapters._handshake import identity_from_path
+
+    url = urllib.parse.urlsplit(args.url)
+    shown = _printable(args.url)
+    if url.scheme not in ("ws", "wss"):
+        raise UsageError(f"--url {shown}: expected a ws:// or wss:// URL")
+    if not url.hostname:
+        raise UsageError(f"--url {shown}: no host (expected ws://host:port/<identity>)")
+    if identity_from_path(url.path) is None:
+        raise UsageError(
+            f"--url {shown}: no station identity at the end of the path "
+            "(expected ws://host:port/<identity>, e.g. ws://127.0.0.1:9000/CS001)"
+        )
+    tls = url.scheme == "wss"
+    if not tls and (args.cafile or args.certfile or args.keyfile):
+        raise UsageError("--cafile, --certfile and --keyfile are for wss:// URLs (TLS)")
+    if args.keyfile and not args.certfile:
+        raise UsageError("--keyfile needs --certfile")
+    _existing_files(args, "cafile", "certfile", "keyfile")
+    profile = args.security_profile
+    if profile is None and tls and not (args.password or args.certfile):
+        raise UsageError("a wss:// URL needs --password (security profile 2) or --certfile (profile 3)")
+    if profile is None:
+        profile = (3 if args.certfile else 2 if args.password else 0) if tls else (1 if args.password else 0)
+    if profile in (1, 2) and args.password is None:
+        raise UsageError(f"security profile {profile} needs --password (HTTP Basic)")
+    if tls and profile < 2:
+        raise UsageError(f"security profile {profile} is plain ws://, but --url is wss://")
+    if not tls and profile >= 2:
+        raise UsageError(f"security profile {profile} needs a wss:// URL (TLS)")
+    if profile == 3 and not args.certfile:
+        raise UsageError("security profile 3 needs --certfile (the station certificate)")
+    if not tls:
+        return None, profile
+    try:
         ctx = ssl.create_default_context(cafile=args.cafile)
         if args.certfile:
             ctx.load_cert_chain(args.certfile, args.keyfile)
-    profile = (
-        args.security_profile
-        if args.security_profile is not None
-        else ((3 if args.certfile else 2 if args.password else 0) if ctx else (1 if args.password else 0))
-    )
+    except (ssl.SSLError, OSError) as exc:
+        raise UsageError(f"cannot load the TLS files: {_one_line(exc)}") from None
+    return ctx, profile
 
-    async def main() -> int:
-        printer = demo.FramePrinter("station")
+
+def _station(args: argparse.Namespace) -> int:
+    ctx, profile = _station_setup(args)
+    demo, ws = _need_websockets()
+    versions = args.version or ["2.0.1"]
+
+    def connected(session: Any) -> None:
+        again = "re" if station.connections > 1 else ""
+        print(f"{again}connected to {_printable(args.url)} (OCPP {session.version})", flush=True)
+
+    try:
         station = ws.ChargingStation(
             args.url,
             versions=versions,
@@ -148,74 +287,180 @@ def _station(args: argparse.Namespace) -> int:
             password=args.password,
             password_encoding=args.password_encoding,
             ssl_context=ctx,
-            on_frame=printer,
+            on_frame=_printer(demo, "station", args),
+            on_connect=connected,
             reconnect=ws.RetryBackOff(wait_minimum=0.5, random_range=0.5, repeat_times=3),
         )
+    except ValueError as exc:
+        raise UsageError(_printable(str(exc))) from None
+
+    async def main() -> int:
         await station.start()
         try:
             session = await station.wait_connected(args.connect_timeout)
         except asyncio.TimeoutError:
-            print(f"could not connect to {args.url}: {station.last_error}", file=sys.stderr)
+            print(
+                f"ocppkit station: could not connect to {_printable(args.url)}: {_one_line(station.last_error)}",
+                file=sys.stderr,
+            )
             await station.close()
             return 1
-        problems = await demo.run_station_session(session, session.version)
-        await station.close()
-        for p in problems:
-            print("problem:", p)
-        print("session completed as expected" if not problems else f"{len(problems)} problem(s)")
-        return 0 if not problems else 1
+        try:
+            problems = await demo.run_station_session(
+                station, session.version, reconnect_timeout=args.connect_timeout, on_note=print
+            )
+        finally:
+            await station.close()
+        return _report(problems)
 
     return asyncio.run(main())
 
 
-def main(argv: list[str] | None = None) -> int:
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a TCP port number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port from 0 to 65535, got {port}")
+    return port
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text}")
+    return value
+
+
+_FULL_FRAMES = "print every frame in full (by default payloads longer than 160 characters are cut)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``ocppkit`` argument parser (every subcommand)."""
     parser = argparse.ArgumentParser(prog="ocppkit", description="Typed, validated OCPP 1.6, 2.0.1 and 2.1.")
-    parser.add_argument("-V", action="version", version=f"ocppkit {__version__} (codec: {IMPLEMENTATION})")
+    parser.add_argument("-V", "--version", action="version", version=f"ocppkit {__version__} (codec: {IMPLEMENTATION})")
     sub = parser.add_subparsers(dest="command", required=True)
+    fmt = argparse.RawDescriptionHelpFormatter
 
-    demo = sub.add_parser("demo", help="a CSMS and a simulated station talking over a loopback WebSocket")
-    demo.add_argument("--version", default="2.0.1", choices=VERSIONS, help="OCPP version (default 2.0.1)")
+    demo = sub.add_parser(
+        "demo",
+        help="a CSMS and a simulated station talking over a loopback WebSocket",
+        description="Start a CSMS and a simulated charging station in this process, on 127.0.0.1, and run a "
+        "whole session between them: boot, status, authorize, a transaction with meter values, stop (and a "
+        "SEND in 2.1). Every frame is printed with its direction and time. Exit status 0 when every answer "
+        "was as expected.",
+        formatter_class=fmt,
+    )
+    demo.add_argument("--version", default="2.0.1", choices=VERSIONS, help="OCPP version (default: %(default)s)")
+    demo.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
 
-    serve = sub.add_parser("serve", help="a small CSMS that accepts stations and logs frames")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=9000)
-    serve.add_argument("--version", action="append", choices=VERSIONS, help="versions to accept (repeatable)")
-    serve.add_argument("--security-profile", type=int, default=0, choices=[0, 1, 2, 3])
-    serve.add_argument("--password", help="profiles 1 and 2: the Basic-auth password every station must use")
+    serve = sub.add_parser(
+        "serve",
+        help="a small CSMS that accepts stations and logs frames",
+        description="Run a small CSMS: it accepts charging stations over WebSocket, answers every "
+        "station-initiated message of their version sensibly (accepts boots and tokens, acknowledges "
+        "transactions) and prints each frame. Stop it with Ctrl-C or SIGTERM: connected stations get a "
+        "graceful close (1001 going away).",
+        epilog="security profiles: 0 plain ws://; 1 ws:// with HTTP Basic (--password); 2 wss:// with HTTP Basic "
+        "(--password, --certfile, --keyfile); 3 wss:// with station certificates (--certfile, --keyfile, --cafile).",
+        formatter_class=fmt,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=_port, default=9000, help="TCP port, 0 for any free one (default: %(default)s)")
+    serve.add_argument(
+        "--version",
+        action="append",
+        choices=VERSIONS,
+        help="an OCPP version to accept (repeatable; default: 2.1, 2.0.1 and 1.6)",
+    )
+    serve.add_argument(
+        "--security-profile", type=int, default=0, choices=[0, 1, 2, 3], help="OCPP security profile (default: 0)"
+    )
+    serve.add_argument("--password", help="profiles 1 and 2: the HTTP Basic password every station must send")
     serve.add_argument("--certfile", help="profiles 2 and 3: the server certificate (PEM)")
-    serve.add_argument("--keyfile", help="profiles 2 and 3: its private key (PEM)")
+    serve.add_argument("--keyfile", help="profiles 2 and 3: its private key (PEM; default: in --certfile)")
     serve.add_argument("--cafile", help="profile 3: the CA that signs station certificates (PEM)")
+    serve.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
 
-    station = sub.add_parser("station", help="a simulated station running a whole session against a CSMS")
+    station = sub.add_parser(
+        "station",
+        help="a simulated station running a whole session against a CSMS",
+        description="Connect a simulated charging station to a CSMS and run a whole session: boot, status, "
+        "authorize, a transaction with meter values, stop. Every frame is printed. When the connection drops "
+        "the station reconnects and carries on over the new connection, sending an unanswered call again. "
+        "Exit status 0 when every answer was as expected, 1 otherwise or when it cannot connect.",
+        formatter_class=fmt,
+    )
     station.add_argument("--url", required=True, help="ws://host:port/<identity> or wss://...")
-    station.add_argument("--version", action="append", choices=VERSIONS, help="versions to offer, preferred first")
-    station.add_argument("--security-profile", type=int, choices=[0, 1, 2, 3])
-    station.add_argument("--password")
+    station.add_argument(
+        "--version",
+        action="append",
+        choices=VERSIONS,
+        help="an OCPP version to offer, preferred first (repeatable; default: 2.0.1)",
+    )
+    station.add_argument(
+        "--security-profile",
+        type=int,
+        choices=[0, 1, 2, 3],
+        help="OCPP security profile (default: from the URL and options: wss:// with --certfile 3, "
+        "wss:// 2, ws:// with --password 1, else 0)",
+    )
+    station.add_argument("--password", help="profiles 1 and 2: the HTTP Basic password")
     station.add_argument(
         "--password-encoding",
         default="text",
         choices=["text", "hex-bytes"],
-        help="1.6 AuthorizationKey: send the text as is, or the bytes its hex digits spell",
+        help="1.6 AuthorizationKey: send the text as is, or the bytes its hex digits spell (default: %(default)s)",
     )
-    station.add_argument("--cafile", help="wss: the CA of the CSMS certificate")
+    station.add_argument("--cafile", help="wss: the CA of the CSMS certificate (default: the system's CAs)")
     station.add_argument("--certfile", help="profile 3: the station certificate (PEM)")
-    station.add_argument("--keyfile", help="profile 3: its private key (PEM)")
-    station.add_argument("--connect-timeout", type=float, default=15.0)
+    station.add_argument("--keyfile", help="profile 3: its private key (PEM; default: in --certfile)")
+    station.add_argument(
+        "--connect-timeout",
+        type=_positive,
+        default=15.0,
+        metavar="SECONDS",
+        help="how long to wait for a connection, first or after a drop (default: %(default)s)",
+    )
+    station.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
 
-    dec = sub.add_parser("decode", help="validate OCPP-J frames and show the reply an invalid one gets")
-    dec.add_argument("--version", default="2.0.1", choices=VERSIONS, help="OCPP version")
-    dec.add_argument("--action", help="type CALLRESULT payloads as this action's response")
+    dec = sub.add_parser(
+        "decode",
+        help="validate OCPP-J frames and show the reply an invalid one gets",
+        description="Decode and validate OCPP-J frames against the schemas of one OCPP version. A valid frame "
+        "prints as the typed object; an invalid one prints the error and the CALLERROR the specification asks "
+        "for. A CALLRESULT does not name its action: without --action its payload is shown but not validated.",
+        formatter_class=fmt,
+    )
+    dec.add_argument(
+        "--version", choices=VERSIONS, help=f"OCPP version (default: {_DEFAULT_DECODE_VERSION}, said in the output)"
+    )
+    dec.add_argument("--action", help="validate CALLRESULT payloads as this action's response")
     dec.add_argument("frames", nargs="*", help="frames (default: one per line on standard input)")
 
     from .check.cli import add_parser as add_check
 
     add_check(sub)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "check":
         return int(args.func(args))
     run = {"demo": _demo, "serve": _serve, "station": _station, "decode": _decode}[args.command]
-    return run(args)
+    try:
+        return run(args)
+    except UsageError as exc:
+        print(f"ocppkit {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ocppkit {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

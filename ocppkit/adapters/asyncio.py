@@ -45,6 +45,12 @@ def current_session() -> Session:
     return _current.get()
 
 
+def _transport_closed(exc: BaseException) -> bool:
+    """Whether ``exc`` says the transport is closed (websockets' ConnectionClosed family, or a
+    ConnectionError), without importing any transport library."""
+    return isinstance(exc, ConnectionError) or type(exc).__name__.startswith("ConnectionClosed")
+
+
 class Transport(Protocol):
     """What a Session needs from a WebSocket: text messages in and out, and a close."""
 
@@ -114,14 +120,28 @@ class Session:
         uid = self.connection.call(request)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._futures[uid] = future
-        await self._flush()
+        try:
+            await self._flush()
+        except Exception as exc:
+            if not _transport_closed(exc):
+                raise
+            # The transport closed under us: run() sees it too and fails the future (below)
+            # with a ConnectionError.
         result: R = await future
         return result
 
     async def send(self, payload: SendPayload) -> str:
-        """2.1: send an unconfirmed message (SEND) now; returns its unique id."""
+        """2.1: send an unconfirmed message (SEND) now; returns its unique id. Raises
+        ConnectionError when the session is (or becomes) closed before it went out."""
+        if self.closed.is_set():
+            raise ConnectionError(f"the session with {self.identity or 'the peer'} is closed")
         uid = self.connection.send(payload)
-        await self._flush()
+        try:
+            await self._flush()
+        except Exception as exc:
+            if not _transport_closed(exc):
+                raise
+            raise ConnectionError(f"the connection with {self.identity or 'the peer'} closed") from exc
         return uid
 
     def start(self) -> asyncio.Task[None]:
@@ -144,7 +164,7 @@ class Session:
         except (ConnectionError, EOFError) as exc:
             self.close_reason = self.close_reason or str(exc) or type(exc).__name__
         except Exception as exc:  # websockets' ConnectionClosed and friends end the session
-            if type(exc).__name__.startswith("ConnectionClosed"):
+            if _transport_closed(exc):
                 self.close_reason = self.close_reason or str(exc)
             else:
                 raise
@@ -252,7 +272,7 @@ class Session:
         except (OcppError, ConnectionError):
             pass
         except Exception as exc:  # the transport closed under us
-            if not type(exc).__name__.startswith("ConnectionClosed"):
+            if not _transport_closed(exc):
                 raise
 
     async def _flush(self) -> None:

@@ -8,14 +8,15 @@ with meter values, stop.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import importlib
 import itertools
 import json
 import sys
 import time
-from collections.abc import Callable
-from typing import Any, TextIO
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TextIO
 
 import msgspec
 
@@ -24,7 +25,7 @@ from ..errors import OcppError
 from ..router import Router
 from .asyncio import CallErrorResponse, Session
 
-__all__ = ["FramePrinter", "csms_router", "run_station_session"]
+__all__ = ["FramePrinter", "Reconnecting", "csms_router", "printable", "run_station_session"]
 
 
 def _now() -> dt.datetime:
@@ -96,55 +97,164 @@ def csms_router(version: str) -> Router:
     return r
 
 
-async def run_station_session(session: Session, version: str, *, id_tag: str = "04A2B3C4") -> list[str]:
+class Reconnecting(Protocol):
+    """What :func:`run_station_session` needs to carry on after a disconnection: a
+    :class:`ocppkit.adapters.websockets.ChargingStation` has it."""
+
+    async def wait_connected(self, timeout: float | None = None) -> Session: ...
+
+
+class _Stop(Exception):
+    """The session cannot go on; the reason is already among the problems."""
+
+
+async def run_station_session(
+    station: Session | Reconnecting,
+    version: str,
+    *,
+    id_tag: str = "04A2B3C4",
+    reconnect_timeout: float = 30.0,
+    attempts: int = 3,
+    on_note: Callable[[str], None] | None = None,
+) -> list[str]:
     """Boot, status, authorize, a transaction with meter values, stop. Returns what went wrong
-    (empty when every answer was as expected)."""
+    (empty when every answer was as expected), as printable one-line messages.
+
+    ``station`` is a running :class:`Session`, or a reconnecting station (a
+    :class:`ocppkit.adapters.websockets.ChargingStation`): then every message goes over the
+    connection that is live at the time, and a call whose connection dropped before its answer
+    is sent again over the next one (up to ``attempts`` times, waiting ``reconnect_timeout``
+    seconds for each reconnection), as a station resends its transaction messages.
+
+    Every valid answer is handled: optional fields may be missing (a TransactionEventResponse
+    without ``idTokenInfo`` leaves the token authorized by Authorize). A boot that is not
+    Accepted, or a token that is not, stops the session there; a transaction the CSMS
+    deauthorizes ends at once. ``on_note`` receives what happened along the way (reconnections).
+    """
+    if attempts < 1:
+        raise ValueError(f"attempts: expected at least 1, got {attempts!r}")
     m = _mod(version)
     problems: list[str] = []
+    current: list[Session | None] = [None]  # the session the last message went over
 
-    async def step(name: str, request: Any, check: Callable[[Any], bool]) -> Any:
+    def problem(text: str) -> None:
+        problems.append(printable(text))
+
+    def note(text: str) -> None:
+        if on_note is not None:
+            on_note(printable(text))
+
+    async def live() -> Session:
+        if isinstance(station, Session):
+            if station.closed.is_set():
+                problem(f"the connection closed ({station.close_reason or 'no reason given'})")
+                raise _Stop
+            return station
         try:
-            response = await session.call(request)
-        except (CallErrorResponse, OcppError, TimeoutError, ConnectionError) as exc:
-            problems.append(f"{name}: {type(exc).__name__}: {exc}")
-            return None
-        if not check(response):
-            problems.append(f"{name}: unexpected answer {response!r}")
-        return response
+            session = await station.wait_connected(reconnect_timeout)
+        except asyncio.TimeoutError:
+            problem(f"the connection dropped and no new one came within {reconnect_timeout:g} s")
+            raise _Stop from None
+        if session is not current[0]:
+            if current[0] is not None:
+                note(f"carrying on over the new connection (OCPP {session.version})")
+            current[0] = session
+        if session.version != version:
+            problem(f"the new connection speaks OCPP {session.version}, not {version}: the session stops")
+            raise _Stop
+        return session
 
-    if version == "1.6":
-        await step(
-            "BootNotification",
-            m.BootNotificationRequest(charge_point_vendor="ocppkit", charge_point_model="Demo"),
-            lambda r: r.status == m.RegistrationStatus.ACCEPTED,
+    async def step(name: str, request: Any, check: Callable[[Any], str | None] = lambda r: None) -> Any:
+        """One call; the response, or None when it failed (the reason is among the problems)."""
+        for attempt in range(1, attempts + 1):
+            session = await live()
+            try:
+                response = await session.call(request)
+            except ConnectionError as exc:
+                if isinstance(station, Session) or attempt == attempts:
+                    problem(f"{name}: the connection closed before the answer ({exc})")
+                    raise _Stop from None
+                note(f"{name}: the connection closed before the answer; sending it again")
+                continue
+            except CallErrorResponse as exc:
+                problem(f"{name}: the CSMS answered CALLERROR {exc.code}: {exc.description}")
+                return None
+            except OcppError as exc:  # an invalid CALLRESULT, or a request the connection refused
+                problem(f"{name}: {exc.code}: {exc.description}")
+                return None
+            except TimeoutError:  # CallTimeout
+                problem(f"{name}: no answer within the call timeout")
+                return None
+            verdict = check(response)
+            if verdict is not None:
+                problem(f"{name}: {verdict}")
+            return response
+        raise AssertionError("unreachable")
+
+    try:
+        if version == "1.6":
+            await _session_16(m, step, id_tag)
+        else:
+            await _session_2x(m, version, step, live, note, problem, id_tag)
+    except _Stop:
+        pass
+    return problems
+
+
+Step = Callable[..., Awaitable[Any]]
+
+
+def _status(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+async def _session_16(m: Any, step: Step, id_tag: str) -> None:
+    accepted = m.AuthorizationStatus.ACCEPTED
+
+    def boot_check(r: Any) -> str | None:
+        if r.status == m.RegistrationStatus.ACCEPTED:
+            return None
+        return f"the CSMS answered {_status(r.status)} (retry in {r.interval} s); a station waits, so the session stops"
+
+    boot = await step(
+        "BootNotification",
+        m.BootNotificationRequest(charge_point_vendor="ocppkit", charge_point_model="Demo"),
+        boot_check,
+    )
+    if boot is None or boot.status != m.RegistrationStatus.ACCEPTED:
+        raise _Stop
+
+    def status_notification() -> Any:
+        return m.StatusNotificationRequest(
+            connector_id=1,
+            error_code=m.ChargePointErrorCode.NO_ERROR,
+            status=m.ChargePointStatus.AVAILABLE,
+            timestamp=_now(),
         )
-        await step(
-            "StatusNotification",
-            m.StatusNotificationRequest(
-                connector_id=1,
-                error_code=m.ChargePointErrorCode.NO_ERROR,
-                status=m.ChargePointStatus.AVAILABLE,
-                timestamp=_now(),
-            ),
-            lambda r: True,
-        )
-        await step(
-            "Authorize",
-            m.AuthorizeRequest(id_tag=id_tag),
-            lambda r: r.id_tag_info.status == m.AuthorizationStatus.ACCEPTED,
-        )
-        start = await step(
-            "StartTransaction",
-            m.StartTransactionRequest(connector_id=1, id_tag=id_tag, meter_start=0, timestamp=_now()),
-            lambda r: r.id_tag_info.status == m.AuthorizationStatus.ACCEPTED,
-        )
-        tx = start.transaction_id if start is not None else 0
+
+    def token_check(r: Any) -> str | None:
+        status = r.id_tag_info.status  # required in 1.6
+        return None if status == accepted else f"the CSMS answered {_status(status)} for id tag {id_tag}"
+
+    await step("StatusNotification", status_notification())
+    auth = await step("Authorize", m.AuthorizeRequest(id_tag=id_tag), token_check)
+    if auth is None or auth.id_tag_info.status != accepted:
+        raise _Stop  # no transaction without an accepted id tag
+    start = await step(
+        "StartTransaction",
+        m.StartTransactionRequest(connector_id=1, id_tag=id_tag, meter_start=0, timestamp=_now()),
+        token_check,
+    )
+    if start is None:
+        raise _Stop  # no transaction id to go on with
+    reason = m.Reason.LOCAL
+    if start.id_tag_info.status == accepted:
         for wh in (1500, 3000):
             await step(
                 "MeterValues",
                 m.MeterValuesRequest(
                     connector_id=1,
-                    transaction_id=tx,
+                    transaction_id=start.transaction_id,
                     meter_value=[
                         m.MeterValue(
                             timestamp=_now(),
@@ -158,54 +268,78 @@ async def run_station_session(session: Session, version: str, *, id_tag: str = "
                         )
                     ],
                 ),
-                lambda r: True,
             )
-        await step(
-            "StopTransaction",
-            m.StopTransactionRequest(meter_stop=3000, timestamp=_now(), transaction_id=tx, reason=m.Reason.LOCAL),
-            lambda r: True,
-        )
-        await step(
-            "StatusNotification",
-            m.StatusNotificationRequest(
-                connector_id=1,
-                error_code=m.ChargePointErrorCode.NO_ERROR,
-                status=m.ChargePointStatus.AVAILABLE,
-                timestamp=_now(),
-            ),
-            lambda r: True,
-        )
-        return problems
-
-    token = m.IdTokenType(id_token=id_tag, type="ISO14443" if version == "2.1" else m.IdTokenEnumType.ISO14443)
+    else:
+        reason = m.Reason.DE_AUTHORIZED  # the CSMS refused the id tag: stop at once
+    # idTagInfo is optional in a StopTransactionResponse: nothing to check.
     await step(
+        "StopTransaction",
+        m.StopTransactionRequest(
+            meter_stop=3000 if reason == m.Reason.LOCAL else 0,
+            timestamp=_now(),
+            transaction_id=start.transaction_id,
+            reason=reason,
+        ),
+    )
+    await step("StatusNotification", status_notification())
+
+
+async def _session_2x(
+    m: Any,
+    version: str,
+    step: Step,
+    live: Callable[[], Awaitable[Session]],
+    note: Callable[[str], None],
+    problem: Callable[[str], None],
+    id_tag: str,
+) -> None:
+    accepted = m.AuthorizationStatusEnumType.ACCEPTED
+    token = m.IdTokenType(id_token=id_tag, type="ISO14443" if version == "2.1" else m.IdTokenEnumType.ISO14443)
+
+    def boot_check(r: Any) -> str | None:
+        if r.status == m.RegistrationStatusEnumType.ACCEPTED:
+            return None
+        return f"the CSMS answered {_status(r.status)} (retry in {r.interval} s); a station waits, so the session stops"
+
+    boot = await step(
         "BootNotification",
         m.BootNotificationRequest(
             charging_station=m.ChargingStationType(model="Demo", vendor_name="ocppkit"),
             reason=m.BootReasonEnumType.POWER_UP,
         ),
-        lambda r: r.status == m.RegistrationStatusEnumType.ACCEPTED,
+        boot_check,
     )
-    await step(
-        "StatusNotification",
-        m.StatusNotificationRequest(
+    if boot is None or boot.status != m.RegistrationStatusEnumType.ACCEPTED:
+        raise _Stop
+
+    def status_notification() -> Any:
+        return m.StatusNotificationRequest(
             timestamp=_now(), connector_status=m.ConnectorStatusEnumType.AVAILABLE, evse_id=1, connector_id=1
-        ),
-        lambda r: True,
-    )
-    await step(
-        "Authorize",
-        m.AuthorizeRequest(id_token=token),
-        lambda r: r.id_token_info.status == m.AuthorizationStatusEnumType.ACCEPTED,
-    )
+        )
+
+    def authorize_check(r: Any) -> str | None:
+        status = r.id_token_info.status  # required in an AuthorizeResponse
+        return None if status == accepted else f"the CSMS answered {_status(status)} for token {id_tag}"
+
+    def started_check(r: Any) -> str | None:
+        info = r.id_token_info  # optional: absent, the token stays authorized by Authorize
+        if info is msgspec.UNSET or info.status == accepted:
+            return None
+        return f"the CSMS answered {_status(info.status)} for token {id_tag}: the transaction ends at once"
+
+    await step("StatusNotification", status_notification())
+    auth = await step("Authorize", m.AuthorizeRequest(id_token=token), authorize_check)
+    if auth is None or auth.id_token_info.status != accepted:
+        raise _Stop  # no transaction without an accepted token
 
     def event(seq: int, kind: str, trigger: str, wh: float, **extra: Any) -> Any:
+        info = extra.pop("transaction_info", None) or m.TransactionType(transaction_id="demo-tx-1")
         return m.TransactionEventRequest(
             event_type=getattr(m.TransactionEventEnumType, kind),
             timestamp=_now(),
             trigger_reason=getattr(m.TriggerReasonEnumType, trigger),
             seq_no=seq,
-            transaction_info=m.TransactionType(transaction_id="demo-tx-1"),
+            transaction_info=info,
             meter_value=[
                 m.MeterValueType(
                     timestamp=_now(),
@@ -217,38 +351,71 @@ async def run_station_session(session: Session, version: str, *, id_tag: str = "
             **extra,
         )
 
-    await step(
+    started = await step(
         "TransactionEvent Started",
         event(0, "STARTED", "AUTHORIZED", 0.0, id_token=token, evse=m.EVSEType(id=1, connector_id=1)),
-        lambda r: r.id_token_info.status == m.AuthorizationStatusEnumType.ACCEPTED,
+        started_check,
     )
-    await step("TransactionEvent Updated", event(1, "UPDATED", "METER_VALUE_PERIODIC", 1500.0), lambda r: True)
-    if version == "2.1":
-        await session.send(
-            m.NotifyPeriodicEventStreamRequest(
+    deauthorized = started is not None and started_check(started) is not None
+    if deauthorized:
+        ended = event(
+            1,
+            "ENDED",
+            "DEAUTHORIZED",
+            0.0,
+            transaction_info=m.TransactionType(
+                transaction_id="demo-tx-1", stopped_reason=m.ReasonEnumType.DE_AUTHORIZED
+            ),
+        )
+        await step("TransactionEvent Ended", ended)
+    else:
+        await step("TransactionEvent Updated", event(1, "UPDATED", "METER_VALUE_PERIODIC", 1500.0))
+        if version == "2.1":
+            stream = m.NotifyPeriodicEventStreamRequest(
                 id=1,
                 pending=0,
                 basetime=_now(),
                 data=[m.StreamDataElementType(t=0, v="230.1"), m.StreamDataElementType(t=1, v="230.3")],
             )
-        )
-    await step("TransactionEvent Ended", event(2, "ENDED", "EV_DEPARTED", 3000.0), lambda r: True)
-    await step(
-        "StatusNotification",
-        m.StatusNotificationRequest(
-            timestamp=_now(), connector_status=m.ConnectorStatusEnumType.AVAILABLE, evse_id=1, connector_id=1
-        ),
-        lambda r: True,
-    )
-    return problems
+            try:
+                await (await live()).send(stream)
+            except ConnectionError:
+                note("NotifyPeriodicEventStream: not sent, the connection closed (stream data is not resent)")
+            except OcppError as exc:
+                problem(f"NotifyPeriodicEventStream: {exc.code}: {exc.description}")
+        await step("TransactionEvent Ended", event(2, "ENDED", "EV_DEPARTED", 3000.0))
+    await step("StatusNotification", status_notification())
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal or a log line: every character that is not printable
+    (controls such as ESC, format characters such as bidi overrides, line separators, lone
+    surrogates) is escaped as ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN``, as :func:`repr` does."""
+    if text.isprintable():
+        return text
+    out = []
+    for c in text:
+        if c.isprintable():
+            out.append(c)
+        else:
+            n = ord(c)
+            out.append(f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}")
+    return "".join(out)
 
 
 class FramePrinter:
-    """Prints each frame readably: time since start, direction, message type, action, payload."""
+    """Prints each frame readably: time since start, direction, message type, action, payload.
+
+    ``width`` cuts the payload text to that many characters (``None``: print it in full).
+    Everything that came from the wire (identity, action, payload) is escaped with
+    :func:`printable`, so a peer cannot write control sequences into the terminal.
+    """
 
     _KIND = {2: "CALL", 3: "CALLRESULT", 4: "CALLERROR", 5: "CALLRESULTERROR", 6: "SEND"}
 
-    def __init__(self, side: str, out: TextIO | None = None, width: int = 160) -> None:
+    def __init__(self, side: str, out: TextIO | None = None, width: int | None = 160) -> None:
+        if width is not None and width < 2:
+            raise ValueError(f"width: expected at least 2 characters or None, got {width!r}")
         self.side = side
         self.out = out or sys.stdout
         self.width = width
@@ -256,23 +423,29 @@ class FramePrinter:
         self.actions: dict[str, str] = {}
 
     def __call__(self, identity: str, direction: str, data: bytes) -> None:
+        who = printable(identity)
         if self.side == "csms":
-            arrow = f"{identity} → csms" if direction == "in" else f"csms → {identity}"
+            arrow = f"{who} → csms" if direction == "in" else f"csms → {who}"
         else:
-            arrow = f"{identity} → csms" if direction == "out" else f"csms → {identity}"
+            arrow = f"{who} → csms" if direction == "out" else f"csms → {who}"
         try:
             frame = json.loads(data)
             kind = self._KIND.get(frame[0], str(frame[0]))
             if frame[0] in (2, 6):
-                self.actions[frame[1]] = frame[2]
+                if frame[0] == 2:  # remembered until its answer, to name the action of a CALLRESULT
+                    if len(self.actions) >= 10_000:  # calls never answered: forget the oldest
+                        del self.actions[next(iter(self.actions))]
+                    self.actions[str(frame[1])] = str(frame[2])
                 label, body = f"{kind} {frame[2]}", frame[3]
             elif frame[0] == 3:
-                label, body = f"{kind} {self.actions.get(frame[1], '')}".rstrip(), frame[2]
+                label, body = f"{kind} {self.actions.pop(str(frame[1]), '')}".rstrip(), frame[2]
             else:
+                self.actions.pop(str(frame[1]), None)
                 label, body = f"{kind} {frame[2]}", frame[3]
             text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
         except (ValueError, IndexError, TypeError, KeyError):
             label, text = "(not OCPP-J)", data.decode("utf-8", "replace")
-        if len(text) > self.width:
+        label, text = printable(label), printable(text)
+        if self.width is not None and len(text) > self.width:
             text = text[: self.width - 1] + "…"
         print(f"{time.monotonic() - self.start:8.3f}s  {arrow:<22} {label:<32} {text}", file=self.out, flush=True)

@@ -4,32 +4,32 @@
 driven by :class:`ocppkit.adapters.asyncio.Session`:
 
 - subprotocol negotiation: the station offers its versions in order of preference
-  (``ocpp2.1``, ``ocpp2.0.1``, ``ocpp1.6``); the server takes the first one it supports, and
-  when none matches it finishes the handshake without a subprotocol and closes at once;
+  (``ocpp2.1``, ``ocpp2.0.1``, ``ocpp1.6``); the server takes the first one it has a router
+  for, and when none matches it finishes the handshake without a subprotocol and closes at once;
 - the station identity is the last segment of the URL path, percent-decoded; an
   ``authenticate`` hook can refuse it (HTTP 404 or 401) before the upgrade;
 - security profiles 1 (HTTP Basic over ws://), 2 (TLS 1.2+ and Basic) and 3 (mutual TLS);
-- the station reconnects with exponential back-off and jitter, pings to keep the connection
-  alive, and closes gracefully, waiting for pending calls up to a limit.
+- the station reconnects with exponential back-off and jitter (calls then go over the new
+  connection), pings to keep the connection alive, and closes gracefully, waiting for pending
+  calls up to a limit.
+
+The handshake rules (identity, Basic auth, TLS profile checks) live in ``_handshake``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
 import random
 import ssl
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, ServerPerMessageDeflateFactory
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
@@ -38,6 +38,14 @@ from .._base import Request, Response, SendPayload
 from ..policy import Policy
 from ..router import Router
 from ..rpc import Connection
+from ._handshake import (
+    Authenticate,
+    Handshake,
+    basic_auth_header,
+    identity_from_path,
+    parse_basic,
+    tls_context_check,
+)
 from .asyncio import Session
 
 __all__ = [
@@ -66,6 +74,7 @@ _DEFLATE: dict[str, Any] = {
 #: OCPP version -> WebSocket subprotocol
 SUBPROTOCOLS = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}
 _VERSION_OF = {v: k for k, v in SUBPROTOCOLS.items()}
+_NEWEST_FIRST = ("2.1", "2.0.1", "1.6")
 
 
 #: on_frame(identity, direction, data): direction is "in" (received) or "out" (sent)
@@ -98,75 +107,55 @@ class _Transport:
 
 
 def _check_versions(versions: Sequence[str]) -> None:
+    if not versions:
+        raise ValueError("versions: name at least one OCPP version")
     for v in versions:
         if v not in SUBPROTOCOLS:
             raise ValueError(f"versions: {v!r} is not one of {sorted(SUBPROTOCOLS)}")
 
 
-def identity_from_path(path: str) -> str | None:
-    """The station identity: the last segment of the URL path, percent-decoded (RFC 3986).
-
-    None when it is empty, longer than 48 characters, or holds ``:`` (the Basic-auth separator).
-    """
-    raw = path.split("?", 1)[0].rsplit("/", 1)[-1]
-    identity = urllib.parse.unquote(raw)
-    if not identity or len(identity) > 48 or ":" in identity:
-        return None
-    return identity
-
-
-def basic_auth_header(identity: str, password: str | bytes) -> str:
-    """``Basic base64(identity:password)``; pass bytes for a 1.6 AuthorizationKey used raw."""
-    secret = password if isinstance(password, bytes) else password.encode()
-    return "Basic " + base64.b64encode(identity.encode() + b":" + secret).decode("ascii")
-
-
-@dataclass
-class Handshake:
-    """What the server knows about a station before the upgrade, for ``authenticate``."""
-
-    identity: str
-    path: str
-    #: The Basic-auth password as received (raw bytes) and as text when it decodes as UTF-8.
-    password_bytes: bytes | None = None
-    password: str | None = None
-    #: The TLS client certificate (``ssl.SSLSocket.getpeercert()`` form), profile 3.
-    client_certificate: dict[str, Any] | None = None
-    subprotocols: list[str] = field(default_factory=list)
-    remote_address: Any = None
-
-    def certificate_common_name(self) -> str | None:
-        for rdn in (self.client_certificate or {}).get("subject", ()):
-            for key, value in rdn:
-                if key == "commonName":
-                    return str(value)
-        return None
-
-
-#: authenticate(handshake) -> True to accept, False for 401, or an HTTP status code (e.g. 404)
-Authenticate = Callable[[Handshake], "bool | int | Awaitable[bool | int]"]
-
-
-def _tls_context_check(context: ssl.SSLContext | None, profile: int, server: bool) -> ssl.SSLContext | None:
-    if profile < 2:
-        if context is not None:
-            raise ValueError(f"security_profile {profile} is plain ws://: do not pass an ssl context")
-        return None
-    if context is None:
-        raise ValueError(f"security_profile {profile} needs an ssl.SSLContext (TLS)")
-    if context.minimum_version < ssl.TLSVersion.TLSv1_2:
-        context.minimum_version = ssl.TLSVersion.TLSv1_2  # OCPP: TLS 1.2 or newer only
-    if profile == 3 and server and context.verify_mode != ssl.CERT_REQUIRED:
-        raise ValueError("security_profile 3 needs ssl_context.verify_mode = ssl.CERT_REQUIRED (client certificates)")
-    return context
+def _routers_by_version(
+    routers: Router | Mapping[str, Router], versions: Sequence[str] | None
+) -> tuple[dict[str, Router], list[str]]:
+    """The server's version -> router table and the versions it negotiates (see CSMSServer)."""
+    if isinstance(versions, str):
+        raise TypeError(f"versions: expected a sequence of versions such as ('2.0.1',), got the string {versions!r}")
+    if isinstance(routers, Router):
+        if routers.version is not None:  # a Router serves one version: negotiate that one
+            routers = {routers.version: routers}
+        else:
+            chosen = list(versions) if versions is not None else list(_NEWEST_FIRST)
+            _check_versions(chosen)
+            return {v: routers for v in chosen}, chosen
+    table = dict(routers)
+    if not table:
+        raise ValueError("routers: no version has a router")
+    _check_versions(list(table))
+    for v, r in table.items():
+        if not isinstance(r, Router):
+            raise TypeError(f"routers[{v!r}]: expected an ocppkit.Router, got {type(r).__name__}")
+    if versions is None:
+        return table, [v for v in _NEWEST_FIRST if v in table]
+    _check_versions(versions)
+    missing = [v for v in versions if v not in table]
+    if missing:
+        raise ValueError(
+            f"versions: {', '.join(missing)} has no router (routers are given for {', '.join(table)}); "
+            "add a router for it or leave it out of versions"
+        )
+    return {v: table[v] for v in versions}, list(versions)
 
 
 class CSMSServer:
     """A CSMS accepting charging stations over WebSocket.
 
     ``routers`` maps an OCPP version to the :class:`ocppkit.Router` serving stations of that
-    version (or pass one router for one version). Use as ``async with CSMSServer(...) as csms:``
-    after ``await csms.start(host, port)``, or ``await csms.start(...)`` / ``await csms.close()``.
+    version, or is one router (which serves its own ``router.version``, as ``{router.version:
+    router}`` would). The server negotiates exactly the versions that have a router
+    (``versions`` may narrow them; naming a version without a router raises ValueError). Only a
+    router with no version yet (no handler) is offered for every version in ``versions``
+    (default 2.1, 2.0.1 and 1.6). Use as ``async with CSMSServer(...) as csms:`` after
+    ``await csms.start(host, port)``, or ``await csms.start(...)`` / ``await csms.close()``.
     ``csms.sessions`` maps identities to live :class:`Session` objects, whose ``call()``
     reaches the station.
     """
@@ -175,7 +164,7 @@ class CSMSServer:
         self,
         routers: Router | Mapping[str, Router],
         *,
-        versions: Sequence[str] = ("2.1", "2.0.1", "1.6"),
+        versions: Sequence[str] | None = None,
         security_profile: int = 0,
         authenticate: Authenticate | None = None,
         ssl_context: ssl.SSLContext | None = None,
@@ -191,18 +180,16 @@ class CSMSServer:
         compression: str | None = "deflate",
         policy: Policy | None = None,
     ) -> None:
-        _check_versions(versions)
+        self.routers, self.versions = _routers_by_version(routers, versions)
         self.on_frame = on_frame
         self.policy = policy
         if security_profile not in (0, 1, 2, 3):
             raise ValueError(f"security_profile: expected 0, 1, 2 or 3, got {security_profile!r}")
         if security_profile in (1, 2) and authenticate is None:
             raise ValueError(f"security_profile {security_profile} needs an authenticate hook (checks passwords)")
-        self.routers = {v: routers for v in versions} if isinstance(routers, Router) else dict(routers)
-        self.versions = list(versions)
         self.security_profile = security_profile
         self.authenticate = authenticate
-        self.ssl_context = _tls_context_check(ssl_context, security_profile, server=True)
+        self.ssl_context = tls_context_check(ssl_context, security_profile, server=True)
         self.call_timeout = call_timeout
         self.ping_interval = ping_interval
         self.max_frame_size = max_frame_size
@@ -267,7 +254,7 @@ class CSMSServer:
             subprotocols=[p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol") for p in h.split(",")],
         )
         if self.security_profile in (1, 2):
-            user, secret = _parse_basic(request.headers)
+            user, secret = parse_basic(request.headers.get("Authorization", ""))
             if user is None or secret is None:
                 response = connection.respond(401, "Authentication required\n")
                 response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
@@ -338,24 +325,6 @@ class CSMSServer:
                     await done
 
 
-def _parse_basic(headers: Headers) -> tuple[str | None, bytes | None]:
-    value = headers.get("Authorization", "")
-    scheme, _, token = value.partition(" ")
-    if scheme.lower() != "basic" or not token:
-        return None, None
-    try:
-        raw = base64.b64decode(token.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return None, None
-    user, sep, secret = raw.partition(b":")
-    if not sep:
-        return None, None
-    try:
-        return user.decode("utf-8"), secret
-    except UnicodeDecodeError:
-        return None, None
-
-
 @dataclass
 class RetryBackOff:
     """Reconnect timing, as OCPP 2.x's ``OCPPCommCtrlr.RetryBackOff*`` variables define it:
@@ -421,7 +390,7 @@ class ChargingStation:
             raise ValueError(f"security_profile {security_profile} needs a password")
         self.password = password
         self.password_encoding = password_encoding
-        self.ssl_context = _tls_context_check(ssl_context, security_profile, server=False)
+        self.ssl_context = tls_context_check(ssl_context, security_profile, server=False)
         self.call_timeout = call_timeout
         self.ping_interval = ping_interval
         self.reconnect = reconnect if reconnect is not None else RetryBackOff()
@@ -504,18 +473,32 @@ class ChargingStation:
         self._task = asyncio.get_running_loop().create_task(self._maintain())
 
     async def wait_connected(self, timeout: float | None = None) -> Session:
-        await asyncio.wait_for(self._connected.wait(), timeout)
-        assert self.session is not None
-        return self.session
+        """The live session, waiting up to ``timeout`` seconds for a (re)connection.
+
+        Never a closed one: after a connection drops this waits for the next. Raises
+        ``asyncio.TimeoutError`` when none came in time.
+        """
+        return await asyncio.wait_for(self._live_session(), timeout)
+
+    async def _live_session(self) -> Session:
+        while True:
+            await self._connected.wait()
+            session = self.session
+            if session is not None and not session.closed.is_set():
+                return session
+            # The connection has just dropped and _maintain has not noticed yet: let it run.
+            await asyncio.sleep(0.01)
 
     async def call(self, request: Request[R], *, connect_timeout: float | None = 30.0) -> R:
-        """Send a CALL over the current connection (waiting for one) and await the typed response."""
-        session = self.session if self._connected.is_set() else await self.wait_connected(connect_timeout)
-        assert session is not None
+        """Send a CALL over the current connection (waiting up to ``connect_timeout`` for one
+        after a disconnection) and await the typed response. A call whose connection drops
+        before the answer raises ConnectionError; it is not sent again."""
+        session = await self.wait_connected(connect_timeout)
         return await session.call(request)
 
-    async def send(self, payload: SendPayload) -> str:
-        session = await self.wait_connected(30.0)
+    async def send(self, payload: SendPayload, *, connect_timeout: float | None = 30.0) -> str:
+        """2.1: send an unconfirmed message (SEND) over the current connection (waiting for one)."""
+        session = await self.wait_connected(connect_timeout)
         return await session.send(payload)
 
     async def close(self, timeout: float = 5.0) -> None:

@@ -574,3 +574,108 @@ def test_policy_is_passed_through_to_the_connection() -> None:
             await csms.close()
 
     run(scenario())
+
+
+# ------------------------------------------------------------ versions and routers
+
+
+def test_a_router_per_version_negotiates_only_those_versions() -> None:
+    """CSMSServer({"2.0.1": router}) with the default versions: a station offering ocpp2.1 then
+    ocpp2.0.1 gets 2.0.1 (the version with a router), and its calls are answered."""
+
+    async def scenario() -> None:
+        seen: list[list[str]] = []
+
+        def authenticate(hs: Handshake) -> bool:
+            seen.append(hs.subprotocols)
+            return True
+
+        csms = await started(CSMSServer({"2.0.1": csms_router("2.0.1")}, authenticate=authenticate))
+        try:
+            assert csms.versions == ["2.0.1"]
+            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/NEG1", versions=["2.1", "2.0.1"]) as st:
+                assert seen == [["ocpp2.1", "ocpp2.0.1"]]
+                assert st.session is not None and st.session.version == "2.0.1"
+                assert st.session.transport.ws.subprotocol == "ocpp2.0.1"  # type: ignore[attr-defined]
+                assert (await st.call(boot201())).status == v201.RegistrationStatusEnumType.ACCEPTED
+                assert await run_station_session(st, "2.0.1") == []
+            # A station offering only 2.1 finds no common version.
+            with pytest.raises(ConnectionError, match="none of our OCPP versions"):
+                await ChargingStation(f"ws://127.0.0.1:{csms.port}/NEG2", versions=["2.1"]).connect_once()
+        finally:
+            await csms.close()
+        # Two routers: both versions, newest first; a 1.6 station still gets 1.6.
+        csms = await started(CSMSServer({"1.6": csms_router("1.6"), "2.1": csms_router("2.1")}))
+        try:
+            assert csms.versions == ["2.1", "1.6"]
+            for offered, agreed in ((["2.1", "2.0.1", "1.6"], "2.1"), (["2.0.1", "1.6"], "1.6")):
+                async with ChargingStation(f"ws://127.0.0.1:{csms.port}/NEG3", versions=offered) as st:
+                    assert st.session is not None and st.session.version == agreed
+                    assert await run_station_session(st, agreed) == []
+        finally:
+            await csms.close()
+
+    run(scenario())
+
+
+def test_versions_without_a_router_are_refused_at_construction() -> None:
+    router = csms_router("2.0.1")
+    with pytest.raises(ValueError, match=r"versions: 2\.1 has no router \(routers are given for 2\.0\.1\)"):
+        CSMSServer({"2.0.1": router}, versions=("2.1", "2.0.1"))
+    with pytest.raises(ValueError, match="versions: '3.0' is not one of"):
+        CSMSServer({"3.0": router})
+    with pytest.raises(ValueError, match="routers: no version has a router"):
+        CSMSServer({})
+    with pytest.raises(ValueError, match="at least one"):
+        CSMSServer(router, versions=())
+    with pytest.raises(TypeError, match="versions: expected a sequence"):
+        CSMSServer(router, versions="2.0.1")
+    with pytest.raises(TypeError, match=r"routers\['2.0.1'\]: expected an ocppkit.Router"):
+        CSMSServer({"2.0.1": object()})  # type: ignore[dict-item]
+    # versions may narrow the routers given; one router serves its own version only.
+    assert CSMSServer({"2.0.1": router, "1.6": csms_router("1.6")}, versions=["1.6"]).versions == ["1.6"]
+    assert CSMSServer(router).versions == ["2.0.1"]
+    with pytest.raises(ValueError, match=r"versions: 1\.6 has no router"):
+        CSMSServer(router, versions=["1.6"])
+    # a router without a version yet (no handler) is offered for every version
+    assert CSMSServer(ocppkit.Router()).versions == ["2.1", "2.0.1", "1.6"]
+
+
+def test_after_a_drop_calls_go_over_the_new_connection_never_the_dead_one() -> None:
+    """The CSMS cuts the TCP connection in the middle of a call; the station reconnects, and
+    call(), send() and wait_connected() use the new session at once."""
+
+    async def scenario() -> None:
+        router = ocppkit.Router()
+        drops = 0
+
+        @router.on(v201.HeartbeatRequest)
+        async def heartbeat(req: v201.HeartbeatRequest) -> v201.HeartbeatResponse:
+            nonlocal drops
+            if drops == 0:
+                drops += 1
+                current_session().transport.ws.transport.abort()  # type: ignore[attr-defined]
+                await asyncio.Event().wait()  # never answers
+            return v201.HeartbeatResponse(current_time=NOW)
+
+        csms = await started(CSMSServer({"2.0.1": router}))
+        station = ChargingStation(
+            f"ws://127.0.0.1:{csms.port}/DROP",
+            versions=["2.0.1"],
+            reconnect=RetryBackOff(wait_minimum=0.05, random_range=0.05, repeat_times=1),
+        )
+        try:
+            await station.start()
+            first = await station.wait_connected(5)
+            with pytest.raises(ConnectionError, match="closed before"):
+                await station.call(v201.HeartbeatRequest())
+            assert first.closed.is_set()
+            # Straight after the drop: never the dead session.
+            assert (await station.call(v201.HeartbeatRequest(), connect_timeout=5)).current_time == NOW
+            second = await station.wait_connected(5)
+            assert second is not first and not second.closed.is_set() and station.connections == 2
+        finally:
+            await station.close()
+            await csms.close()
+
+    run(scenario())

@@ -1,0 +1,94 @@
+"""What a CSMS learns about a station before the WebSocket upgrade, and the security-profile rules.
+
+The station identity in the URL path, HTTP Basic authentication (security profiles 1 and 2),
+the :class:`Handshake` an ``authenticate`` hook sees, and the TLS context checks of profiles
+2 and 3. No I/O here: :mod:`ocppkit.adapters.websockets` uses these and re-exports the public ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ssl
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Authenticate", "Handshake", "basic_auth_header", "identity_from_path", "parse_basic", "tls_context_check"]
+
+
+def identity_from_path(path: str) -> str | None:
+    """The station identity: the last segment of the URL path, percent-decoded (RFC 3986).
+
+    None when it is empty, longer than 48 characters, or holds ``:`` (the Basic-auth separator).
+    """
+    raw = path.split("?", 1)[0].rsplit("/", 1)[-1]
+    identity = urllib.parse.unquote(raw)
+    if not identity or len(identity) > 48 or ":" in identity:
+        return None
+    return identity
+
+
+def basic_auth_header(identity: str, password: str | bytes) -> str:
+    """``Basic base64(identity:password)``; pass bytes for a 1.6 AuthorizationKey used raw."""
+    secret = password if isinstance(password, bytes) else password.encode()
+    return "Basic " + base64.b64encode(identity.encode() + b":" + secret).decode("ascii")
+
+
+@dataclass
+class Handshake:
+    """What the server knows about a station before the upgrade, for ``authenticate``."""
+
+    identity: str
+    path: str
+    #: The Basic-auth password as received (raw bytes) and as text when it decodes as UTF-8.
+    password_bytes: bytes | None = None
+    password: str | None = None
+    #: The TLS client certificate (``ssl.SSLSocket.getpeercert()`` form), profile 3.
+    client_certificate: dict[str, Any] | None = None
+    subprotocols: list[str] = field(default_factory=list)
+    remote_address: Any = None
+
+    def certificate_common_name(self) -> str | None:
+        for rdn in (self.client_certificate or {}).get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    return str(value)
+        return None
+
+
+#: authenticate(handshake) -> True to accept, False for 401, or an HTTP status code (e.g. 404)
+Authenticate = Callable[[Handshake], "bool | int | Awaitable[bool | int]"]
+
+
+def tls_context_check(context: ssl.SSLContext | None, profile: int, server: bool) -> ssl.SSLContext | None:
+    if profile < 2:
+        if context is not None:
+            raise ValueError(f"security_profile {profile} is plain ws://: do not pass an ssl context")
+        return None
+    if context is None:
+        raise ValueError(f"security_profile {profile} needs an ssl.SSLContext (TLS)")
+    if context.minimum_version < ssl.TLSVersion.TLSv1_2:
+        context.minimum_version = ssl.TLSVersion.TLSv1_2  # OCPP: TLS 1.2 or newer only
+    if profile == 3 and server and context.verify_mode != ssl.CERT_REQUIRED:
+        raise ValueError("security_profile 3 needs ssl_context.verify_mode = ssl.CERT_REQUIRED (client certificates)")
+    return context
+
+
+def parse_basic(value: str) -> tuple[str | None, bytes | None]:
+    """The user name and raw password of an ``Authorization: Basic ...`` header value, or Nones."""
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None, None
+    try:
+        raw = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None, None
+    user, sep, secret = raw.partition(b":")
+    if not sep:
+        return None, None
+    try:
+        return user.decode("utf-8"), secret
+    except UnicodeDecodeError:
+        return None, None

@@ -1,0 +1,434 @@
+"""The ``ocppkit`` command line, in subprocesses: version, help, decode, one-line errors, SIGTERM,
+full frames, escaping, and a station that carries on over a new connection after a drop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+import websockets
+from websockets.asyncio.client import connect
+
+import ocppkit
+from ocppkit import v16, v21, v201
+from ocppkit.adapters.asyncio import current_session
+from ocppkit.adapters.demo import csms_router
+from ocppkit.adapters.websockets import CSMSServer
+from ocppkit.codec import IMPLEMENTATION
+
+
+def cli(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ocppkit", *args], capture_output=True, text=True, input=stdin, timeout=timeout
+    )
+
+
+def one_line_error(out: subprocess.CompletedProcess[str], command: str) -> str:
+    """Assert exit status 2 and a single ``ocppkit <command>: ...`` line on stderr; return it."""
+    assert out.returncode == 2, out.stdout + out.stderr
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"ocppkit {command}: "), out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    return lines[0]
+
+
+def run(coro: Awaitable[Any], timeout: float = 60.0) -> Any:
+    async def main() -> Any:
+        return await asyncio.wait_for(coro, timeout)
+
+    return asyncio.run(main())
+
+
+# ---------------------------------------------------------------- version and help
+
+
+def test_version_long_and_short() -> None:
+    for flag in ("--version", "-V"):
+        out = cli(flag)
+        assert out.returncode == 0
+        assert out.stdout == f"ocppkit {ocppkit.__version__} (codec: {IMPLEMENTATION})\n"
+    # A subcommand's --version is still the OCPP version.
+    out = cli("decode", "--version", "1.6", '[2,"1","Heartbeat",{}]')
+    assert out.returncode == 0 and out.stdout.startswith("OCPP 1.6\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "described", "defaults"),
+    [
+        ("serve", "Run a small CSMS", ["(default: 127.0.0.1)", "(default: 9000)", "(default: 0)", "SIGTERM"]),
+        ("station", "Connect a simulated charging station", ["(default: 15.0)", "(default: text)", "default: 2.0.1)"]),
+        ("demo", "in this process", ["(default: 2.0.1)"]),
+        ("decode", "not validated", ["(default: 2.0.1"]),
+    ],
+)
+def test_help_describes_the_command_and_its_defaults(command: str, described: str, defaults: list[str]) -> None:
+    out = cli(command, "--help")
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())  # argparse wraps lines
+    assert described in text
+    for default in defaults:
+        assert default in text, default
+    if command != "decode":
+        assert "--full-frames" in text
+
+
+# ---------------------------------------------------------------- decode
+
+
+def test_decode_says_the_version_it_assumed() -> None:
+    out = cli("decode", '[2,"1","Heartbeat",{}]')
+    assert out.returncode == 0
+    assert out.stdout.splitlines()[0] == "OCPP 2.0.1 (assumed: the default; choose with --version 1.6, 2.0.1 or 2.1)"
+    out = cli("decode", "--version", "2.1", '[2,"1","Heartbeat",{}]')
+    assert out.stdout.splitlines()[0] == "OCPP 2.1"
+
+
+def test_decode_a_callresult_without_action_shows_the_raw_json_unvalidated() -> None:
+    frame = '[3,"19223201",{"currentTime":"2030-01-01T10:00:00Z","interval":300,"status":"Accepted"}]'
+    out = cli("decode", frame)
+    assert out.returncode == 0
+    lines = out.stdout.splitlines()
+    assert "msgspec.Raw" not in out.stdout
+    assert lines[1] == (
+        "unchecked: CallResult(unique_id='19223201', "
+        'payload={"currentTime":"2030-01-01T10:00:00Z","interval":300,"status":"Accepted"})'
+    )
+    assert lines[2].startswith("  not validated: a CALLRESULT does not name its action; pass --action")
+    # With --action it is validated, and an invalid one is found.
+    out = cli("decode", "--action", "BootNotification", frame)
+    assert out.returncode == 0 and "ok: CallResult(" in out.stdout and "BootNotificationResponse(" in out.stdout
+    out = cli("decode", "--action", "BootNotification", '[3,"1",{"status":"Accepted"}]')
+    assert out.returncode == 1 and "invalid: " in out.stdout
+
+
+def test_decode_escapes_what_came_from_the_wire() -> None:
+    # An escaped ESC in a property name (in the error's path), raw C1 and bidi controls in a CALLRESULT.
+    frames = '[2,"1","Heartbeat",{"\\u001b[2J":1}]\n[3,"2",{"a":"\u009b31m\u202e"}]\n'
+    out = cli("decode", stdin=frames)
+    assert out.returncode == 1
+    assert not {"\x1b", "\u009b", "\u202e"} & set(out.stdout)
+    assert '$["\\x1b[2J"]' in out.stdout and '{"a":"\\x9b31m\\u202e"}' in out.stdout
+
+
+# ---------------------------------------------------------------- one-line errors
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1")
+    folder = tmp_path_factory.mktemp("cli-pki")
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    server.cert_chain_pems[0].write_to_path(str(folder / "server.crt"))
+    server.private_key_pem.write_to_path(str(folder / "server.key"))
+    (folder / "garbage.pem").write_text("not a certificate\n")
+    return folder
+
+
+def test_a_url_without_identity_is_a_one_line_error() -> None:
+    for url in ("ws://127.0.0.1:9000/", "ws://127.0.0.1:9000", "ws://127.0.0.1:9000/ocpp/"):
+        line = one_line_error(cli("station", "--url", url), "station")
+        assert "no station identity" in line and url in line
+    assert "ws:// or wss://" in one_line_error(cli("station", "--url", "http://127.0.0.1:9000/CS1"), "station")
+
+
+def test_a_port_in_use_is_a_one_line_error() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        line = one_line_error(cli("serve", "--port", str(port)), "serve")
+        assert f"cannot listen on 127.0.0.1:{port}" in line and "in use" in line
+
+
+def test_missing_or_bad_certificate_files_are_one_line_errors(certs: Path) -> None:
+    missing = str(certs / "missing.pem")
+    line = one_line_error(
+        cli("serve", "--security-profile", "2", "--password", "sixteen-chars-pw", "--certfile", missing), "serve"
+    )
+    assert line == f"ocppkit serve: --certfile {missing}: no such file"
+    line = one_line_error(
+        cli(
+            "serve",
+            "--security-profile",
+            "2",
+            "--password",
+            "sixteen-chars-pw",
+            "--certfile",
+            str(certs / "server.crt"),
+            "--keyfile",
+            missing,
+        ),
+        "serve",
+    )
+    assert "--keyfile" in line and "no such file" in line
+    line = one_line_error(
+        cli("serve", "--security-profile", "2", "--password", "pw", "--certfile", str(certs / "garbage.pem")), "serve"
+    )
+    assert "cannot load --certfile/--keyfile" in line
+    line = one_line_error(
+        cli(
+            "serve",
+            "--security-profile",
+            "3",
+            "--certfile",
+            str(certs / "server.crt"),
+            "--keyfile",
+            str(certs / "server.key"),
+            "--cafile",
+            missing,
+        ),
+        "serve",
+    )
+    assert "--cafile" in line
+    line = one_line_error(cli("station", "--url", "wss://127.0.0.1:9/CS1", "--cafile", missing), "station")
+    assert line == f"ocppkit station: --cafile {missing}: no such file"
+    line = one_line_error(
+        cli("station", "--url", "wss://127.0.0.1:9/CS1", "--password", "pw", "--cafile", str(certs / "garbage.pem")),
+        "station",
+    )
+    assert "cannot load the TLS files" in line
+
+
+@pytest.mark.parametrize("profile", ["1", "2"])
+def test_basic_auth_profiles_without_password_are_refused(profile: str, certs: Path) -> None:
+    tls = ["--certfile", str(certs / "server.crt"), "--keyfile", str(certs / "server.key")] if profile == "2" else []
+    line = one_line_error(cli("serve", "--security-profile", profile, *tls), "serve")
+    assert f"security profile {profile} needs --password" in line
+
+
+def test_inconsistent_station_options_are_one_line_errors() -> None:
+    cases = [
+        (["--url", "ws://127.0.0.1:9/CS1", "--security-profile", "1"], "security profile 1 needs --password"),
+        (["--url", "ws://127.0.0.1:9/CS1", "--security-profile", "2", "--password", "p"], "needs a wss:// URL"),
+        (["--url", "wss://127.0.0.1:9/CS1", "--security-profile", "0"], "is plain ws://"),
+        (["--url", "wss://127.0.0.1:9/CS1"], "a wss:// URL needs --password (security profile 2) or --certfile"),
+        (["--url", "ws://127.0.0.1:9/CS1", "--certfile", "x.pem"], "are for wss:// URLs"),
+    ]
+    for args, needle in cases:
+        assert needle in one_line_error(cli("station", *args), "station")
+    assert "is for security profiles 1 and 2" in one_line_error(cli("serve", "--password", "pw"), "serve")
+
+
+# ---------------------------------------------------------------- serve: SIGTERM, frames
+
+
+async def _start_serve(*args: str) -> tuple[asyncio.subprocess.Process, int]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ocppkit",
+        "serve",
+        "--port",
+        "0",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    found = re.search(r"ws://127\.0\.0\.1:(\d+)/", line)
+    assert found, line
+    return proc, int(found.group(1))
+
+
+def test_sigterm_closes_serve_gracefully() -> None:
+    async def scenario() -> None:
+        proc, port = await _start_serve()
+        try:
+            async with connect(f"ws://127.0.0.1:{port}/SIG1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+                await ws.send('[2,"1","Heartbeat",{}]')
+                assert json.loads(await ws.recv())[:2] == [3, "1"]
+                proc.send_signal(signal.SIGTERM)
+                with pytest.raises(websockets.ConnectionClosedOK) as closed:
+                    await asyncio.wait_for(ws.recv(), 10)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001  # going away
+            out, err = await asyncio.wait_for(proc.communicate(), 20)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        assert proc.returncode == 0, err.decode()
+        assert "CSMS closed properly (1 connection(s) closed with 1001 going away)" in out.decode()
+        assert err.decode() == ""
+
+    run(scenario())
+
+
+def _frame_lines(text: str, label: str) -> list[str]:
+    return [line for line in text.splitlines() if f" {label} " in line]
+
+
+def test_full_frames_for_serve_station_and_demo() -> None:
+    """A TransactionEvent Started is longer than 160 characters: cut by default, whole with --full-frames."""
+
+    async def scenario() -> tuple[str, str]:
+        proc, port = await _start_serve("--full-frames")
+        try:
+            station = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "ocppkit",
+                "station",
+                "--url",
+                f"ws://127.0.0.1:{port}/FULL1",
+                "--full-frames",
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            station_out, _ = await asyncio.wait_for(station.communicate(), 60)
+            assert station.returncode == 0, station_out.decode()
+            proc.send_signal(signal.SIGTERM)
+            serve_out, _ = await asyncio.wait_for(proc.communicate(), 20)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        return serve_out.decode(), station_out.decode()
+
+    serve_out, station_out = run(scenario())
+    demo_full = cli("demo", "--full-frames").stdout
+    demo_cut = cli("demo").stdout
+    for text in (serve_out, station_out, demo_full):
+        (line,) = _frame_lines(text, "CALL TransactionEvent")[:1]
+        payload = json.loads(line.split("CALL TransactionEvent", 1)[1])  # whole, valid JSON
+        assert payload["eventType"] == "Started" and payload["idToken"]["idToken"] == "04A2B3C4"
+        assert "…" not in text
+    line = _frame_lines(demo_cut, "CALL TransactionEvent")[0]
+    assert line.endswith("…") and len(line.split("CALL TransactionEvent", 1)[1].strip()) == 160
+
+
+def test_serve_escapes_what_stations_send() -> None:
+    """A hostile identity (%1B) and control characters in a frame never reach the terminal raw."""
+
+    async def scenario() -> str:
+        proc, port = await _start_serve()
+        try:
+            async with connect(f"ws://127.0.0.1:{port}/EVIL%1B%5B2J%E2%80%AE", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+                await ws.send('[2,"1","Heartbeat",{"x":"\x1b]0;owned\x07"}]')
+                await ws.recv()
+                await ws.send("\x1b[31mnot json\u009b")
+                await ws.recv()
+            proc.send_signal(signal.SIGTERM)
+            out, _ = await asyncio.wait_for(proc.communicate(), 20)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        return out.decode()
+
+    out = run(scenario())
+    assert "\x1b" not in out and "\x07" not in out and "\u009b" not in out and "\u202e" not in out
+    assert "EVIL\\x1b[2J\\u202e → csms" in out and "\\x1b]0;owned\\x07" in out and "\\x1b[31mnot json\\x9b" in out
+
+
+# ---------------------------------------------------------------- station: reconnection
+
+
+@pytest.mark.parametrize(
+    ("version", "how", "action"),
+    [
+        ("2.0.1", "abort", "TransactionEvent"),  # the TCP connection is cut mid-call
+        ("1.6", "close", "MeterValues"),  # the CSMS closes the WebSocket mid-call
+        ("2.1", "restart", "TransactionEvent"),  # the whole CSMS goes away and comes back
+    ],
+)
+def test_the_station_carries_on_over_the_new_connection(version: str, how: str, action: str) -> None:
+    async def scenario() -> None:
+        connections: list[list[str]] = []  # the actions received on each connection
+        servers: list[CSMSServer] = []
+        port = _free_port()
+        dropped = asyncio.Event()
+        restarting: list[asyncio.Task[None]] = []  # keeps a reference to the task
+
+        def on_connect(session: Any) -> None:
+            connections.append([])
+
+        def on_event(session: Any, event: Any) -> None:
+            if isinstance(event, (ocppkit.CallReceived, ocppkit.SendReceived)):
+                connections[-1].append(event.action)
+
+        async def restart() -> None:
+            await servers[0].close()
+            await asyncio.sleep(0.5)
+            servers.append(make())
+            await servers[-1].start("127.0.0.1", port)
+
+        router = csms_router(version)
+        base = router.handler_for  # the demo CSMS's answers, except the one call we cut
+        cut = ocppkit.Router()
+        m = {"1.6": v16, "2.0.1": v201, "2.1": v21}[version]
+        for name, row in m.ACTIONS.items():
+            if row.response is None:
+                continue
+
+            def handler(req: Any, name: str = name) -> Any:
+                answer = base(req)
+                assert answer is not None
+                if name == action and len(connections) == 1 and connections[0].count(action) == 2:
+                    return cut_it()  # the second such call of the first connection is never answered
+                return answer(req)
+
+            cut.add(row.request, handler)
+
+        async def cut_it() -> Any:
+            session = current_session()
+            dropped.set()
+            if how == "abort":
+                session.transport.ws.transport.abort()  # type: ignore[attr-defined]
+            elif how == "close":
+                await session.transport.close(1011, "going down")
+            else:
+                restarting.append(asyncio.get_running_loop().create_task(restart()))
+            await asyncio.Event().wait()
+
+        def make() -> CSMSServer:
+            return CSMSServer({version: cut}, on_connect=on_connect, on_event=on_event, ping_interval=None)
+
+        servers.append(make())
+        await servers[0].start("127.0.0.1", port)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "ocppkit",
+                "station",
+                "--url",
+                f"ws://127.0.0.1:{port}/RECONNECT-1",
+                "--version",
+                version,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+        finally:
+            for server in servers:
+                await server.close()
+        text = out.decode()
+        assert dropped.is_set()
+        assert proc.returncode == 0, text + err.decode()
+        assert "session completed as expected" in text and "Traceback" not in text + err.decode()
+        assert "is closed" not in text + err.decode()
+        assert "reconnected to ws://" in text and "sending it again" in text
+        assert len(connections) == 2
+        first, second = connections
+        assert first.count(action) == 2 and second[0] == action  # the unanswered call, sent again
+        assert second[-1] == "StatusNotification"  # ... and the session went on to its end
+
+    run(scenario(), timeout=90)
