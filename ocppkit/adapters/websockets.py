@@ -123,7 +123,18 @@ def basic_auth_header(identity: str, password: str | bytes) -> str:
 
 @dataclass
 class Handshake:
-    """What the server knows about a station before the upgrade, for ``authenticate``."""
+    """What the server knows about a station before the upgrade, for ``authenticate``.
+
+    Attributes:
+        identity: the station identity, from the last segment of the URL path.
+        path: the request path as received.
+        password_bytes: the Basic-auth password as received (raw bytes); profiles 1 and 2.
+        password: the same password as text, when it decodes as UTF-8.
+        client_certificate: the TLS client certificate (``ssl.SSLSocket.getpeercert()`` form),
+            profile 3.
+        subprotocols: the subprotocols the station offered, in its order.
+        remote_address: the peer's address, as the socket reports it.
+    """
 
     identity: str
     path: str
@@ -136,6 +147,7 @@ class Handshake:
     remote_address: Any = None
 
     def certificate_common_name(self) -> str | None:
+        """The commonName of the client certificate's subject (profile 3), or None."""
         for rdn in (self.client_certificate or {}).get("subject", ()):
             for key, value in rdn:
                 if key == "commonName":
@@ -164,11 +176,47 @@ def _tls_context_check(context: ssl.SSLContext | None, profile: int, server: boo
 class CSMSServer:
     """A CSMS accepting charging stations over WebSocket.
 
-    ``routers`` maps an OCPP version to the :class:`ocppkit.Router` serving stations of that
-    version (or pass one router for one version). Use as ``async with CSMSServer(...) as csms:``
-    after ``await csms.start(host, port)``, or ``await csms.start(...)`` / ``await csms.close()``.
-    ``csms.sessions`` maps identities to live :class:`Session` objects, whose ``call()``
-    reaches the station.
+    ``await csms.start(host, port)``, then ``await csms.close()`` (or leave an
+    ``async with csms:`` block). ``csms.sessions`` maps identities to live :class:`Session`
+    objects, whose ``call()`` reaches the station.
+
+    Parameters:
+        routers: the :class:`ocppkit.Router` answering the stations' calls, for every version in
+            ``versions``, or a mapping of OCPP version to router.
+        versions: the OCPP versions accepted; the station's order of preference picks one.
+        security_profile: 0 (plain ``ws://``, no authentication), 1 (HTTP Basic over ``ws://``),
+            2 (TLS and HTTP Basic) or 3 (TLS with client certificates).
+        authenticate: ``authenticate(handshake)`` decides before the upgrade: True accepts, False
+            refuses with HTTP 401, an int refuses with that HTTP status; it may be a coroutine.
+            Required for profiles 1 and 2 (it checks the password).
+        ssl_context: the server's TLS context, for profiles 2 and 3 (profile 3 needs
+            ``verify_mode = CERT_REQUIRED``); its minimum version is raised to TLS 1.2.
+        call_timeout: seconds a call of the CSMS waits for the station's answer.
+        ping_interval: seconds between WebSocket pings; None disables them.
+        max_frame_size: the largest message in bytes (default 1 MiB), enforced by websockets and
+            the codec.
+        max_bad_messages: protocol violations after which a station is disconnected (close code
+            1008).
+        boot_gating: refuse (``SecurityError``) a station's calls until its BootNotification is
+            accepted; see :class:`ocppkit.Connection`.
+        on_connect: ``on_connect(session)`` (may be a coroutine), after the upgrade and before the
+            session reads the station's first message; the session is already in ``sessions``.
+            Do not await a call to the station here: its answer is only read once this returns.
+        on_disconnect: ``on_disconnect(session)`` (may be a coroutine), when a station's session
+            has ended, for whatever reason (``session.close_reason``); it is no longer in
+            ``sessions``.
+        on_event: ``on_event(session, event)``, with every event of every connection, before the
+            session acts on it (plain function).
+        on_frame: ``on_frame(identity, direction, data)``, with every WebSocket message as bytes;
+            direction ``"in"`` (before decoding) or ``"out"`` (just before sending).
+        compression: ``"deflate"`` accepts permessage-deflate when the station offers it (with a
+            small 2 KiB window); None disables compression.
+        policy: an :class:`ocppkit.Policy` relaxing chosen rules when decoding the stations'
+            messages.
+
+    Attributes:
+        sessions: the live sessions by station identity. The parameters are kept as attributes
+            of the same names (``routers`` as a mapping of version to router).
     """
 
     def __init__(
@@ -223,6 +271,7 @@ class CSMSServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self, host: str = "127.0.0.1", port: int = 9000) -> None:
+        """Listen on ``host``:``port`` (port 0 picks a free port: see :attr:`port`)."""
         self._server = await serve(
             self._serve,
             host,
@@ -237,6 +286,7 @@ class CSMSServer:
         )
 
     async def close(self) -> None:
+        """Stop listening and close every station's connection."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -360,13 +410,21 @@ def _parse_basic(headers: Headers) -> tuple[str | None, bytes | None]:
 class RetryBackOff:
     """Reconnect timing, as OCPP 2.x's ``OCPPCommCtrlr.RetryBackOff*`` variables define it:
     the first attempt waits ``wait_minimum`` plus up to ``random_range`` seconds; each failure
-    doubles the wait, ``repeat_times`` times at most; a successful connection resets it."""
+    doubles the wait, ``repeat_times`` times at most; a successful connection resets it.
+
+    Attributes:
+        wait_minimum: seconds before the first reconnection attempt (``RetryBackOffWaitMinimum``).
+        random_range: at most this many seconds of random jitter added to each wait
+            (``RetryBackOffRandomRange``).
+        repeat_times: how many times the wait doubles (``RetryBackOffRepeatTimes``).
+    """
 
     wait_minimum: float = 1.0
     random_range: float = 2.0
     repeat_times: int = 6
 
     def delays(self, rng: random.Random | None = None) -> Any:
+        """An endless iterator of the waits, in seconds, before each reconnection attempt."""
         rng = rng or random.Random()
         wait = self.wait_minimum
         n = 0
@@ -381,7 +439,42 @@ class ChargingStation:
     """A charging-station client: connects, reconnects, and exposes ``call()``.
 
     ``async with ChargingStation("ws://127.0.0.1:9000/CS001", router, versions=("2.0.1",)) as cs:``
-    then ``await cs.call(request)``. The first version in ``versions`` is preferred.
+    then ``await cs.call(request)``; or ``await cs.start()`` and later ``await cs.close()``.
+
+    Parameters:
+        url: the CSMS's ``ws://`` or ``wss://`` URL, ending with the station identity.
+        router: the :class:`ocppkit.Router` answering the CSMS's calls (none: every call is
+            answered ``NotSupported``).
+        versions: the OCPP versions offered, the preferred one first.
+        identity: the station identity, when it is not the last segment of the URL path
+            (percent-decoded); the Basic-auth user name.
+        security_profile: 0 (no authentication), 1 (HTTP Basic over ``ws://``), 2 (TLS and HTTP
+            Basic) or 3 (TLS with a client certificate).
+        password: the Basic-auth password, for profiles 1 and 2.
+        password_encoding: ``"text"`` sends the password as given; ``"hex-bytes"`` sends the
+            bytes its hex digits spell (an OCPP 1.6 AuthorizationKey).
+        ssl_context: the TLS context for ``wss://`` (profiles 2 and 3; for 3 it holds the
+            station's certificate); its minimum version is raised to TLS 1.2.
+        call_timeout: seconds a call of the station waits for the CSMS's answer.
+        ping_interval: seconds between WebSocket pings; None disables them.
+        reconnect: the :class:`RetryBackOff` timing of reconnection attempts.
+        max_bad_messages: protocol violations by the CSMS after which the station closes the
+            connection (close code 1008) and reconnects.
+        on_connect: ``on_connect(session)`` (may be a coroutine), after each successful
+            connection; the session is already reading, so it may await calls.
+        on_event: ``on_event(session, event)``, with every event of the connection, before the
+            session acts on it (plain function).
+        on_frame: ``on_frame(identity, direction, data)``, with every WebSocket message as bytes;
+            direction ``"in"`` (before decoding) or ``"out"`` (just before sending).
+        compression: ``"deflate"`` offers permessage-deflate; None does not.
+        policy: an :class:`ocppkit.Policy` relaxing chosen rules when decoding the CSMS's
+            messages.
+
+    Attributes:
+        session: the current :class:`Session`, or None while disconnected.
+        connections: how many connections succeeded so far.
+        last_error: why the last connection attempt failed, or None. The parameters are kept as
+            attributes of the same names.
     """
 
     def __init__(
@@ -504,17 +597,24 @@ class ChargingStation:
         self._task = asyncio.get_running_loop().create_task(self._maintain())
 
     async def wait_connected(self, timeout: float | None = None) -> Session:
+        """Wait until the station is connected and return the session; ``asyncio.TimeoutError``
+        after ``timeout`` seconds (None waits for ever)."""
         await asyncio.wait_for(self._connected.wait(), timeout)
         assert self.session is not None
         return self.session
 
     async def call(self, request: Request[R], *, connect_timeout: float | None = 30.0) -> R:
-        """Send a CALL over the current connection (waiting for one) and await the typed response."""
+        """Send a CALL over the current connection and await the typed response.
+
+        Waits up to ``connect_timeout`` seconds for a connection (``asyncio.TimeoutError``), then
+        raises what :meth:`Session.call` raises; a call is not retried on the next connection.
+        """
         session = self.session if self._connected.is_set() else await self.wait_connected(connect_timeout)
         assert session is not None
         return await session.call(request)
 
     async def send(self, payload: SendPayload) -> str:
+        """2.1: send an unconfirmed message (SEND), waiting up to 30 s for a connection."""
         session = await self.wait_connected(30.0)
         return await session.send(payload)
 
