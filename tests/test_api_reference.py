@@ -56,7 +56,7 @@ def test_the_listed_constructors_are_checked() -> None:
         assert checked[name], name
     assert checked["CallReceived"] == ["unique_id", "action", "request", "relaxations"]
     assert checked["CallError"] == ["unique_id", "error_code", "error_description", "error_details"]
-    assert "clock" in checked["Connection"] and "on_disconnect" in checked["CSMSServer"]
+    assert "clock" in (checked["Connection"] or ()) and "on_disconnect" in (checked["CSMSServer"] or ())
     assert checked["PayloadError"] is None  # inherits OcppError's constructor, documented there
 
 

@@ -59,7 +59,7 @@ def finish(proc: subprocess.Popen[str], timeout: float = 60.0) -> tuple[int, lis
     except subprocess.TimeoutExpired:
         proc.kill()
         out, _ = proc.communicate()
-        raise AssertionError(f"{proc.args} did not finish: {out}") from None
+        raise AssertionError(f"{proc.args!r} did not finish: {out}") from None
     return proc.returncode, out.splitlines()
 
 
