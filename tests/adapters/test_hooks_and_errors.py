@@ -433,3 +433,40 @@ def test_current_session_outside_a_handler() -> None:
             current_session()
 
     run(scenario())
+
+
+def test_a_station_call_cut_off_by_a_disconnect_fails_and_is_not_sent_again() -> None:
+    async def scenario() -> None:
+        received: list[str] = []
+        never = asyncio.Event()
+        router = ocppkit.Router()
+
+        @router.on(v201.HeartbeatRequest)
+        async def heartbeat(req: v201.HeartbeatRequest) -> v201.HeartbeatResponse:
+            received.append(current_session().identity)
+            await never.wait()  # never answers
+            return v201.HeartbeatResponse(current_time=NOW)
+
+        csms = CSMSServer(router, versions=("2.0.1",))
+        await csms.start("127.0.0.1", 0)
+        station = ChargingStation(
+            f"ws://127.0.0.1:{csms.port}/D1",
+            versions=["2.0.1"],
+            reconnect=RetryBackOff(wait_minimum=0.05, random_range=0, repeat_times=1),
+        )
+        await station.start()
+        try:
+            await station.wait_connected(5)
+            call = asyncio.ensure_future(station.call(v201.HeartbeatRequest()))
+            await until(lambda: received == ["D1"])
+            await csms.sessions["D1"].transport.close(1000, "maintenance")
+            with pytest.raises(ConnectionError):
+                await call
+            await until(lambda: station.connections == 2 and "D1" in csms.sessions)
+            await asyncio.sleep(0.2)
+            assert received == ["D1"]  # the cut-off call did not go out again
+        finally:
+            await station.close()
+            await csms.close()
+
+    run(scenario())
