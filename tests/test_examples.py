@@ -1,12 +1,14 @@
 """The tutorials in examples/ run, over real loopback sockets, as the reader would run them:
 examples/csms.py and examples/station.py as two processes talking to each other; the station
-alone against a CSMS that never calls it; and both are ``mypy --strict`` clean."""
+alone against a CSMS that never calls it; and both are ``mypy --strict`` clean. Likewise the
+two versions of the same CSMS in docs/migrating.md (the ``ocpp`` package's and ocppkit's)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import selectors
 import subprocess
 import sys
@@ -161,5 +163,41 @@ def test_station_tutorial_starts_a_transaction_itself_when_the_csms_never_asks()
 def test_examples_are_mypy_strict_clean() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "examples"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def migration_blocks() -> tuple[str, str, list[str]]:
+    """The two CSMS programs of docs/migrating.md and the output the page says they print."""
+    text = (ROOT / "docs" / "migrating.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    ocpp_version = next(b for b in blocks if "from ocpp." in b)
+    ocppkit_version = next(b for b in blocks if "import ocppkit" in b)
+    promised = re.findall(r"```text\n(CS001: .*?)```", text, re.S)[0].splitlines()
+    return ocpp_version, ocppkit_version, promised
+
+
+def test_the_migration_guide_programs_print_the_same(tmp_path: Path) -> None:
+    ocpp_version, ocppkit_version, promised = migration_blocks()
+    outputs = []
+    for name, source in (("with_ocpp.py", ocpp_version), ("with_ocppkit.py", ocppkit_version)):
+        script = tmp_path / name
+        script.write_text(source, encoding="utf-8")
+        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=ENV)
+        assert out.returncode == 0, out.stdout + out.stderr
+        outputs.append(out.stdout.splitlines())
+    assert outputs[0] == outputs[1] == promised
+
+
+def test_the_migration_guide_programs_are_mypy_strict_clean(tmp_path: Path) -> None:
+    ocpp_version, ocppkit_version, _ = migration_blocks()
+    (tmp_path / "with_ocpp.py").write_text(ocpp_version, encoding="utf-8")
+    (tmp_path / "with_ocppkit.py").write_text(ocppkit_version, encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", str(tmp_path / "with_ocpp.py"), str(tmp_path / "with_ocppkit.py")],
+        cwd=ROOT,  # where mypy finds ocppkit (an editable install's import hook is invisible to it)
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stdout + out.stderr
