@@ -470,3 +470,38 @@ def test_a_station_call_cut_off_by_a_disconnect_fails_and_is_not_sent_again() ->
             await csms.close()
 
     run(scenario())
+
+
+def test_a_task_created_in_a_handler_calls_after_the_answer_went_out() -> None:
+    # docs/migrating.md: the replacement for the ocpp package's @after.
+    async def scenario() -> None:
+        frames: list[tuple[str, str, bytes]] = []
+        router = ocppkit.Router()
+
+        async def after_boot(session: Session) -> None:
+            await session.call(v201.ClearCacheRequest())
+
+        @router.on(v201.BootNotificationRequest)
+        def on_boot(req: v201.BootNotificationRequest) -> v201.BootNotificationResponse:
+            asyncio.get_running_loop().create_task(after_boot(current_session()))
+            return v201.BootNotificationResponse(
+                current_time=NOW, interval=300, status=v201.RegistrationStatusEnumType.ACCEPTED
+            )
+
+        csms = CSMSServer(router, versions=("2.0.1",), on_frame=lambda *f: frames.append(f))
+        await csms.start("127.0.0.1", 0)
+        try:
+            ws = await raw_station(csms, "T1")
+            await ws.send(
+                '[2,"b1","BootNotification",{"chargingStation":{"model":"M","vendorName":"V"},"reason":"PowerUp"}]'
+            )
+            first, second = json.loads(await ws.recv()), json.loads(await ws.recv())
+            assert first[:2] == [3, "b1"] and second[0] == 2 and second[2] == "ClearCache"
+            await ws.send(json.dumps([3, second[1], {"status": "Accepted"}]))
+            await until(lambda: len(frames) == 4)
+            await ws.close()
+        finally:
+            await csms.close()
+        assert [json.loads(f[2])[0] for f in frames] == [2, 3, 2, 3]
+
+    run(scenario())
