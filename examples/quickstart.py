@@ -29,7 +29,8 @@ answer = v201.BootNotificationResponse(
     interval=300,
     status=v201.RegistrationStatusEnumType.ACCEPTED,
 )
-wire = csms.encode(ocppkit.CallResult(call.unique_id, answer))
+reply: ocppkit.CallResult[ocppkit.Response] = ocppkit.CallResult(call.unique_id, answer)
+wire = csms.encode(reply)
 print("csms -> station", wire.decode())
 result = station.decode(wire, action="BootNotification")  # a frame: narrow it, then its payload
 assert isinstance(result, ocppkit.CallResult) and isinstance(result.payload, v201.BootNotificationResponse)

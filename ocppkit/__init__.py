@@ -7,6 +7,8 @@ The message classes live in one package per version, imported on demand::
 ``import ocppkit`` alone imports none of them.
 """
 
+#: ``UNSET`` is the value of an optional field that is absent (msgspec's, re-exported): test with
+#: ``field is not ocppkit.UNSET``, which mypy narrows; ``UnsetType`` is its type.
 from msgspec import UNSET, UnsetType
 
 from ._base import ActionTypes, CustomData, MessageInfo, OcppStruct, Request, Response, SendPayload

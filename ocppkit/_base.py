@@ -41,7 +41,15 @@ class OcppStruct(
 
 
 class MessageInfo(NamedTuple):
-    """What a payload class is: its OCPP version, action and role."""
+    """What a payload class is: its OCPP version, action and role (``cls.__ocpp__``).
+
+    Attributes:
+        version: ``"1.6"``, ``"2.0.1"`` or ``"2.1"``.
+        action: the action name (``"BootNotification"``).
+        role: ``"request"``, ``"response"`` or ``"send"``.
+        integral_floats: the schema is draft-06, where ``3.0`` is a valid ``integer``; draft-04
+            (1.6 core) rejects it.
+    """
 
     version: str
     action: str
@@ -94,7 +102,13 @@ class SendPayload(OcppStruct):
 
 
 class ActionTypes(NamedTuple):
-    """One row of a version's ``ACTIONS`` table."""
+    """One row of a version's ``ACTIONS`` table.
+
+    Attributes:
+        action: the action name.
+        request: the request class (or, for a 2.1 SEND action, the SEND payload class).
+        response: the response class; None for a SEND action.
+    """
 
     action: str
     request: type[Request[Any]] | type[SendPayload]
@@ -109,6 +123,10 @@ class CustomData:
     and may hold any JSON value::
 
         CustomData("com.example.meter", mainMeterValue=12345)
+
+    Parameters:
+        vendor_id: the required ``vendorId``, at most 255 characters.
+        extra: the other members, under their wire names, with any JSON values.
     """
 
     __slots__ = ("extra", "vendor_id")
@@ -124,6 +142,7 @@ class CustomData:
         self.extra: dict[str, Any] = extra
 
     def to_wire(self) -> dict[str, Any]:
+        """The JSON object this stands for: ``vendorId`` and the other members."""
         return {"vendorId": self.vendor_id, **self.extra}
 
     @classmethod

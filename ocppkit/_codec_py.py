@@ -33,15 +33,20 @@ _WS = b" \t\n\r"
 class Codec:
     """Decode and encode OCPP-J frames of one OCPP version, validating every payload.
 
-    ``Codec("2.0.1")``; versions are "1.6", "2.0.1" and "2.1". Options:
+    ``Codec("2.0.1")``. Every failure raises :class:`ocppkit.OcppError`, whose ``reply`` holds
+    the frame to send back (or None where the specification says to stay silent).
 
-    - ``max_frame_size`` (bytes, default 1 MiB): larger frames are refused unread.
-    - ``max_depth`` (default 32): nesting limit for the open values of a payload
-      (``customData`` members, 2.x ``DataTransfer.data``).
-    - ``policy``: an :class:`ocppkit.Policy` relaxing chosen rules on decoding.
+    Parameters:
+        version: the OCPP version: ``"1.6"``, ``"2.0.1"`` or ``"2.1"``.
+        max_frame_size: the largest frame in bytes (default 1 MiB); larger frames are refused
+            unread.
+        max_depth: the nesting limit for the open values of a payload (``customData`` members,
+            2.x ``DataTransfer.data``), default 32.
+        policy: an :class:`ocppkit.Policy` relaxing chosen rules on decoding; None is strict.
 
-    Every failure raises :class:`ocppkit.OcppError`, whose ``reply`` holds the frame to send
-    back (or None where the specification says to stay silent).
+    Attributes:
+        version: the version given.
+        implementation: ``"py"`` for this twin, ``"c"`` for the compiled one.
     """
 
     implementation = "py"

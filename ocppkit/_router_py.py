@@ -66,7 +66,12 @@ class Router:
     """Maps the request classes of one OCPP version to handlers.
 
     ``Router("2.0.1")`` serves that version; ``Router()`` takes the version of its first
-    handler. ``version`` is that version (None while a ``Router()`` is empty).
+    handler. ``version`` is that version (None while a ``Router()`` is empty). A handler for a
+    class of another version is refused with ``TypeError``.
+
+    Parameters:
+        version: the OCPP version served ("1.6", "2.0.1" or "2.1"), or None to take the version
+            of the first handler registered.
     """
 
     __slots__ = ("_handlers", "_version")

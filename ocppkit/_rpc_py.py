@@ -41,6 +41,7 @@ from .frames import Call, CallError, CallResult, CallResultError, Send
 
 __all__ = ["BOOT_TRANSITIONS", "SLOT_TRANSITIONS", "Connection", "Role"]
 
+#: The side of a connection: ``"csms"`` or ``"station"`` (the charging station).
 Role = Literal["csms", "station"]
 
 # ------------------------------------------------------------------ state tables
@@ -148,11 +149,38 @@ class Connection:
     - ``data_to_send()``: the WebSocket text messages to write, in order (drains).
     - ``next_deadline()`` / ``handle_timeout()``: the only time-dependent part.
 
-    Options: ``ids`` (the unique-id source; default UUID4 strings), ``call_timeout`` (seconds,
-    default 30), ``max_queued_calls`` (default 64), ``max_pending_received`` (calls received and
-    not yet answered, default 64), ``boot_gating`` and ``allowed_while_pending``, ``booted`` (the
-    station was accepted on an earlier connection), and the codec's ``max_frame_size``,
-    ``max_depth`` and ``policy`` (or a ready ``codec``, shared by many connections).
+    Parameters:
+        role: ``"csms"`` or ``"station"``: the side of the connection this object plays.
+        version: the OCPP version of the connection: ``"1.6"``, ``"2.0.1"`` or ``"2.1"``.
+        clock: returns the current time in seconds (e.g. ``time.monotonic``); read only to start
+            and check the deadlines of our calls.
+        ids: returns a new unique id (1 to 36 characters) for each CALL and SEND we make;
+            UUID4 strings by default.
+        call_timeout: seconds a CALL of ours waits for its answer, from the moment it goes on the
+            wire, before :class:`ocppkit.CallTimedOut` (default 30).
+        max_queued_calls: CALLs that may wait behind the outstanding one (default 64); one more
+            raises :class:`ocppkit.LocalProtocolError`.
+        max_pending_received: calls from the peer received and not yet answered (default 64);
+            further ones are answered ``GenericError``.
+        boot_gating: keep the boot rules: a CSMS answers ``SecurityError`` to the station's calls
+            until its BootNotification is accepted (while it is Pending, the actions in
+            ``allowed_while_pending`` pass) and refuses to call a station whose boot it rejected;
+            a station whose boot was rejected refuses the CSMS's calls.
+        allowed_while_pending: the station-initiated actions a gating CSMS accepts while the boot
+            is Pending (by default BootNotification, Heartbeat, StatusNotification and the
+            notifications that answer the CSMS's own requests).
+        booted: the station was accepted on an earlier connection: the boot state starts as
+            ``ACCEPTED``.
+        max_frame_size: the codec's limit in bytes (default 1 MiB).
+        max_depth: the codec's nesting limit for open values (default 32).
+        policy: an :class:`ocppkit.Policy` relaxing chosen rules on decoding, or None (strict).
+        codec: a ready :class:`ocppkit.Codec` of the same version, shared by many connections;
+            ``max_frame_size``, ``max_depth`` and ``policy`` are then not used.
+
+    Attributes:
+        bad_messages: how many times the peer broke the protocol on this connection (the
+            adapters close the connection after a limit). ``role`` and ``version`` are kept as
+            given.
     """
 
     __slots__ = (
@@ -250,6 +278,7 @@ class Connection:
 
     @property
     def queued_calls(self) -> int:
+        """CALLs of ours waiting behind the outstanding one."""
         return len(self._queue) if self._queue else 0
 
     @property

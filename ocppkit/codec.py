@@ -25,6 +25,7 @@ PyCodec = _codec_py.Codec
 
 if TYPE_CHECKING or NO_EXTENSIONS:
     Codec = _codec_py.Codec
+    #: The codec twin in use: ``"c"`` (the compiled extension) or ``"py"`` (the pure twin).
     IMPLEMENTATION = "py"
 else:
     try:

@@ -74,13 +74,17 @@ def parse_error_code(text: str) -> ErrorCode | None:
 class OcppError(Exception):
     """Base of every ocppkit error.
 
-    Attributes:
-        code: the OCPP error code, spelt as the version in use spells it.
-        error_code: the same code as an :class:`ErrorCode`.
-        description: at most 255 characters.
+    Parameters:
+        error_code: the OCPP error code, an :class:`ErrorCode`.
+        description: what went wrong; cut to 255 characters.
         details: a JSON object naming the offending field (JSON path) and the rule broken.
+        version: the OCPP version whose spelling ``code`` takes (default ``"2.0.1"``).
         unique_id: the frame's message id, or None where it cannot be read.
         reply: the bytes to send back, or None where the spec says to send nothing.
+
+    Attributes:
+        code: the OCPP error code, spelt as the version in use spells it (the parameters are
+            kept as attributes of the same names).
         message_type: the offending frame's message type id, when it could be read.
     """
 
@@ -128,8 +132,10 @@ class PayloadError(RemoteProtocolError):
 
     @property
     def path(self) -> str:
+        """The JSON path of the offending value (``$`` for the whole payload)."""
         return str(self.details.get("path", "$"))
 
     @property
     def rule(self) -> str:
+        """The schema keyword the value breaks (``maxLength``, ``required``, ``type``, ...)."""
         return str(self.details.get("rule", ""))

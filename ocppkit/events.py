@@ -30,7 +30,14 @@ __all__ = [
 
 
 class CallReceived(msgspec.Struct, frozen=True, gc=False):
-    """The peer called us: answer with ``Connection.send_result`` or ``send_error``."""
+    """The peer called us: answer with ``Connection.send_result`` or ``send_error``.
+
+    Attributes:
+        unique_id: the id of the peer's CALL, to answer with.
+        action: the action name.
+        request: the typed request (an instance of the action's generated request class).
+        relaxations: what a lenient :class:`ocppkit.Policy` accepted on decoding it.
+    """
 
     unique_id: str
     action: str
@@ -39,7 +46,15 @@ class CallReceived(msgspec.Struct, frozen=True, gc=False):
 
 
 class ResultReceived(msgspec.Struct, frozen=True, gc=False):
-    """The CALLRESULT of our call ``call`` (typed with that call's action)."""
+    """Our call was answered with a valid CALLRESULT.
+
+    Attributes:
+        unique_id: the id of our CALL.
+        action: its action.
+        response: the typed response (an instance of the action's generated response class).
+        call: the request we sent.
+        relaxations: what a lenient :class:`ocppkit.Policy` accepted on decoding the answer.
+    """
 
     unique_id: str
     action: str
@@ -49,7 +64,16 @@ class ResultReceived(msgspec.Struct, frozen=True, gc=False):
 
 
 class ErrorReceived(msgspec.Struct, frozen=True, gc=False):
-    """The peer answered our call ``call`` with a CALLERROR."""
+    """The peer answered our call with a CALLERROR.
+
+    Attributes:
+        unique_id: the id of our CALL.
+        action: its action.
+        error_code: the code as the peer spelt it (read it with :func:`ocppkit.parse_error_code`).
+        error_description: the peer's description.
+        error_details: the peer's details object.
+        call: the request we sent.
+    """
 
     unique_id: str
     action: str
@@ -63,6 +87,13 @@ class ResultInvalid(msgspec.Struct, frozen=True, gc=False):
     """The peer answered our call with a CALLRESULT that breaks the schema; the call is over.
 
     In 2.1 the CALLRESULTERROR the specification asks for is already queued.
+
+    Attributes:
+        unique_id: the id of our CALL.
+        action: its action.
+        error: what is wrong: a :class:`ocppkit.PayloadError` naming the field and the rule, or
+            a :class:`ocppkit.RemoteProtocolError` for a malformed frame.
+        call: the request we sent.
     """
 
     unique_id: str
@@ -72,7 +103,13 @@ class ResultInvalid(msgspec.Struct, frozen=True, gc=False):
 
 
 class CallTimedOut(msgspec.Struct, frozen=True, gc=False):
-    """No answer to our call before its deadline; the slot is free again."""
+    """No answer to our call before its deadline; the slot is free again.
+
+    Attributes:
+        unique_id: the id of our CALL (an answer arriving later is a :class:`LateResponse`).
+        action: its action.
+        call: the request we sent.
+    """
 
     unique_id: str
     action: str
@@ -80,7 +117,14 @@ class CallTimedOut(msgspec.Struct, frozen=True, gc=False):
 
 
 class ResultErrorReceived(msgspec.Struct, frozen=True, gc=False):
-    """2.1: the peer could not process the CALLRESULT we sent for its call ``unique_id``."""
+    """2.1: the peer could not process the CALLRESULT we sent for its call ``unique_id``.
+
+    Attributes:
+        unique_id: the id of the peer's CALL that our CALLRESULT answered.
+        error_code: the code as the peer spelt it.
+        error_description: the peer's description.
+        error_details: the peer's details object.
+    """
 
     unique_id: str
     error_code: str
@@ -89,7 +133,14 @@ class ResultErrorReceived(msgspec.Struct, frozen=True, gc=False):
 
 
 class SendReceived(msgspec.Struct, frozen=True, gc=False):
-    """2.1: an unconfirmed message (SEND); never answered."""
+    """2.1: an unconfirmed message (SEND); never answered.
+
+    Attributes:
+        unique_id: the message id.
+        action: the action name.
+        payload: the typed payload (an instance of the action's generated SEND class).
+        relaxations: what a lenient :class:`ocppkit.Policy` accepted on decoding it.
+    """
 
     unique_id: str
     action: str
@@ -98,7 +149,13 @@ class SendReceived(msgspec.Struct, frozen=True, gc=False):
 
 
 class LateResponse(msgspec.Struct, frozen=True, gc=False):
-    """A CALLRESULT or CALLERROR for a call of ours that had already timed out; dropped."""
+    """A CALLRESULT or CALLERROR for a call of ours that had already timed out; dropped.
+
+    Attributes:
+        unique_id: the id of the timed-out call.
+        action: its action.
+        kind: ``"result"`` or ``"error"``.
+    """
 
     unique_id: str
     action: str
@@ -106,18 +163,29 @@ class LateResponse(msgspec.Struct, frozen=True, gc=False):
 
 
 class UnmatchedResponse(msgspec.Struct, frozen=True, gc=False):
-    """A CALLRESULT or CALLERROR whose id matches no call of ours; dropped, never answered."""
+    """A CALLRESULT or CALLERROR whose id matches no call of ours; dropped, never answered.
+
+    Attributes:
+        unique_id: the id the peer sent (``"-1"`` when it could not be read).
+        kind: ``"result"`` or ``"error"``.
+    """
 
     unique_id: str
     kind: str  # "result" | "error"
 
 
 class ProtocolViolation(msgspec.Struct, frozen=True, gc=False):
-    """The peer broke the protocol. ``error.reply`` (if any) is already queued to be sent."""
+    """The peer broke the protocol. ``error.reply`` (if any) is already queued to be sent.
+
+    Attributes:
+        error: the :class:`ocppkit.OcppError` describing the fault (code, description, details
+            naming the field and the rule).
+    """
 
     error: OcppError
 
 
+#: Any event :meth:`ocppkit.Connection.events` yields.
 Event = (
     CallReceived
     | ResultReceived

@@ -43,6 +43,8 @@ P_co = TypeVar("P_co", covariant=True)
 
 
 class MessageType(IntEnum):
+    """The message type ids of OCPP-J, the first element of every frame."""
+
     CALL = 2
     CALLRESULT = 3
     CALLERROR = 4
@@ -53,9 +55,13 @@ class MessageType(IntEnum):
 class Relaxation(msgspec.Struct, frozen=True, gc=False):
     """One departure from the schema that a lenient decoding policy accepted.
 
-    ``rule`` is the relaxed rule (``additionalProperties``, ``maxLength``, ``enum``,
-    ``format``), ``path`` the JSON path, ``action`` what was done (``dropped``, ``kept``,
-    ``accepted``, ``assumed UTC``) and ``value`` the peer's original value.
+    Attributes:
+        path: the JSON path of the value (``$.meterValue[0].sampledValue[0].value``).
+        rule: the relaxed schema rule: ``additionalProperties``, ``maxLength``, ``enum`` or
+            ``format``.
+        action: what was done: ``dropped``, ``kept``, ``accepted``, ``truncated`` or
+            ``assumed UTC``.
+        value: the peer's original value (None for a dropped member).
     """
 
     path: str
@@ -65,7 +71,15 @@ class Relaxation(msgspec.Struct, frozen=True, gc=False):
 
 
 class Call(msgspec.Struct, frozen=True, gc=False):
-    """A CALL: ``payload`` is an instance of the action's generated request class."""
+    """A CALL (message type 2): the sender asks the peer to do something and answer.
+
+    Attributes:
+        unique_id: the message id, 1 to 36 characters, that the answer repeats.
+        action: the action name (``"BootNotification"``).
+        payload: an instance of the action's generated request class.
+        relaxations: what a lenient :class:`ocppkit.Policy` accepted on decoding (empty when
+            strict, and on frames we build).
+    """
 
     unique_id: str
     action: str
@@ -74,8 +88,14 @@ class Call(msgspec.Struct, frozen=True, gc=False):
 
 
 class CallResult(msgspec.Struct, Generic[P_co], frozen=True, gc=False):
-    """A CALLRESULT: ``payload`` is a generated response, or :data:`RawPayload` when the frame was
-    decoded without ``action=`` (decode it later with :meth:`ocppkit.Codec.decode_result`)."""
+    """A CALLRESULT (message type 3): the answer to a CALL.
+
+    Attributes:
+        unique_id: the id of the CALL it answers.
+        payload: the action's generated response, or :data:`RawPayload` when the frame was
+            decoded without ``action=`` (decode it later with :meth:`ocppkit.Codec.decode_result`).
+        relaxations: what a lenient :class:`ocppkit.Policy` accepted on decoding.
+    """
 
     unique_id: str
     payload: P_co
@@ -96,15 +116,37 @@ class _ErrorFrame(msgspec.Struct, frozen=True, gc=False):
 
 
 class CallError(_ErrorFrame, frozen=True, gc=False):
-    """A CALLERROR: the peer could not process our CALL."""
+    """A CALLERROR (message type 4): the peer could not process our CALL.
+
+    Attributes:
+        unique_id: the id of the CALL it answers (``"-1"`` when the sender could not read it).
+        error_code: the code as received (either spelling), or an :class:`ocppkit.ErrorCode`
+            to send (spelt for the version on encoding).
+        error_description: at most 255 characters.
+        error_details: a JSON object.
+    """
 
 
 class CallResultError(_ErrorFrame, frozen=True, gc=False):
-    """A 2.1 CALLRESULTERROR: the peer could not process our CALLRESULT."""
+    """A 2.1 CALLRESULTERROR (message type 5): the peer could not process our CALLRESULT.
+
+    Attributes:
+        unique_id: the id of the CALL whose CALLRESULT failed.
+        error_code: the code as received, or an :class:`ocppkit.ErrorCode` to send.
+        error_description: at most 255 characters.
+        error_details: a JSON object.
+    """
 
 
 class Send(msgspec.Struct, frozen=True, gc=False):
-    """A 2.1 SEND: an unconfirmed message; ``payload`` is the action's generated class."""
+    """A 2.1 SEND (message type 6): an unconfirmed message, never answered.
+
+    Attributes:
+        unique_id: the message id.
+        action: the action name (``"NotifyPeriodicEventStream"``).
+        payload: an instance of the action's generated SEND payload class.
+        relaxations: what a lenient :class:`ocppkit.Policy` accepted on decoding.
+    """
 
     unique_id: str
     action: str
@@ -112,4 +154,5 @@ class Send(msgspec.Struct, frozen=True, gc=False):
     relaxations: tuple[Relaxation, ...] = ()
 
 
+#: Any frame :meth:`ocppkit.Codec.decode` returns or :meth:`ocppkit.Codec.encode` takes.
 Frame = Call | CallResult[Response] | CallResult[RawPayload] | CallError | CallResultError | Send

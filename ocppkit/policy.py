@@ -44,19 +44,20 @@ _SETTINGS: dict[str, tuple[str, ...]] = {
 class Policy:
     """Which schema rules to relax on decoding, and where.
 
-    Each setting's first choice (``reject``) is the strict default:
+    Each setting's first choice (``reject``) is the strict default.
 
-    - ``unknown_properties``: ``drop`` removes the member, ``keep`` removes it from the typed
-      payload but returns it (value included) in the frame's ``relaxations``.
-    - ``overlong_strings``: ``accept`` keeps the whole string, ``truncate`` cuts it to maxLength.
-    - ``unknown_enum_values``: ``accept`` keeps the string as it came (a plain ``str`` where
-      the enum member would be).
-    - ``naive_datetimes``: ``utc`` reads a date-time without offset as UTC.
-
-    ``overrides`` maps ``"Action"`` or ``"Action:<JSON path>"`` (``[*]`` matches any index) to
-    settings that apply there; a field's override wins over its action's, which wins over
-    the codec-wide value. For ``unknown_properties`` the path is that of the unknown member
-    or of the object holding it.
+    Parameters:
+        unknown_properties: ``reject``; ``drop`` removes the member, ``keep`` removes it from the
+            typed payload but returns it (value included) in the frame's ``relaxations``.
+        overlong_strings: ``reject``; ``accept`` keeps the whole string, ``truncate`` cuts it
+            to maxLength.
+        unknown_enum_values: ``reject``; ``accept`` keeps the string as it came (a plain ``str``
+            where the enum member would be).
+        naive_datetimes: ``reject``; ``utc`` reads a date-time without offset as UTC.
+        overrides: maps ``"Action"`` or ``"Action:<JSON path>"`` (``[*]`` matches any index) to
+            settings that apply there; a field's override wins over its action's, which wins
+            over the codec-wide value. For ``unknown_properties`` the path is that of the
+            unknown member or of the object holding it.
     """
 
     __slots__ = ("_overrides", "_settings")

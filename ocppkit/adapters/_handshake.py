@@ -38,7 +38,18 @@ def basic_auth_header(identity: str, password: str | bytes) -> str:
 
 @dataclass
 class Handshake:
-    """What the server knows about a station before the upgrade, for ``authenticate``."""
+    """What the server knows about a station before the upgrade, for ``authenticate``.
+
+    Attributes:
+        identity: the station identity, from the last segment of the URL path.
+        path: the request path as received.
+        password_bytes: the Basic-auth password as received (raw bytes); profiles 1 and 2.
+        password: the same password as text, when it decodes as UTF-8.
+        client_certificate: the TLS client certificate (``ssl.SSLSocket.getpeercert()`` form),
+            profile 3.
+        subprotocols: the subprotocols the station offered, in its order.
+        remote_address: the peer's address, as the socket reports it.
+    """
 
     identity: str
     path: str
@@ -51,6 +62,7 @@ class Handshake:
     remote_address: Any = None
 
     def certificate_common_name(self) -> str | None:
+        """The commonName of the client certificate's subject (profile 3), or None."""
         for rdn in (self.client_certificate or {}).get("subject", ()):
             for key, value in rdn:
                 if key == "commonName":

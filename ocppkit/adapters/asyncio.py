@@ -41,28 +41,57 @@ _current: contextvars.ContextVar[Session] = contextvars.ContextVar("ocppkit_sess
 
 
 def current_session() -> Session:
-    """The session whose call the running handler serves (handlers run in per-call tasks)."""
-    return _current.get()
+    """The session whose received call the running handler is answering.
+
+    It is set while a handler runs: a plain function runs inline, in the session's reader
+    task, and sees it until it returns; a coroutine handler runs in its own task, which sees it
+    throughout, as do the tasks it creates (they copy its context). Anywhere else (a task
+    started from ``on_connect``, code outside the handlers) there is no current session: keep
+    the session you were given, or look it up in ``CSMSServer.sessions``.
+
+    Raises:
+        LookupError: no handler is running in this context.
+    """
+    try:
+        return _current.get()
+    except LookupError:
+        raise LookupError("current_session(): no handler is running here (it is set only inside handlers)") from None
 
 
 def _transport_closed(exc: BaseException) -> bool:
     """Whether ``exc`` says the transport is closed (websockets' ConnectionClosed family, or a
     ConnectionError), without importing any transport library."""
-    return isinstance(exc, ConnectionError) or type(exc).__name__.startswith("ConnectionClosed")
+    return isinstance(exc, (ConnectionError, EOFError)) or type(exc).__name__.startswith("ConnectionClosed")
 
 
 class Transport(Protocol):
     """What a Session needs from a WebSocket: text messages in and out, and a close."""
 
-    async def send(self, data: bytes) -> None: ...
+    async def send(self, data: bytes) -> None:
+        """Send one text message (UTF-8 JSON)."""
+        ...
 
-    async def recv(self) -> bytes | str: ...
+    async def recv(self) -> bytes | str:
+        """The next text message; raises ``ConnectionError`` or ``EOFError`` (or websockets'
+        ``ConnectionClosed``) when the connection has closed."""
+        ...
 
-    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection with a WebSocket close code and reason."""
+        ...
 
 
 class CallErrorResponse(errors.RemoteProtocolError):
-    """The peer answered our call with a CALLERROR (``code`` as the peer spelt it)."""
+    """The peer answered our call with a CALLERROR; raised by :meth:`Session.call`.
+
+    Parameters:
+        code: the error code as the peer spelt it, kept as ``code`` (``error_code`` holds it as
+            an :class:`ocppkit.ErrorCode`, ``GenericError`` for a code no version defines).
+        description: the peer's description.
+        details: the peer's details object.
+        version: the OCPP version of the session.
+        unique_id: the id of our call.
+    """
 
     def __init__(self, code: str, description: str, details: dict[str, Any], *, version: str, unique_id: str) -> None:
         parsed = errors.parse_error_code(code) or ErrorCode.GENERIC_ERROR
@@ -71,12 +100,35 @@ class CallErrorResponse(errors.RemoteProtocolError):
 
 
 class CallTimeout(TimeoutError):
-    """The peer did not answer our call before its deadline."""
+    """The peer did not answer our call before its deadline (the connection's ``call_timeout``,
+    counted from when the call went on the wire); raised by :meth:`Session.call`."""
 
 
 class Session:
     """One OCPP-J connection driven by asyncio. Create it, then ``await run()`` (or use
-    ``start()``); ``call()`` may be awaited from any task."""
+    ``start()``); ``call()`` may be awaited from any task.
+
+    The websockets adapters create the sessions; build one yourself to run OCPP over another
+    transport.
+
+    Parameters:
+        transport: the message transport (see :class:`Transport`).
+        connection: the sans-IO :class:`ocppkit.Connection`; its ``clock`` should be the
+            running loop's ``time``, which drives the timers.
+        router: the :class:`ocppkit.Router` whose handlers answer the peer's calls; without one,
+            every call is answered ``NotSupported``.
+        identity: the station identity, used in log lines and error messages.
+        max_bad_messages: after this many protocol violations by the peer the session closes
+            the transport (WebSocket close code 1008).
+        on_event: ``on_event(session, event)``, called with every event of the connection as it
+            is processed, before the session acts on it (see the hooks in docs/adapters.md).
+        logger: where to log; default the ``"ocppkit"`` logger.
+
+    Attributes:
+        closed: an :class:`asyncio.Event`, set when the session has ended.
+        close_reason: why it ended (empty while it runs). The parameters are kept as
+            attributes of the same names, and ``version`` is the connection's version.
+    """
 
     def __init__(
         self,
@@ -111,9 +163,18 @@ class Session:
     async def call(self, request: Request[R]) -> R:
         """Send a CALL (queued behind the outstanding one if any) and await its typed response.
 
-        Raises :class:`CallErrorResponse` for a CALLERROR, :class:`CallTimeout` when no answer
-        came in time, the :class:`ocppkit.PayloadError` of an invalid CALLRESULT, and
-        :class:`ocppkit.LocalProtocolError` for a request that would be invalid on the wire.
+        Raises:
+            CallErrorResponse: the peer answered with a CALLERROR.
+            CallTimeout: no answer came before the deadline (a ``TimeoutError``).
+            ocppkit.PayloadError: the CALLRESULT breaks the response's schema (the field and the
+                rule are in ``path`` and ``rule``); for a malformed CALLRESULT frame its base,
+                :class:`ocppkit.RemoteProtocolError`.
+            ocppkit.LocalProtocolError: nothing was sent: the request breaks its schema, too many
+                calls are queued (``max_queued_calls``), or, with boot gating, the CSMS may not
+                call a station whose boot it rejected.
+            TypeError: ``request`` is not an instance of a generated ``<Action>Request`` class.
+            ConnectionError: the session had closed, or the connection closed before the
+                answer came.
         """
         if self.closed.is_set():
             raise ConnectionError(f"the session with {self.identity or 'the peer'} is closed")
@@ -123,25 +184,31 @@ class Session:
         try:
             await self._flush()
         except Exception as exc:
-            if not _transport_closed(exc):
-                raise
-            # The transport closed under us: run() sees it too and fails the future (below)
-            # with a ConnectionError.
+            self._futures.pop(uid, None)
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()  # the shutdown already failed it: this exception replaces that one
+            if _transport_closed(exc):
+                raise ConnectionError(f"the connection with {self.identity or 'the peer'} closed") from exc
+            raise
         result: R = await future
         return result
 
     async def send(self, payload: SendPayload) -> str:
-        """2.1: send an unconfirmed message (SEND) now; returns its unique id. Raises
-        ConnectionError when the session is (or becomes) closed before it went out."""
+        """2.1: send an unconfirmed message (SEND) now; returns its unique id.
+
+        Raises ``ConnectionError`` when the connection has closed.
+        """
         if self.closed.is_set():
             raise ConnectionError(f"the session with {self.identity or 'the peer'} is closed")
         uid = self.connection.send(payload)
         try:
             await self._flush()
         except Exception as exc:
-            if not _transport_closed(exc):
-                raise
-            raise ConnectionError(f"the connection with {self.identity or 'the peer'} closed") from exc
+            if _transport_closed(exc):
+                raise ConnectionError(f"the connection with {self.identity or 'the peer'} closed") from exc
+            raise
         return uid
 
     def start(self) -> asyncio.Task[None]:

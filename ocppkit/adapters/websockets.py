@@ -158,6 +158,45 @@ class CSMSServer:
     ``await csms.start(host, port)``, or ``await csms.start(...)`` / ``await csms.close()``.
     ``csms.sessions`` maps identities to live :class:`Session` objects, whose ``call()``
     reaches the station.
+
+    Parameters:
+        routers: a mapping of OCPP version to the :class:`ocppkit.Router` answering the
+            stations of that version, or one router (it serves ``router.version``).
+        versions: narrows the versions negotiated (default: every version with a router); the
+            station's order of preference picks one.
+        security_profile: 0 (plain ``ws://``, no authentication), 1 (HTTP Basic over ``ws://``),
+            2 (TLS and HTTP Basic) or 3 (TLS with client certificates).
+        authenticate: ``authenticate(handshake)`` decides before the upgrade: True accepts, False
+            refuses with HTTP 401, an int refuses with that HTTP status; it may be a coroutine.
+            Required for profiles 1 and 2 (it checks the password).
+        ssl_context: the server's TLS context, for profiles 2 and 3 (profile 3 needs
+            ``verify_mode = CERT_REQUIRED``); its minimum version is raised to TLS 1.2.
+        call_timeout: seconds a call of the CSMS waits for the station's answer.
+        ping_interval: seconds between WebSocket pings; None disables them.
+        max_frame_size: the largest message in bytes (default 1 MiB), enforced by websockets and
+            the codec.
+        max_bad_messages: protocol violations after which a station is disconnected (close code
+            1008).
+        boot_gating: refuse (``SecurityError``) a station's calls until its BootNotification is
+            accepted; see :class:`ocppkit.Connection`.
+        on_connect: ``on_connect(session)`` (may be a coroutine), after the upgrade and before the
+            session reads the station's first message; the session is already in ``sessions``.
+            Do not await a call to the station here: its answer is only read once this returns.
+        on_disconnect: ``on_disconnect(session)`` (may be a coroutine), when a station's session
+            has ended, for whatever reason (``session.close_reason``); it is no longer in
+            ``sessions``.
+        on_event: ``on_event(session, event)``, with every event of every connection, before the
+            session acts on it (plain function).
+        on_frame: ``on_frame(identity, direction, data)``, with every WebSocket message as bytes;
+            direction ``"in"`` (before decoding) or ``"out"`` (just before sending).
+        compression: ``"deflate"`` accepts permessage-deflate when the station offers it (with a
+            small 2 KiB window); None disables compression.
+        policy: an :class:`ocppkit.Policy` relaxing chosen rules when decoding the stations'
+            messages.
+
+    Attributes:
+        sessions: the live sessions by station identity. The parameters are kept as attributes
+            of the same names (``routers`` as a mapping of version to router).
     """
 
     def __init__(
@@ -210,6 +249,7 @@ class CSMSServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self, host: str = "127.0.0.1", port: int = 9000) -> None:
+        """Listen on ``host``:``port`` (port 0 picks a free port: see :attr:`port`)."""
         self._server = await serve(
             self._serve,
             host,
@@ -224,6 +264,7 @@ class CSMSServer:
         )
 
     async def close(self) -> None:
+        """Stop listening and close every station's connection."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -329,13 +370,21 @@ class CSMSServer:
 class RetryBackOff:
     """Reconnect timing, as OCPP 2.x's ``OCPPCommCtrlr.RetryBackOff*`` variables define it:
     the first attempt waits ``wait_minimum`` plus up to ``random_range`` seconds; each failure
-    doubles the wait, ``repeat_times`` times at most; a successful connection resets it."""
+    doubles the wait, ``repeat_times`` times at most; a successful connection resets it.
+
+    Attributes:
+        wait_minimum: seconds before the first reconnection attempt (``RetryBackOffWaitMinimum``).
+        random_range: at most this many seconds of random jitter added to each wait
+            (``RetryBackOffRandomRange``).
+        repeat_times: how many times the wait doubles (``RetryBackOffRepeatTimes``).
+    """
 
     wait_minimum: float = 1.0
     random_range: float = 2.0
     repeat_times: int = 6
 
     def delays(self, rng: random.Random | None = None) -> Any:
+        """An endless iterator of the waits, in seconds, before each reconnection attempt."""
         rng = rng or random.Random()
         wait = self.wait_minimum
         n = 0
@@ -350,7 +399,42 @@ class ChargingStation:
     """A charging-station client: connects, reconnects, and exposes ``call()``.
 
     ``async with ChargingStation("ws://127.0.0.1:9000/CS001", router, versions=("2.0.1",)) as cs:``
-    then ``await cs.call(request)``. The first version in ``versions`` is preferred.
+    then ``await cs.call(request)``; or ``await cs.start()`` and later ``await cs.close()``.
+
+    Parameters:
+        url: the CSMS's ``ws://`` or ``wss://`` URL, ending with the station identity.
+        router: the :class:`ocppkit.Router` answering the CSMS's calls (none: every call is
+            answered ``NotSupported``).
+        versions: the OCPP versions offered, the preferred one first.
+        identity: the station identity, when it is not the last segment of the URL path
+            (percent-decoded); the Basic-auth user name.
+        security_profile: 0 (no authentication), 1 (HTTP Basic over ``ws://``), 2 (TLS and HTTP
+            Basic) or 3 (TLS with a client certificate).
+        password: the Basic-auth password, for profiles 1 and 2.
+        password_encoding: ``"text"`` sends the password as given; ``"hex-bytes"`` sends the
+            bytes its hex digits spell (an OCPP 1.6 AuthorizationKey).
+        ssl_context: the TLS context for ``wss://`` (profiles 2 and 3; for 3 it holds the
+            station's certificate); its minimum version is raised to TLS 1.2.
+        call_timeout: seconds a call of the station waits for the CSMS's answer.
+        ping_interval: seconds between WebSocket pings; None disables them.
+        reconnect: the :class:`RetryBackOff` timing of reconnection attempts.
+        max_bad_messages: protocol violations by the CSMS after which the station closes the
+            connection (close code 1008) and reconnects.
+        on_connect: ``on_connect(session)`` (may be a coroutine), after each successful
+            connection; the session is already reading, so it may await calls.
+        on_event: ``on_event(session, event)``, with every event of the connection, before the
+            session acts on it (plain function).
+        on_frame: ``on_frame(identity, direction, data)``, with every WebSocket message as bytes;
+            direction ``"in"`` (before decoding) or ``"out"`` (just before sending).
+        compression: ``"deflate"`` offers permessage-deflate; None does not.
+        policy: an :class:`ocppkit.Policy` relaxing chosen rules when decoding the CSMS's
+            messages.
+
+    Attributes:
+        session: the current :class:`Session`, or None while disconnected.
+        connections: how many connections succeeded so far.
+        last_error: why the last connection attempt failed, or None. The parameters are kept as
+            attributes of the same names.
     """
 
     def __init__(
