@@ -177,7 +177,7 @@ def missing_transition(table: str, state: Any, event: Any, version: str) -> Loca
     """The error for a ``(state, input)`` pair the table lacks: a bug in ocppkit."""
     return LocalProtocolError(
         ErrorCode.INTERNAL_ERROR,
-        f"ocppkit bug: {table} has no transition for input {event!r} in state {state!r}",
+        f"ocppkit bug: {table} has no transition for input '{event}' in state {state}",
         {"rule": "stateTable", "table": table, "state": str(state), "input": str(event)},
         version=version,
     )

@@ -342,6 +342,16 @@ def test_every_slot_transition_is_met(Connection: Any) -> None:
     assert link.model["station"].fired == set(SLOT_TRANSITIONS)
 
 
+def test_a_pair_the_slot_table_lacks_raises() -> None:
+    """Never met through the API (the model above checks every input is in the table), so the
+    pure twin's transition function is asked directly: a deadline with no call outstanding."""
+    conn = PyConnection("station", "2.0.1", clock=FakeClock())
+    with pytest.raises(LocalProtocolError, match="no transition for input .deadline passed. in state IDLE") as err:
+        conn._fire(DEADLINE)
+    assert err.value.code == "InternalError" and err.value.details["rule"] == "stateTable"
+    assert conn.slot is SLOT_INITIAL
+
+
 BOOT_REQUEST = v201.BootNotificationRequest(
     charging_station=v201.ChargingStationType(model="M", vendor_name="V"), reason=v201.BootReasonEnumType.POWER_UP
 )
