@@ -13,6 +13,10 @@ connection, for either role. The rules it keeps (OCPP_REFERENCE.md 1.6, 1.10):
 - optional boot gating: before the station's boot is accepted, the CSMS answers other calls
   with ``SecurityError``.
 
+Its two states, the outgoing-call slot and the station's boot, change only through the tables
+in ``ocppkit/_rpc_states.py``: each method works out which input it met, and ``_fire`` /
+``_fire_boot`` take the table's transition (or raise on a pair the table lacks).
+
 The same source is compiled by Cython into ``ocppkit._rpc_c`` (see setup.py); ``ocppkit.rpc``
 picks one, as ``ocppkit.codec`` does for the codec.
 """
@@ -23,6 +27,29 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from ._base import Request, Response, SendPayload
+from ._rpc_states import (
+    ACCEPTED,
+    AWAITING,
+    BOOT_INITIAL,
+    BOOT_INITIAL_BOOTED,
+    BOOT_INPUTS,
+    BOOT_TRANSITIONS,
+    CALL,
+    DEADLINE,
+    DEQUEUE,
+    END,
+    OTHER_STATUS,
+    PENDING,
+    REJECTED,
+    RESPONSE,
+    SLOT_INITIAL,
+    SLOT_TRANSITIONS,
+    STRAY,
+    TRANSMIT,
+    Action,
+    Input,
+    missing_transition,
+)
 from .errors import ErrorCode, LocalProtocolError, OcppError, parse_error_code
 from .events import (
     CallReceived,
@@ -43,45 +70,6 @@ __all__ = ["BOOT_TRANSITIONS", "SLOT_TRANSITIONS", "Connection", "Role"]
 
 #: The side of a connection: ``"csms"`` or ``"station"`` (the charging station).
 Role = Literal["csms", "station"]
-
-# ------------------------------------------------------------------ state tables
-#
-# The outgoing-call slot. Every (state, input) pair the connection can meet is listed; a pair
-# missing here is a bug in the connection, not in the peer. docs/rpc.md draws these tables.
-IDLE = "IDLE"  # no CALL of ours outstanding
-AWAITING = "AWAITING"  # one CALL of ours outstanding
-
-# Actions, carried out by Connection._step's callers:
-TRANSMIT = "transmit"  # put the CALL on the wire and start its deadline
-ENQUEUE = "enqueue"  # keep the CALL until the slot is free
-MATCH = "match"  # end the outstanding call if the response's id is its id, else drop the response
-DROP = "drop"  # report the response as late or unmatched; never answer it
-EXPIRE = "expire"  # end the outstanding call if its deadline has passed
-NOTHING = "nothing"
-
-SLOT_TRANSITIONS: dict[tuple[str, str], tuple[str, str]] = {
-    # (state, input): (action, next state)
-    (IDLE, "call"): (TRANSMIT, AWAITING),
-    (AWAITING, "call"): (ENQUEUE, AWAITING),
-    (IDLE, "response"): (DROP, IDLE),
-    (AWAITING, "response"): (MATCH, IDLE),  # stays AWAITING when the id does not match
-    (IDLE, "clock"): (NOTHING, IDLE),
-    (AWAITING, "clock"): (EXPIRE, IDLE),  # stays AWAITING until the deadline has passed
-    (IDLE, "dequeue"): (TRANSMIT, AWAITING),
-}
-# After a call ends (MATCH or EXPIRE) the slot is IDLE and, if calls are queued, "dequeue" follows.
-
-# The station's boot, as the CSMS (or the station itself) sees it, when gating is on.
-BOOT_UNKNOWN = "UNKNOWN"  # no BootNotification accepted on this connection (yet)
-BOOT_PENDING = "PENDING"
-BOOT_ACCEPTED = "ACCEPTED"
-BOOT_REJECTED = "REJECTED"
-
-BOOT_TRANSITIONS: dict[tuple[str, str], str] = {
-    (state, status): {"Accepted": BOOT_ACCEPTED, "Pending": BOOT_PENDING, "Rejected": BOOT_REJECTED}[status]
-    for state in (BOOT_UNKNOWN, BOOT_PENDING, BOOT_ACCEPTED, BOOT_REJECTED)
-    for status in ("Accepted", "Pending", "Rejected")
-}
 
 #: Station-initiated actions a gating CSMS accepts while the boot is Pending: the results of
 #: the CSMS's own requests (reports, logs, firmware, certificates) and what TriggerMessage asks.
@@ -129,12 +117,13 @@ def _status(response: object) -> str:
 
 
 class _Outgoing:
-    __slots__ = ("action", "request", "unique_id")
+    __slots__ = ("action", "data", "request", "unique_id")
 
-    def __init__(self, unique_id: str, action: str, request: Request[Any]) -> None:
+    def __init__(self, unique_id: str, action: str, request: Request[Any], data: bytes) -> None:
         self.unique_id = unique_id
         self.action = action
         self.request = request
+        self.data = data  # the encoded CALL until it goes on the wire (then b"")
 
 
 class Connection:
@@ -199,6 +188,7 @@ class Connection:
         "_outstanding",
         "_queue",
         "_received",
+        "_slot",
         "_timeout",
         "bad_messages",
         "role",
@@ -249,7 +239,9 @@ class Connection:
         self._max_pending = max_pending_received
         self._gating = boot_gating
         self._allowed_pending = allowed_while_pending
-        self._boot = BOOT_ACCEPTED if booted else BOOT_UNKNOWN
+        # The two states, changed only by _fire and _fire_boot (ocppkit/_rpc_states.py).
+        self._slot = SLOT_INITIAL
+        self._boot = BOOT_INITIAL_BOOTED if booted else BOOT_INITIAL
         # Containers are created on first use: an idle connection stays small.
         self._outstanding: _Outgoing | None = None
         self._deadline: float | None = None
@@ -261,15 +253,14 @@ class Connection:
         self.bad_messages = 0
 
     def __repr__(self) -> str:
-        slot = AWAITING if self._outstanding is not None else IDLE
-        return f"<Connection {self.role} {self.version} slot={slot} boot={self._boot}>"
+        return f"<Connection {self.role} {self.version} slot={self._slot} boot={self._boot}>"
 
     # ------------------------------------------------------------ properties
 
     @property
     def slot(self) -> str:
         """``"IDLE"`` or ``"AWAITING"``: whether a CALL of ours is outstanding."""
-        return AWAITING if self._outstanding is not None else IDLE
+        return self._slot
 
     @property
     def boot_state(self) -> str:
@@ -316,10 +307,22 @@ class Connection:
         else:
             self._outbox.append(data)
 
-    def _step(self, event: str) -> str:
-        """The action the slot table prescribes for ``event`` in the current state."""
-        state = AWAITING if self._outstanding is not None else IDLE
-        return SLOT_TRANSITIONS[(state, event)][0]
+    def _fire(self, event: Input) -> Action:
+        """Take the slot's transition for ``event``: the table's next state becomes the state;
+        returns the table's action, for the caller to carry out."""
+        try:
+            action, self._slot = SLOT_TRANSITIONS[(self._slot, event)]
+        except KeyError:
+            raise missing_transition("SLOT_TRANSITIONS", self._slot, event, self.version) from None
+        return action
+
+    def _fire_boot(self, status: str) -> None:
+        """Take the boot's transition for a BootNotification answered with ``status``."""
+        event = BOOT_INPUTS.get(status, OTHER_STATUS)
+        state = BOOT_TRANSITIONS.get((self._boot, event))
+        if state is None:
+            raise missing_transition("BOOT_TRANSITIONS", self._boot, event, self.version)
+        self._boot = state
 
     # ------------------------------------------------------------ outgoing
 
@@ -329,7 +332,7 @@ class Connection:
         info = getattr(type(request), "__ocpp__", None)
         if info is None or info.role != "request":
             raise TypeError(f"call: expected a generated <Action>Request, got {type(request).__name__}")
-        if self._gating and self.role == "csms" and self._boot == BOOT_REJECTED:
+        if self._gating and self.role == "csms" and self._boot is REJECTED:
             raise LocalProtocolError(
                 ErrorCode.SECURITY_ERROR,
                 "The station's boot was rejected: the CSMS must not initiate calls",
@@ -337,7 +340,7 @@ class Connection:
                 version=self.version,
             )
         queued = len(self._queue) if self._queue else 0
-        if self._outstanding is not None and queued >= self._max_queue:
+        if self._slot is AWAITING and queued >= self._max_queue:
             raise LocalProtocolError(
                 ErrorCode.GENERIC_ERROR,
                 f"More than {self._max_queue} calls queued",
@@ -359,10 +362,10 @@ class Connection:
                 {"rule": "messageId"},
                 version=self.version,
             )
-        out = _Outgoing(unique_id, info.action, request)
-        data = self._codec.encode(Call(unique_id, info.action, request))  # validates, may raise
-        if self._step("call") == TRANSMIT:
-            self._transmit(out, data)
+        # Validated and encoded once, here, whether it goes out now or from the queue.
+        out = _Outgoing(unique_id, info.action, request, self._codec.encode(Call(unique_id, info.action, request)))
+        if self._fire(CALL) is TRANSMIT:
+            self._transmit(out)
         else:  # ENQUEUE
             if self._queue is None:
                 self._queue = []
@@ -374,18 +377,16 @@ class Connection:
             return True
         return bool(self._queue) and any(q.unique_id == unique_id for q in self._queue)  # type: ignore[union-attr]
 
-    def _transmit(self, out: _Outgoing, data: bytes | None = None) -> None:
-        if data is None:
-            data = self._codec.encode(Call(out.unique_id, out.action, out.request))
+    def _transmit(self, out: _Outgoing) -> None:
         self._outstanding = out
         self._deadline = self._clock() + self._timeout
-        self._write(data)
+        self._write(out.data)
+        out.data = b""
 
-    def _release(self) -> None:
-        """The outstanding call ended: free the slot and send the next queued call."""
-        self._outstanding = None
-        self._deadline = None
-        if self._queue and self._step("dequeue") == TRANSMIT:
+    def _dequeue(self) -> None:
+        """After a call ended (the slot is IDLE): send the oldest queued call, if any."""
+        if self._queue:
+            self._fire(DEQUEUE)  # TRANSMIT
             nxt = self._queue.pop(0)
             if not self._queue:
                 self._queue = None
@@ -413,7 +414,7 @@ class Connection:
             raise
         self._write(data)
         if action == "BootNotification" and self.role == "csms":
-            self._boot = BOOT_TRANSITIONS.get((self._boot, _status(response)), self._boot)
+            self._fire_boot(_status(response))
 
     def send_error(
         self,
@@ -472,16 +473,18 @@ class Connection:
 
     def handle_timeout(self) -> None:
         """Time out the outstanding call if its deadline has passed (reads the clock)."""
-        out = self._outstanding
-        if self._step("clock") != EXPIRE or out is None or self._deadline is None or self._clock() < self._deadline:
+        out, deadline = self._outstanding, self._deadline
+        if out is None or deadline is None or self._clock() < deadline:
             return
+        self._fire(DEADLINE)  # EXPIRE
+        self._outstanding = self._deadline = None
         if self._late is None:
             self._late = []
         self._late.append((out.unique_id, out.action))
         if len(self._late) > _LATE_IDS:
             del self._late[0]
         self._emit(CallTimedOut(out.unique_id, out.action, out.request))
-        self._release()
+        self._dequeue()
 
     # ------------------------------------------------------------ incoming
 
@@ -491,13 +494,13 @@ class Connection:
         try:
             frame = self._codec.decode(data, out.action) if out is not None else self._codec.decode(data)
         except OcppError as exc:
-            self._violation(exc, out)
+            self._violation(exc)
             return
         kind = type(frame)
         if kind is Call:
             self._on_call(frame)
         elif kind is CallResult:
-            self._on_result(frame, out)
+            self._on_result(frame)
         elif kind is CallError:
             self._on_error(frame)
         elif kind is CallResultError:
@@ -507,18 +510,17 @@ class Connection:
         else:
             self._emit(SendReceived(frame.unique_id, frame.action, frame.payload, frame.relaxations))
 
-    def _violation(self, exc: OcppError, out: _Outgoing | None) -> None:
+    def _violation(self, exc: OcppError) -> None:
         uid = exc.unique_id
         if exc.message_type == 3 and uid is not None:
-            if out is not None and uid == out.unique_id:
+            out = self._answered(uid, "result")  # for no call of ours: dropped, never answered
+            if out is not None:
                 # Our call got an invalid CALLRESULT: it ends here (2.1 also answers it).
                 self.bad_messages += 1
                 if exc.reply is not None:
                     self._write(exc.reply)
                 self._emit(ResultInvalid(out.unique_id, out.action, exc, out.request))
-                self._release()
-            else:
-                self._unmatched(uid, "result")  # for no call of ours: dropped, never answered
+                self._dequeue()
             return
         self.bad_messages += 1
         if exc.reply is not None:
@@ -544,13 +546,13 @@ class Connection:
         self._emit(CallReceived(uid, frame.action, frame.payload, frame.relaxations))
 
     def _boot_allows(self, action: str) -> bool:
-        if self._boot == BOOT_ACCEPTED:
+        if self._boot is ACCEPTED:
             return True
         if self.role == "station":
-            return self._boot != BOOT_REJECTED  # a rejected station refuses the CSMS's calls
+            return self._boot is not REJECTED  # a rejected station refuses the CSMS's calls
         if action == "BootNotification":
             return True
-        return self._boot == BOOT_PENDING and action in self._allowed_pending
+        return self._boot is PENDING and action in self._allowed_pending
 
     def _refuse(self, uid: str, code: ErrorCode, description: str, rule: str) -> None:
         exc = OcppError(code, description, {"rule": rule}, version=self.version, unique_id=uid)
@@ -559,26 +561,35 @@ class Connection:
         self._write(exc.reply)
         self._emit(ProtocolViolation(exc))
 
-    def _on_result(self, frame: CallResult[Any], out: _Outgoing | None) -> None:
-        if self._step("response") == DROP or out is None or frame.unique_id != out.unique_id:
-            self._unmatched(frame.unique_id, "result")
+    def _answered(self, uid: str | None, kind: str) -> _Outgoing | None:
+        """A response came in: RESPONSE if it carries the outstanding call's id, else STRAY.
+        Returns the call it ends (END), or None once it is reported dropped (DROP)."""
+        out = self._outstanding
+        if self._fire(RESPONSE if out is not None and uid == out.unique_id else STRAY) is END:
+            self._outstanding = self._deadline = None
+            return out
+        self._unmatched(uid, kind)
+        return None
+
+    def _on_result(self, frame: CallResult[Any]) -> None:
+        out = self._answered(frame.unique_id, "result")
+        if out is None:
             return
         self._emit(ResultReceived(out.unique_id, out.action, frame.payload, out.request, frame.relaxations))
         if out.action == "BootNotification" and self.role == "station":
-            self._boot = BOOT_TRANSITIONS.get((self._boot, _status(frame.payload)), self._boot)
-        self._release()
+            self._fire_boot(_status(frame.payload))
+        self._dequeue()
 
     def _on_error(self, frame: CallError) -> None:
-        out = self._outstanding
-        if self._step("response") == DROP or out is None or frame.unique_id != out.unique_id:
-            self._unmatched(frame.unique_id, "error")
+        out = self._answered(frame.unique_id, "error")
+        if out is None:
             return
         self._emit(
             ErrorReceived(
                 out.unique_id, out.action, frame.error_code, frame.error_description, frame.error_details, out.request
             )
         )
-        self._release()
+        self._dequeue()
 
     def _unmatched(self, uid: str | None, kind: str) -> None:
         uid = uid if uid is not None else "-1"

@@ -182,6 +182,50 @@ def test_calls_queue_one_at_a_time(Connection: Any) -> None:
     assert len(sent) == 1 and json.loads(sent[0])[1] == ids[1] and p.station.queued_calls == 1
 
 
+class CountingCodec:
+    """A real codec that counts the frames it encoded, by kind; the connections get it as ``codec``."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self._codec = ocppkit.Codec(version)
+        self.encoded: list[str] = []
+
+    def encode(self, frame: Any) -> bytes:
+        data = self._codec.encode(frame)
+        self.encoded.append(type(frame).__name__)
+        return data
+
+    def decode(self, data: bytes | str, action: str | None = None) -> Any:
+        return self._codec.decode(data, action)
+
+
+def test_a_queued_call_is_encoded_once_and_sent_as_validated(Connection: Any) -> None:
+    codec = CountingCodec("2.0.1")
+    p = Pair("2.0.1", Connection, codec=codec)
+    station = v201.ChargingStationType(model="M", vendor_name="V")
+    queued = v201.BootNotificationRequest(charging_station=station, reason=v201.BootReasonEnumType.POWER_UP)
+    first = p.station.call(v201.HeartbeatRequest())
+    second = p.station.call(queued)  # queued behind the first: validated and encoded now, once
+    assert codec.encoded.count("Call") == 2 and p.station.queued_calls == 1
+    with pytest.raises(LocalProtocolError, match="chargingStation.model"):  # raises although it would only queue
+        p.station.call(
+            v201.BootNotificationRequest(
+                charging_station=v201.ChargingStationType(model="M" * 30, vendor_name="V"),
+                reason=v201.BootReasonEnumType.POWER_UP,
+            )
+        )
+    assert p.station.queued_calls == 1
+    station.model = "M" * 30  # changing the request afterwards does not reach the wire: what was validated is sent
+    _, c_events = p.pump()
+    p.csms.send_result(only(c_events, CallReceived).unique_id, v201.HeartbeatResponse(current_time=NOW))
+    s_events, c_events = p.pump()
+    assert only(s_events, ResultReceived).unique_id == first
+    call = only(c_events, CallReceived)
+    assert call.unique_id == second and call.request.charging_station.model == "M"
+    assert codec.encoded.count("Call") == 2  # 2 calls, 2 encodes (the queued one is not encoded again)
+    assert [json.loads(d)[0] for _, d in p.wire].count(2) == 2
+
+
 def test_timeout_then_late_result_is_not_matched_to_the_next_call(Connection: Any) -> None:
     p = make_pair(Connection, "2.0.1", call_timeout=10)
     first = p.station.call(v201.HeartbeatRequest())
@@ -427,10 +471,11 @@ def test_connection_is_sans_io() -> None:
     code = "import ocppkit, sys; ocppkit.Connection; print(sorted({'asyncio','socket','ssl','selectors','websockets'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
-    from ocppkit import _rpc_py
+    from ocppkit import _rpc_py, _rpc_states
 
-    with open(_rpc_py.__file__) as f:
-        assert "import time" not in f.read()
+    for module in (_rpc_py, _rpc_states):
+        with open(module.__file__ or "") as f:
+            assert "import time" not in f.read()
 
 
 def test_rpc_extension_is_in_use() -> None:

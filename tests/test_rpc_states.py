@@ -1,6 +1,11 @@
 """Hypothesis state machine: random interleavings of calls, answers, deliveries, losses and clock ticks
 between a station and a CSMS. Invariants: at most one CALL of each side outstanding on the wire,
-every call ends exactly once (result, error, invalid result or timeout), no event is lost."""
+every call ends exactly once (result, error, invalid result or timeout), no event is lost.
+
+And the tables are the truth: a model per side (``SlotModel``) replays every input the connection
+must meet through ``SLOT_TRANSITIONS``, and after every step the connection's ``slot``, queue,
+deadline, slot events and CALL frames must be what the table's next states and actions say. The
+boot likewise, through ``BOOT_TRANSITIONS``. Both twins."""
 
 from __future__ import annotations
 
@@ -10,18 +15,109 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-import ocppkit
-from ocppkit import CallReceived, CallTimedOut, ErrorCode, ErrorReceived, ResultInvalid, ResultReceived, v21
+from ocppkit import (
+    CallReceived,
+    CallTimedOut,
+    ErrorCode,
+    ErrorReceived,
+    LateResponse,
+    LocalProtocolError,
+    Policy,
+    ProtocolViolation,
+    ResultInvalid,
+    ResultReceived,
+    UnmatchedResponse,
+    v21,
+    v201,
+)
 from ocppkit._rpc_py import Connection as PyConnection
+from ocppkit._rpc_states import (
+    BOOT_INITIAL,
+    BOOT_INITIAL_BOOTED,
+    BOOT_INPUTS,
+    BOOT_TRANSITIONS,
+    CALL,
+    DEADLINE,
+    DEQUEUE,
+    DROP,
+    END,
+    ENQUEUE,
+    EXPIRE,
+    OTHER_STATUS,
+    REJECTED,
+    RESPONSE,
+    SLOT_INITIAL,
+    SLOT_TRANSITIONS,
+    STRAY,
+    TRANSMIT,
+    UNKNOWN,
+    Action,
+    Input,
+    State,
+)
 from tests.helpers import FakeClock
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
 TERMINAL = (ResultReceived, ErrorReceived, ResultInvalid, CallTimedOut)
 TIMEOUT = 10.0
+LATE_IDS = 32  # the connection remembers this many timed-out ids (docs/rpc.md)
+
+
+class SlotModel:
+    """One connection's outgoing-call slot as the table says it must be: each input the connection
+    must meet is replayed through SLOT_TRANSITIONS, and the table's action says what must show."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.state = SLOT_INITIAL
+        self.outstanding: str | None = None
+        self.deadline: float | None = None
+        self.queue: list[str] = []
+        self.late: list[str] = []
+        self.events: list[tuple[str, str]] = []  # expected slot events, ("end" | "expire" | "late" | ...)
+        self.calls: list[str] = []  # expected CALL frames (their ids), in order
+        self.fired: set[tuple[State, Input]] = set()
+
+    def fire(self, event: Input, uid: str) -> None:
+        assert (self.state, event) in SLOT_TRANSITIONS, f"the connection met {event!r} in {self.state!r}"
+        self.fired.add((self.state, event))
+        action, self.state = SLOT_TRANSITIONS[(self.state, event)]
+        self.act(action, uid)
+
+    def act(self, action: Action, uid: str) -> None:
+        if action is TRANSMIT:
+            self.outstanding, self.deadline = uid, self.clock.now + TIMEOUT
+            self.calls.append(uid)
+        elif action is ENQUEUE:
+            self.queue.append(uid)
+        elif action is END or action is EXPIRE:
+            self.outstanding = self.deadline = None
+            self.events.append((action, uid))
+            if action is EXPIRE:
+                self.late = [*self.late, uid][-LATE_IDS:]
+            if self.queue:  # the slot is free and calls wait: the oldest goes out at once
+                self.fire(DEQUEUE, self.queue.pop(0))
+        elif action is DROP:
+            self.events.append(("late" if uid in self.late else "unmatched", uid))
+        else:
+            raise AssertionError(f"the model knows no action {action!r}")
+
+    # The inputs, as the model sees them coming.
+
+    def call(self, uid: str) -> None:
+        self.fire(CALL, uid)
+
+    def response(self, uid: str) -> None:
+        self.fire(RESPONSE if uid == self.outstanding else STRAY, uid)
+
+    def tick(self) -> None:
+        if self.deadline is not None and self.clock.now >= self.deadline:
+            assert self.outstanding is not None
+            self.fire(DEADLINE, self.outstanding)
 
 
 class Link(RuleBasedStateMachine):
@@ -49,6 +145,8 @@ class Link(RuleBasedStateMachine):
         self.to_answer: dict[str, list[str]] = {"station": [], "csms": []}
         self.calls_delivered: dict[str, int] = {"station": 0, "csms": 0}
         self.calls_seen: dict[str, int] = {"station": 0, "csms": 0}
+        self.model = {side: SlotModel(self.clock) for side in ("station", "csms")}
+        self.strays = itertools.count()
 
     @staticmethod
     def other(side: str) -> str:
@@ -56,7 +154,17 @@ class Link(RuleBasedStateMachine):
 
     def flush(self) -> None:
         for side, conn in self.conn.items():
+            seen: list[tuple[str, str]] = []
+            calls: list[str] = []
             for ev in conn.events():
+                if isinstance(ev, CallTimedOut):
+                    seen.append((EXPIRE, ev.unique_id))
+                elif isinstance(ev, TERMINAL):
+                    seen.append((END, ev.unique_id))
+                elif isinstance(ev, LateResponse):
+                    seen.append(("late", ev.unique_id))
+                elif isinstance(ev, UnmatchedResponse):
+                    seen.append(("unmatched", ev.unique_id))
                 if isinstance(ev, TERMINAL):
                     assert ev.unique_id in self.issued[side]
                     assert ev.unique_id not in self.ended[side], f"{ev.unique_id} ended twice"
@@ -72,13 +180,40 @@ class Link(RuleBasedStateMachine):
                 if frame[0] == 2:
                     assert self.on_wire_outstanding[side] is None, f"{side} sent a second CALL"
                     self.on_wire_outstanding[side] = frame[1]
+                    calls.append(frame[1])
                 self.wire[self.other(side)].append(data)
+            self.check_model(side, seen, calls)
+
+    def check_model(self, side: str, seen: list[tuple[str, str]], calls: list[str]) -> None:
+        """What the connection did since the last flush is what its table said."""
+        model, conn = self.model[side], self.conn[side]
+        assert seen == model.events, f"{side}: slot events {seen}, the table says {model.events}"
+        assert calls == model.calls, f"{side}: CALLs sent {calls}, the table says {model.calls}"
+        assert conn.slot is model.state, f"{side}: slot {conn.slot!r}, the table says {model.state!r}"
+        assert conn.queued_calls == len(model.queue) and conn.next_deadline() == model.deadline, side
+        model.events, model.calls = [], []
+
+    def receive(self, side: str, data: bytes) -> None:
+        """Deliver one message to ``side``; a response is an input of its slot."""
+        frame = json.loads(data)
+        if frame[0] in (3, 4):
+            self.model[side].response(frame[1])
+        self.conn[side].receive_data(data)
 
     @rule(side=st.sampled_from(["station", "csms"]))
     def call(self, side: str) -> None:
         req = v21.HeartbeatRequest() if side == "station" else v21.ClearCacheRequest()
-        self.issued[side].add(self.conn[side].call(req))
+        uid = self.conn[side].call(req)
+        self.issued[side].add(uid)
+        self.model[side].call(uid)
         self.flush()
+
+    @rule(side=st.sampled_from(["station", "csms"]), kind=st.sampled_from([3, 4]))
+    def stray(self, side: str, kind: int) -> None:
+        """A response for no call of this side ever made, on the wire to it."""
+        uid = f"stray-{next(self.strays)}"
+        frame = [3, uid, {}] if kind == 3 else [4, uid, "GenericError", "", {}]
+        self.wire[side].append(json.dumps(frame).encode())
 
     @rule()
     def send(self) -> None:
@@ -99,7 +234,7 @@ class Link(RuleBasedStateMachine):
             return  # a lost response: the caller's timeout must end the call
         if json.loads(data)[0] == 2:
             self.calls_delivered[side] += 1
-        self.conn[side].receive_data(data)
+        self.receive(side, data)
         self.flush()
 
     @precondition(lambda self: self.to_answer["station"] or self.to_answer["csms"])
@@ -127,8 +262,9 @@ class Link(RuleBasedStateMachine):
     @rule(seconds=st.floats(0, 2 * TIMEOUT))
     def tick(self, seconds: float) -> None:
         self.clock.advance(seconds)
-        for conn in self.conn.values():
+        for side, conn in self.conn.items():
             deadline = conn.next_deadline()
+            self.model[side].tick()
             conn.handle_timeout()
             if deadline is not None and self.clock.now >= deadline:
                 assert conn.next_deadline() is None or conn.next_deadline() > deadline
@@ -153,11 +289,12 @@ class Link(RuleBasedStateMachine):
                     data = self.wire[side].pop(0)
                     if json.loads(data)[0] == 2:
                         self.calls_delivered[side] += 1
-                    self.conn[side].receive_data(data)
+                    self.receive(side, data)
                     self.flush()
                     moved = True
             self.clock.advance(TIMEOUT + 1)
-            for conn in self.conn.values():
+            for side, conn in self.conn.items():
+                self.model[side].tick()
                 conn.handle_timeout()
                 self.flush()
             done = all(len(self.ended[s]) == len(self.issued[s]) for s in self.conn)
@@ -186,3 +323,101 @@ if CConnection is not None:
 
     TestCConnection = CLink.TestCase
     TestCConnection.settings = TestPyConnection.settings
+
+
+def test_every_slot_transition_is_met(Connection: Any) -> None:
+    """One scripted run through every pair of SLOT_TRANSITIONS, checked by the same model."""
+    link = type("ScriptedLink", (Link,), {"Connection": Connection})()
+    link.stray("station", 3)
+    link.deliver("station", False)  # IDLE + unmatched response
+    link.call("station")  # IDLE + call
+    link.call("station")  # AWAITING + call
+    link.stray("station", 4)
+    link.deliver("station", False)  # AWAITING + unmatched response
+    link.deliver("csms", False)
+    link.answer("csms", "result")
+    link.deliver("station", False)  # AWAITING + response, then IDLE + queued call
+    link.tick(TIMEOUT)  # AWAITING + deadline passed
+    link.teardown()
+    assert link.model["station"].fired == set(SLOT_TRANSITIONS)
+
+
+def test_a_pair_the_slot_table_lacks_raises() -> None:
+    """Never met through the API (the model above checks every input is in the table), so the
+    pure twin's transition function is asked directly: a deadline with no call outstanding."""
+    conn = PyConnection("station", "2.0.1", clock=FakeClock())
+    with pytest.raises(LocalProtocolError, match="no transition for input .deadline passed. in state IDLE") as err:
+        conn._fire(DEADLINE)
+    assert err.value.code == "InternalError" and err.value.details["rule"] == "stateTable"
+    assert conn.slot is SLOT_INITIAL
+
+
+BOOT_REQUEST = v201.BootNotificationRequest(
+    charging_station=v201.ChargingStationType(model="M", vendor_name="V"), reason=v201.BootReasonEnumType.POWER_UP
+)
+
+
+@given(
+    statuses=st.lists(st.sampled_from(["Accepted", "Pending", "Rejected", "Bogus"]), max_size=8), booted=st.booleans()
+)
+@settings(max_examples=80, deadline=None)
+def test_boot_state_is_what_the_table_says(Connection: Any, statuses: list[str], booted: bool) -> None:
+    """Random BootNotification answers: each side's boot_state after each is BOOT_TRANSITIONS's next
+    state (the CSMS's when it answers, the station's when the answer arrives), and gating reads it."""
+    clock = FakeClock()
+    n = itertools.count()
+    lenient = Policy(unknown_enum_values="accept")  # lets the station read a status no version defines
+    station = Connection(
+        "station", "2.0.1", clock=clock, ids=lambda: f"s{next(n)}", booted=booted, boot_gating=True, policy=lenient
+    )
+    csms = Connection("csms", "2.0.1", clock=clock, ids=lambda: f"c{next(n)}", booted=booted, boot_gating=True)
+    expected = {"station": BOOT_INITIAL_BOOTED if booted else BOOT_INITIAL}
+    expected["csms"] = expected["station"]
+
+    def to_csms(request: Any) -> list[Any]:
+        station.call(request)
+        for data in station.data_to_send():
+            csms.receive_data(data)
+        return list(csms.events())
+
+    def to_station(data: list[bytes]) -> Any:
+        for d in data:
+            station.receive_data(d)
+        [event] = station.events()
+        return event
+
+    for status in statuses:
+        [call] = to_csms(BOOT_REQUEST)  # gating never refuses a BootNotification
+        assert isinstance(call, CallReceived)
+        if status in BOOT_INPUTS:
+            response = v201.BootNotificationResponse(
+                current_time=NOW, interval=300, status=v201.RegistrationStatusEnumType(status)
+            )
+            csms.send_result(call.unique_id, response)
+            expected["csms"] = BOOT_TRANSITIONS[(expected["csms"], BOOT_INPUTS[status])]
+            data = csms.data_to_send()
+        else:  # the CSMS cannot send a status no version defines: it is forged on the wire
+            csms.send_error(call.unique_id, ErrorCode.GENERIC_ERROR)
+            csms.data_to_send()
+            data = [
+                json.dumps(
+                    [3, call.unique_id, {"currentTime": "2030-01-01T00:00:00Z", "interval": 300, "status": status}]
+                ).encode()
+            ]
+        assert csms.boot_state is expected["csms"]
+        assert isinstance(to_station(data), ResultReceived)
+        expected["station"] = BOOT_TRANSITIONS[(expected["station"], BOOT_INPUTS.get(status, OTHER_STATUS))]
+        assert station.boot_state is expected["station"]
+
+        # Gating reads the CSMS's state: a Heartbeat is refused before an accepted or pending boot.
+        [event] = to_csms(v201.HeartbeatRequest())
+        if expected["csms"] is UNKNOWN or expected["csms"] is REJECTED:
+            assert isinstance(event, ProtocolViolation) and event.error.details["rule"] == "bootGating"
+            assert isinstance(to_station(csms.data_to_send()), ErrorReceived)
+        else:
+            assert isinstance(event, CallReceived)
+            csms.send_result(event.unique_id, v201.HeartbeatResponse(current_time=NOW))
+            assert isinstance(to_station(csms.data_to_send()), ResultReceived)
+        if expected["csms"] is REJECTED:
+            with pytest.raises(LocalProtocolError, match="rejected"):
+                csms.call(v201.ClearCacheRequest())
