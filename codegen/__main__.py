@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .editions import emit_editions, load_editions
 from .emit import emit_version
 from .loader import HERE, LoadError, load_config, load_overrides, load_version, resolve_source
 
@@ -56,7 +57,7 @@ def _ruff_format(files: dict[Path, str]) -> dict[Path, str]:
 
 def _stats(versions: dict[str, dict[str, str]], inputs: dict[str, dict[str, str]]) -> str:
     gen = hashlib.sha256()
-    for src in sorted(HERE.glob("*.py")) + [HERE / "overrides.toml", HERE / "versions.toml"]:
+    for src in sorted(HERE.glob("*.py")) + [HERE / "overrides.toml", HERE / "versions.toml", HERE / "editions.toml"]:
         gen.update(src.name.encode() + b"\0" + src.read_bytes())
     lines = [
         "# Written by `python -m codegen`. DO NOT EDIT.",
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--config", type=Path, help="versions file (default codegen/versions.toml)")
     p.add_argument("--overrides", type=Path, help="overrides file (default codegen/overrides.toml)")
+    p.add_argument("--editions", type=Path, help="release facts file (default codegen/editions.toml)")
     p.add_argument(
         "--out", type=Path, default=REPO, help="folder that holds the `ocppkit` package (default: the repository)"
     )
@@ -101,12 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     files: dict[Path, str] = {}
     inputs: dict[str, dict[str, str]] = {}
     try:
+        facts = load_editions(args.editions)
+        irs = []
         for version, entry in versions.items():
             folder = folders.get(version) or resolve_source(entry.get("source", ""), REPO)
             ir = load_version(version, entry["package"], folder, overrides)
+            irs.append(ir)
             inputs[version] = ir.inputs
             for name, text in emit_version(ir).items():
                 files[args.out / "ocppkit" / entry["package"] / name] = text
+        files[args.out / "ocppkit" / "_editions.py"] = emit_editions(irs, facts)
     except LoadError as exc:
         print(f"codegen: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from ._base import ActionTypes, CustomData, MessageInfo, OcppStruct, Request, Re
 from ._payload import decode_payload, encode_payload
 from ._version import __version__
 from .codec import IMPLEMENTATION, Codec
+from .edition import Edition, edition
 from .errors import (
     ErrorCode,
     LocalProtocolError,
@@ -66,6 +67,7 @@ __all__ = [
     "CallResultError",
     "Codec",
     "CustomData",
+    "Edition",
     "ErrorCode",
     "Frame",
     "LocalProtocolError",
@@ -85,6 +87,7 @@ __all__ = [
     "UnsetType",
     "__version__",
     "decode_payload",
+    "edition",
     "encode_payload",
     "parse_error_code",
     "spell_error_code",

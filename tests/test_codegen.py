@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -125,9 +126,25 @@ def test_adding_a_release_is_one_config_line(tmp_path: Path, monkeypatch: pytest
         (REPO / "codegen" / "versions.toml").read_text()
         + f'"2.2" = {{ package = "v22", source = "dir:{schemas.as_posix()}" }}\n'
     )
+    # ... and one edition record: what the RPC framework of 2.2 keeps from 2.1, who sends what.
+    editions = tmp_path / "editions.toml"
+    editions.write_text(
+        (REPO / "codegen" / "editions.toml").read_text()
+        + '[editions."2.2"]\ninherits = "2.1"\nsubprotocol = "ocpp2.2"\nstation_actions = ["TickTock"]\nboth_actions = []\n'
+    )
     out = tmp_path / "out"
-    assert codegen_main(["--config", str(config), "--out", str(out)]) == 0
+    assert codegen_main(["--config", str(config), "--editions", str(editions), "--out", str(out)]) == 0
     assert (out / "ocppkit" / "v22" / "messages.py").exists()
+    from ocppkit.edition import _build
+
+    namespace: dict[str, Any] = {}
+    exec((out / "ocppkit" / "_editions.py").read_text(), namespace)
+    v22_edition = _build(namespace["EDITIONS"]["2.2"])
+    assert v22_edition.subprotocol == "ocpp2.2" and v22_edition.result_error_type == 5
+    assert v22_edition.station_actions == {"TickTock"} and v22_edition.csms_actions == {"Ping"}
+    assert v22_edition.send_actions == {"TickTock"}
+    # without its record, codegen stops and says which release lacks one
+    assert codegen_main(["--config", str(config), "--out", str(tmp_path / "out2")]) == 2
 
     # Import the new package on top of the installed ocppkit.
     import ocppkit
