@@ -634,3 +634,18 @@ def test_an_empty_message_id_was_read_and_is_echoed(Codec: Any, version: str) ->
     # an id longer than 36 characters is not sent back: a reply carrying it would break the limit
     err = error_of(c, b'[2,"' + b"x" * 37 + b'","Heartbeat",{}]')
     assert err.unique_id is None and (reply(err) or [None])[:2] == ([None] if version == "1.6" else [4, "-1"])
+
+
+def test_decode_payload_names_the_same_faults() -> None:
+    cls = v201.DataTransferRequest
+    cases = [
+        (b'{"vendorId":"v","data":{"k":"' + LONE + b'"}}', {"path": "$.data.k", "rule": "unicode"}),
+        ('{"vendorId":"\ud800"}', {"path": "$", "rule": "unicode"}),  # a str: not UTF-8 once encoded
+        (b'{"vendorId":"\xff"}', {"path": "$", "rule": "unicode"}),
+        (b'{"vendorId":"v","data":' + DEEP + b"}", {"path": "$", "rule": "maxDepth"}),
+        (b'{"vendorId":"v"', {"path": "$", "rule": "json"}),
+    ]
+    for data, details in cases:
+        with pytest.raises(ocppkit.PayloadError) as err:
+            ocppkit.decode_payload(data, cls)
+        assert (err.value.details, err.value.code) == (details, "FormatViolation"), data[:40]
