@@ -21,6 +21,7 @@ from ._payload import (
     encode_payload,
     typed_decode,
 )
+from ._salvage import Unreadable, salvage
 from .errors import (
     ErrorCode,
     LocalProtocolError,
@@ -140,18 +141,22 @@ _ANY = msgspec.json.Decoder()
 _DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
-def _value(raw: msgspec.Raw) -> tuple[bool, Any]:
+def _value(raw: msgspec.Raw | Unreadable) -> tuple[bool, Any]:
+    if isinstance(raw, Unreadable):
+        return False, None
     try:
         return True, _ANY.decode(raw)
     except _DECODE_ERRORS:
         return False, None
 
 
-def _valid_id(value: Any) -> bool:
-    return isinstance(value, str) and 1 <= len(value) <= 36
+def _echo_id(ok: bool, value: Any) -> str | None:
+    """The message id a reply may echo: any string the peer sent of at most 36 characters, even
+    the empty one (it was read; ``"-1"`` is for ids that cannot be read or sent back)."""
+    return value if ok and isinstance(value, str) and len(value) <= 36 else None
 
 
-_PEEK = re.compile(rb'[ \t\n\r]*\[[ \t\n\r]*([0-9]+)[ \t\n\r]*,[ \t\n\r]*"([\x20\x21\x23-\x5b\x5d-\x7e]{1,36})"')
+_PEEK = re.compile(rb'[ \t\n\r]*\[[ \t\n\r]*([0-9]+)[ \t\n\r]*,[ \t\n\r]*"([\x20\x21\x23-\x5b\x5d-\x7e]{0,36})"')
 
 
 # ------------------------------------------------------------------- decoding
@@ -175,15 +180,19 @@ def decode_slow(cfg: CodecConfig, data: bytes, action: str | None) -> Any:
             "Frame exceeds the size limit",
             {"rule": "maxFrameSize", "limit": cfg.max_frame_size},
         )
+    parts: list[Any] | None
     try:
         parts = _LIST_RAW.decode(data)
     except msgspec.ValidationError:
         parts = None  # valid JSON, but not an array
-    except _DECODE_ERRORS:
-        # Not JSON (or nested deeper than the decoder's stack guard): nothing in it can be read.
-        raise _fail(
-            cfg, None if cfg.v16 else 4, None, _frame_code(cfg), "Frame is not valid JSON", {"rule": "json"}
-        ) from None
+    except _DECODE_ERRORS as exc:
+        # Well-formed JSON that holds a lone surrogate or nests too deeply still has a readable
+        # id; anything else is not JSON, and nothing in it can be read.
+        parts = salvage(data, exc)
+        if parts is None:
+            raise _fail(
+                cfg, None if cfg.v16 else 4, None, _frame_code(cfg), "Frame is not valid JSON", {"rule": "json"}
+            ) from None
     if parts is None or len(parts) < 2:
         raise _fail(
             cfg,
@@ -194,8 +203,7 @@ def decode_slow(cfg: CodecConfig, data: bytes, action: str | None) -> Any:
             {"rule": "frame"},
         )
     ok_t, type_id = _value(parts[0])
-    ok_i, uid_value = _value(parts[1])
-    uid = uid_value if ok_i and _valid_id(uid_value) else None
+    uid = _echo_id(*_value(parts[1]))
     if not ok_t or not isinstance(type_id, int) or isinstance(type_id, bool):
         raise _fail(
             cfg,
@@ -217,12 +225,12 @@ def decode_slow(cfg: CodecConfig, data: bytes, action: str | None) -> Any:
             {"rule": "messageTypeId"},
         )
     try:
-        if uid is None:
-            answer = 4 if type_id == 2 and not cfg.v16 else None
+        if not uid:  # unreadable (None), or read but empty
+            answer = 4 if type_id == 2 and (uid is not None or not cfg.v16) else None
             raise _fail(
                 cfg,
                 answer,
-                None,
+                uid,
                 _frame_code(cfg),
                 "Message id is not a string of 1 to 36 characters",
                 {"rule": "messageId"},
@@ -237,11 +245,6 @@ def decode_slow(cfg: CodecConfig, data: bytes, action: str | None) -> Any:
     except OcppError as exc:
         exc.message_type = type_id
         raise
-
-
-def _payload_object(raw: msgspec.Raw) -> bool:
-    ok, value = _value(raw)
-    return ok and isinstance(value, dict)
 
 
 def _decode_payload(
@@ -286,13 +289,13 @@ def _payload_fail(cfg: CodecConfig, exc: Exception, answer: int | None, uid: str
     if isinstance(exc, RecursionError):
         err: OcppError = PayloadError(
             ErrorCode.FORMAT_VIOLATION,
-            "Payload nests too deeply",
+            "Nested too deeply at $",
             {"path": "$", "rule": "maxDepth"},
             version=cfg.version,
         )
     elif isinstance(exc, UnicodeDecodeError):
         err = PayloadError(
-            ErrorCode.FORMAT_VIOLATION, "Payload is not valid UTF-8", {"path": "$", "rule": "json"}, version=cfg.version
+            ErrorCode.FORMAT_VIOLATION, "Not valid UTF-8 at $", {"path": "$", "rule": "unicode"}, version=cfg.version
         )
     else:
         assert isinstance(exc, msgspec.MsgspecError)
@@ -308,8 +311,20 @@ def _payload_fail(cfg: CodecConfig, exc: Exception, answer: int | None, uid: str
     return err
 
 
-def _require_object(cfg: CodecConfig, raw: msgspec.Raw, answer: int | None, uid: str) -> None:
-    if not _payload_object(raw):
+def _require_object(cfg: CodecConfig, raw: msgspec.Raw | Unreadable, answer: int | None, uid: str) -> None:
+    if isinstance(raw, Unreadable):
+        ok = raw.is_object
+    else:
+        try:
+            ok = isinstance(_ANY.decode(raw), dict)
+        except UnicodeDecodeError:  # raw bytes that are not UTF-8, inside a string
+            if bytes(raw)[:1] == b"{":
+                bad = Unreadable("unicode", True, what="Not valid UTF-8")
+                raise _unreadable_payload(cfg, bad, answer, uid) from None
+            ok = False
+        except _DECODE_ERRORS:
+            ok = False
+    if not ok:
         raise _fail(
             cfg,
             answer,
@@ -322,17 +337,47 @@ def _require_object(cfg: CodecConfig, raw: msgspec.Raw, answer: int | None, uid:
 
 
 def _typed(
-    cfg: CodecConfig, cls: type[OcppStruct], raw: msgspec.Raw, action: str, answer: int | None, uid: str
+    cfg: CodecConfig, cls: type[OcppStruct], raw: msgspec.Raw | Unreadable, action: str, answer: int | None, uid: str
 ) -> tuple[Any, tuple[Relaxation, ...]]:
     """Decode a payload of a readable frame, or raise the error with the reply ``answer`` asks for."""
+    if isinstance(raw, Unreadable):
+        raise _unreadable_payload(cfg, raw, answer, uid)
     try:
         return _decode_payload(cfg, cls, raw, action)
     except (*_DECODE_ERRORS, msgspec.MsgspecError) as exc:
         raise _payload_fail(cfg, exc, answer, uid) from None
 
 
-def _call(cfg: CodecConfig, parts: list[msgspec.Raw], uid: str) -> Call:
-    ok_a, action = _value(parts[2]) if len(parts) > 2 else (False, None)
+def _unreadable_payload(cfg: CodecConfig, bad: Unreadable, answer: int | None, uid: str) -> OcppError:
+    err = PayloadError(
+        ErrorCode.FORMAT_VIOLATION,
+        f"{bad.what} at {bad.path}",
+        {"path": bad.path, "rule": bad.rule},
+        version=cfg.version,
+        unique_id=uid,
+    )
+    if answer is not None:
+        err.reply = encode_error_frame(cfg.version, answer, uid, err.error_code, err.description, err.details)
+    return err
+
+
+def _action(parts: list[Any]) -> tuple[bool, Any]:
+    """(readable, value) of a CALL's or SEND's action; a string that is not Unicode names no action."""
+    if len(parts) < 3:
+        return False, None
+    raw = parts[2]
+    if isinstance(raw, Unreadable):
+        return (True, "") if raw.rule == "unicode" else (False, None)
+    try:
+        return True, _ANY.decode(raw)
+    except UnicodeDecodeError:
+        return (True, "") if bytes(raw)[:1] == b'"' else (False, None)
+    except _DECODE_ERRORS:
+        return False, None
+
+
+def _call(cfg: CodecConfig, parts: list[Any], uid: str) -> Call:
+    ok_a, action = _action(parts)
     if len(parts) != 4 or not ok_a or not isinstance(action, str):
         raise _fail(cfg, 4, uid, _frame_code(cfg), "A CALL is [2, id, action, payload]", {"rule": "frame"})
     cls = cfg.requests.get(action)
@@ -345,11 +390,13 @@ def _call(cfg: CodecConfig, parts: list[msgspec.Raw], uid: str) -> Call:
     return Call(uid, action, payload, relaxed)
 
 
-def _call_result(cfg: CodecConfig, parts: list[msgspec.Raw], uid: str, action: str | None) -> CallResult[Any]:
+def _call_result(cfg: CodecConfig, parts: list[Any], uid: str, action: str | None) -> CallResult[Any]:
     answer = 5 if cfg.version == "2.1" else None  # 2.1 answers an invalid CALLRESULT
     if len(parts) != 3:
         raise _fail(cfg, answer, uid, _frame_code(cfg), "A CALLRESULT is [3, id, payload]", {"rule": "frame"})
     _require_object(cfg, parts[2], answer, uid)
+    if isinstance(parts[2], Unreadable):
+        raise _unreadable_payload(cfg, parts[2], answer, uid)
     if action is None:
         return CallResult(uid, msgspec.Raw(bytes(parts[2])))
     cls = _response_class(cfg, action)
@@ -369,7 +416,11 @@ def _response_class(cfg: CodecConfig, action: str) -> type[OcppStruct]:
     return cls
 
 
-def _call_error(cfg: CodecConfig, parts: list[msgspec.Raw], uid: str, type_id: int) -> CallError | CallResultError:
+def _call_error(cfg: CodecConfig, parts: list[Any], uid: str, type_id: int) -> CallError | CallResultError:
+    name = "CALLERROR" if type_id == 4 else "CALLRESULTERROR"
+    for p in parts[2:5]:
+        if isinstance(p, Unreadable):  # never answered either; the id lets the caller end its call
+            raise _fail(cfg, None, uid, _frame_code(cfg), f"{p.what} in the {name}", {"rule": p.rule})
     values = [_value(p) for p in parts[2:]]
     if (
         len(parts) != 5
@@ -386,8 +437,8 @@ def _call_error(cfg: CodecConfig, parts: list[msgspec.Raw], uid: str, type_id: i
     return cls(uid, values[0][1], values[1][1], values[2][1])
 
 
-def _send(cfg: CodecConfig, parts: list[msgspec.Raw], uid: str) -> Send:
-    ok_a, action = _value(parts[2]) if len(parts) > 2 else (False, None)
+def _send(cfg: CodecConfig, parts: list[Any], uid: str) -> Send:
+    ok_a, action = _action(parts)
     if len(parts) != 4 or not ok_a or not isinstance(action, str):
         raise _fail(cfg, None, uid, _frame_code(cfg), "A SEND is [6, id, action, payload]", {"rule": "frame"})
     cls = cfg.sends.get(action)

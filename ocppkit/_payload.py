@@ -11,17 +11,22 @@ that only runs when the fast path cannot be trusted:
 - msgspec also accepts ``2024-01-01 10:00:00Z`` (space) and ``+0100`` (no colon) date-times,
   which RFC 3339 does not. :func:`datetime_suspect` spots either form cheaply; only then are
   the decoded date-times checked against their original text.
+- msgspec rejects a leap second (``23:59:60Z``), which RFC 3339 allows. On that failure a
+  valid leap second is read as 23:59:59.999999 of the same minute (docs/validation.md).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import msgspec
 
 from ._base import CustomData, OcppStruct
+from ._jsonpath import MAX_PATH as _MAX_PATH
+from ._jsonpath import join as _join
+from ._salvage import lone_surrogate_path
 from .errors import ErrorCode, LocalProtocolError, PayloadError
 
 __all__ = ["decode_payload", "encode_payload"]
@@ -141,12 +146,6 @@ _JSON_TYPES = {
     "null": "null",
     "datetime": "date-time string",
 }
-#: Paths come from the peer's keys: keep them short in replies.
-_MAX_PATH = 200
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if name.isidentifier() else f'{path}["{name}"]'
 
 
 def _translate(
@@ -210,12 +209,103 @@ def _ints(node: Any, open_keys: frozenset[str]) -> Any:
     return node
 
 
-def integral_floats(data: bytes, cls: type[T]) -> T:
+# ------------------------------------------------------------ leap seconds
+#
+# RFC 3339 (5.6, 5.7) allows second 60 in the last minute of a UTC day that ends a month (ITU-R
+# TF.460 puts leap seconds at the end of any month, preferably June and December), shifted by
+# the offset elsewhere: 2016-12-31T23:59:60Z, 2016-12-31T15:59:60-08:00. No table of the leap
+# seconds that really happened is consulted (they are announced six months ahead only). Python
+# cannot hold second 60: a valid leap second becomes 23:59:59.999999 of its minute, the last
+# instant before the next minute, so it keeps its day and its order with the frames around it.
+
+_LEAP = re.compile(rb'"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):60(?:\.\d+)?([Zz]|[+-]\d\d:\d\d)"', re.ASCII)
+_LEAP_TEXT = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):60(?:\.\d+)?([Zz]|[+-]\d\d:\d\d)", re.ASCII)
+_BAD_DATETIME = "Invalid RFC3339 encoded datetime"
+_DAY = timedelta(days=1)
+
+
+def is_leap_second(groups: tuple[Any, ...]) -> bool:
+    """Whether (year, month, day, hour, minute, offset) of a ``...:60`` date-time is a leap second
+    RFC 3339 allows: 23:59 UTC on the last day of a month."""
+    try:
+        y, mo, d, hh, mm = (int(g) for g in groups[:5])
+        off = groups[5]
+        offset = 0
+        if off not in ("Z", "z", b"Z", b"z"):
+            oh, om = int(off[1:3]), int(off[4:6])
+            if oh > 23 or om > 59:
+                return False
+            offset = (oh * 60 + om) * (-1 if off[:1] in ("-", b"-") else 1)
+        utc = datetime(y, mo, d, hh, mm) - timedelta(minutes=offset)
+        return utc.hour == 23 and utc.minute == 59 and (utc + _DAY).day == 1
+    except (ValueError, OverflowError):
+        return False
+
+
+def _read_as_59(m: re.Match[bytes]) -> bytes:
+    text = m.group(0)
+    return text[:18] + b"59" + text[20:] if is_leap_second(m.groups()) else text
+
+
+def _clamped(value: Any) -> Any:
+    """A valid leap second's text -> the same minute's 23:59:59.999999 (other values unchanged)."""
+    if isinstance(value, str):
+        m = _LEAP_TEXT.fullmatch(value)
+        if m is not None and is_leap_second(m.groups()):
+            return value[:17] + "59.999999" + m.group(6)
+    return value
+
+
+def _clamp_leap_seconds(node: Any, t: Any) -> Any:
+    """Clamp the valid leap seconds of the date-time fields of a decoded tree (``t``: its type)."""
+    i = msgspec.inspect
+    if isinstance(t, i.DateTimeType):
+        return _clamped(node)
+    if isinstance(t, i.StructType):
+        if isinstance(node, dict):
+            for f in t.fields:
+                if f.encode_name in node:
+                    node[f.encode_name] = _clamp_leap_seconds(node[f.encode_name], f.type)
+    elif isinstance(t, i.ListType):
+        if isinstance(node, list):
+            return [_clamp_leap_seconds(v, t.item_type) for v in node]
+    elif isinstance(t, i.UnionType):
+        for sub in t.types:
+            node = _clamp_leap_seconds(node, sub)
+    return node
+
+
+def _second_pass(data: bytes, cls: type[T], floats: bool, leap: bool) -> T:
+    """Decode what msgspec alone refuses but the schema allows: draft-06 integral floats
+    (``floats``) and RFC 3339 leap seconds (``leap``). Raises msgspec's errors."""
+    if leap:
+        # Every other rule, on every occurrence of a duplicated key, checked by msgspec with the
+        # valid leap seconds read as second 59 (same length, so no other verdict changes).
+        checked = _LEAP.sub(_read_as_59, data)
+        if checked == data:
+            leap = False  # no valid leap second: the original error stands
+        try:
+            _decoder(cls).decode(checked)
+        except msgspec.ValidationError as exc:
+            if not (floats and str(exc).startswith(_INT_FLOAT)):
+                raise
     tree = msgspec.json.decode(data)
-    info = cls.__ocpp__  # type: ignore[attr-defined]
-    # DataTransfer.data is any JSON value: keep it as sent.
-    open_keys = _OPEN_KEYS | {"data"} if info.action == "DataTransfer" else _OPEN_KEYS
-    return msgspec.convert(_ints(tree, open_keys), cls, dec_hook=_dec_hook)
+    if floats:
+        # DataTransfer.data is any JSON value: keep it as sent.
+        open_keys = _OPEN_KEYS | {"data"} if cls.__ocpp__.action == "DataTransfer" else _OPEN_KEYS  # type: ignore[attr-defined]
+        tree = _ints(tree, open_keys)
+    if leap:
+        tree = _clamp_leap_seconds(tree, msgspec.inspect.type_info(cls))
+    return msgspec.convert(tree, cls, dec_hook=_dec_hook)
+
+
+def _leap_seconds_clamped(data: bytes, cls: type) -> bytes:
+    """``data`` with its valid leap seconds clamped, for the policy's own decoding."""
+    try:
+        tree = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return data
+    return _ENCODER.encode(_clamp_leap_seconds(tree, msgspec.inspect.type_info(cls)))
 
 
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII)
@@ -304,9 +394,12 @@ def typed_decode(data: bytes, cls: type[T], policy: Any = None, action: str = ""
         obj = _decoder(cls).decode(data)
     except msgspec.ValidationError as exc:
         failure: msgspec.ValidationError | None = exc
-        if cls.__ocpp__.integral_floats and str(exc).startswith(_INT_FLOAT):  # type: ignore[attr-defined]
+        text = str(exc)
+        floats: bool = cls.__ocpp__.integral_floats  # type: ignore[attr-defined]
+        leap = b":60" in data
+        if (floats and text.startswith(_INT_FLOAT)) or (leap and text.startswith(_BAD_DATETIME)):
             try:
-                obj = integral_floats(data, cls)
+                obj = _second_pass(data, cls, floats, leap)
                 failure = None
             except msgspec.ValidationError as exc2:
                 failure = exc2
@@ -315,7 +408,7 @@ def typed_decode(data: bytes, cls: type[T], policy: Any = None, action: str = ""
                 raise failure from None
             from .policy import relax
 
-            return relax(policy, cls, data, action, failure)
+            return relax(policy, cls, _leap_seconds_clamped(data, cls) if leap else data, action, failure)
     if has_datetimes(cls) and _suspect(data):
         check_datetimes(obj, msgspec.json.decode(data), "$")
     return obj, ()
@@ -328,14 +421,19 @@ def decode_payload(data: bytes | str, type: type[T]) -> T:
     Raises :class:`ocppkit.PayloadError` naming the JSON path and the rule broken.
     """
     info = type.__ocpp__  # type: ignore[attr-defined]
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     try:
-        return typed_decode(data.encode() if isinstance(data, str) else data, type)[0]
+        return typed_decode(raw, type)[0]
     except msgspec.MsgspecError as exc:
-        raise _translate(exc, info.version, PayloadError) from None
-    except (UnicodeError, RecursionError):
-        raise PayloadError(
-            ErrorCode.FORMAT_VIOLATION, "Payload is not valid JSON", {"path": "$", "rule": "json"}, version=info.version
-        ) from None
+        path = lone_surrogate_path(raw) if not isinstance(exc, msgspec.ValidationError) else None
+        if path is None:
+            raise _translate(exc, info.version, PayloadError) from None
+        what, rule = f"Lone surrogate (not a Unicode character) at {path}", "unicode"
+    except UnicodeError:
+        what, rule, path = "Not valid UTF-8 at $", "unicode", "$"
+    except RecursionError:
+        what, rule, path = "Nested too deeply at $", "maxDepth", "$"
+    raise PayloadError(ErrorCode.FORMAT_VIOLATION, what, {"path": path, "rule": rule}, version=info.version)
 
 
 def encode_payload(obj: OcppStruct, *, validate: bool = True) -> bytes:

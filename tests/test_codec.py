@@ -13,8 +13,7 @@ import msgspec
 import pytest
 
 import ocppkit
-from ocppkit import Call, CallError, CallResult, CallResultError, ErrorCode, OcppError, Policy, Send
-from ocppkit import v16, v201, v21
+from ocppkit import Call, CallError, CallResult, CallResultError, ErrorCode, OcppError, Policy, Send, v16, v21, v201
 
 BOOT16 = b'{"chargePointVendor":"VendorX","chargePointModel":"ModelY"}'
 BOOT201 = b'{"reason":"PowerUp","chargingStation":{"model":"ModelY","vendorName":"VendorX"}}'
@@ -174,7 +173,6 @@ def test_unknown_action_is_not_implemented_known_send_only_is_not_supported(Code
         (b"[2]", "RpcFrameworkError"),
         (b'["2","id","Heartbeat",{}]', "RpcFrameworkError"),
         (b'[2,5,"Heartbeat",{}]', "RpcFrameworkError"),
-        (b'[2,"","Heartbeat",{}]', "RpcFrameworkError"),
         (b'[2,"' + b"x" * 37 + b'","Heartbeat",{}]', "RpcFrameworkError"),
         (b'\xef\xbb\xbf[2,"id","Heartbeat",{}]', "RpcFrameworkError"),  # BOM
         (b'[2,"id","Heartbeat",{}] x', "RpcFrameworkError"),  # trailing garbage
@@ -414,3 +412,240 @@ def test_policy_naive_datetimes_and_accept(Codec: Any) -> None:
         frame(2, "l", "Authorize", {"idTag": "x", "q": [1]})
     )
     assert dropped.relaxations[0].value is None and dropped.relaxations[0].action == "dropped"
+
+
+# ------------------------------------------------------------ leap seconds
+
+LEAP_VALID = [
+    ("2016-12-31T23:59:60Z", dt.datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)),
+    ("2016-12-31T23:59:60.5Z", dt.datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)),
+    ("2015-06-30t23:59:60z", dt.datetime(2015, 6, 30, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)),
+    (
+        "2016-12-31T15:59:60.123456789-08:00",
+        dt.datetime(2016, 12, 31, 15, 59, 59, 999999, tzinfo=dt.timezone(dt.timedelta(hours=-8))),
+    ),
+    (
+        "2017-01-01T00:59:60+01:00",  # 23:59:60 UTC on 31 December
+        dt.datetime(2017, 1, 1, 0, 59, 59, 999999, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+    ),
+]
+LEAP_INVALID = [
+    "2016-12-31T12:00:60Z",  # not the last minute of the day
+    "2016-12-30T23:59:60Z",  # not the last day of a month
+    "2016-12-31T23:59:60+01:00",  # 22:59:60 UTC
+    "2016-12-31T23:59:61Z",
+    "2016-12-31 23:59:60Z",  # a space is not RFC 3339, leap second or not
+    "2016-12-31T23:59:60",  # no offset
+    "2016-02-30T23:59:60Z",
+]
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
+def test_leap_seconds_are_read_as_the_last_microsecond_of_their_minute(Codec: Any, version: str) -> None:
+    c = Codec(version)
+    for text, want in LEAP_VALID:
+        msg = c.decode(frame(3, "h", {"currentTime": text}), "Heartbeat")
+        assert msg.payload.current_time == want and msg.payload.current_time.utcoffset() == want.utcoffset()
+        assert msg.relaxations == ()
+        # encoding writes the datetime it became; that decodes to the same value
+        out = c.encode(msg)
+        assert c.decode(out, "Heartbeat") == msg and b":59.999999" in out
+    for text in LEAP_INVALID:
+        err = error_of(c, frame(3, "h", {"currentTime": text}), "Heartbeat")
+        assert err.details == {"path": "$.currentTime", "rule": "format"}, text
+        assert err.code == "PropertyConstraintViolation"
+
+
+def test_leap_seconds_in_requests_lists_and_with_other_rules(Codec: Any) -> None:
+    c = Codec("2.0.1")
+    mv = {
+        "evseId": 1.0,  # an integral float: valid in draft-06 files, on the same slow path
+        "meterValue": [
+            {"timestamp": "2016-12-31T23:59:59.5Z", "sampledValue": [{"value": 1}]},
+            {"timestamp": "2016-12-31T23:59:60Z", "sampledValue": [{"value": 2}]},
+            {"timestamp": "2016-12-31T23:59:60.75Z", "sampledValue": [{"value": 3}]},
+        ],
+    }
+    msg = c.decode(frame(2, "m", "MeterValues", mv))
+    times = [v.timestamp for v in msg.payload.meter_value]
+    assert times == sorted(times) and times[1] == times[2] and times[2].second == 59 and msg.payload.evse_id == 1
+    # another fault after a valid leap second is still reported, at its place
+    bad = copy_of(mv)
+    bad["meterValue"][2]["sampledValue"][0]["zz"] = 1
+    assert error_of(c, frame(2, "m", "MeterValues", bad)).details == {
+        "path": "$.meterValue[2].sampledValue[0].zz",
+        "rule": "additionalProperties",
+    }
+    # an invalid leap second before a valid one: the invalid one is reported
+    bad = copy_of(mv)
+    bad["meterValue"][0]["timestamp"] = "2016-12-31T23:58:60Z"
+    assert error_of(c, frame(2, "m", "MeterValues", bad)).details["path"] == "$.meterValue[0].timestamp"
+    # duplicate keys: every occurrence is still validated
+    dup = b'[3,"r",{"currentTime":"bad","currentTime":"2016-12-31T23:59:60Z"}]'
+    assert error_of(c, dup, "Heartbeat").details == {"path": "$.currentTime", "rule": "format"}
+    # a leap second's text in a string that is not a date-time stays exactly as sent
+    text = "2016-12-31T23:59:60Z"
+    dtr = c.decode(frame(2, "d", "DataTransfer", {"vendorId": text, "data": {"at": text}}))
+    assert dtr.payload.vendor_id == text and dtr.payload.data == {"at": text}
+    hb = ocppkit.decode_payload(b'{"currentTime":"%s"}' % text.encode(), v201.HeartbeatResponse)
+    assert hb.current_time.second == 59
+
+
+def test_leap_seconds_under_a_policy(Codec: Any) -> None:
+    c = Codec("2.0.1", policy=Policy(unknown_properties="drop"))
+    msg = c.decode(frame(3, "h", {"currentTime": "2016-12-31T23:59:60Z", "zz": 1}), "Heartbeat")
+    assert msg.payload.current_time.second == 59 and [r.path for r in msg.relaxations] == ["$.zz"]
+
+
+def copy_of(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+# ------------------------------------------------- readable ids in undecodable frames
+
+LONE = b"\\ud800"  # the six characters of an escaped lone surrogate
+FORMAT = {"1.6": "FormationViolation", "2.0.1": "FormatViolation", "2.1": "FormatViolation"}
+FRAMING = {"1.6": "FormationViolation", "2.0.1": "RpcFrameworkError", "2.1": "RpcFrameworkError"}
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
+def test_a_lone_surrogate_in_a_payload_is_answered_with_the_id(Codec: Any, version: str) -> None:
+    c = Codec(version)
+    err = error_of(c, b'[2,"id-1","DataTransfer",{"vendorId":"v' + LONE + b'"}]')
+    assert (err.code, err.unique_id, err.message_type) == (FORMAT[version], "id-1", 2)
+    assert isinstance(err, ocppkit.PayloadError) and err.details == {"path": "$.vendorId", "rule": "unicode"}
+    assert reply(err) == [4, "id-1", FORMAT[version], err.description, err.details]
+    # in a member name: the object that has it; nested and in arrays: the exact path
+    err = error_of(c, b'[2,"i","Heartbeat",{"customData":{"vendorId":"v","k' + LONE + b'":1}}]')
+    assert err.details == {"path": "$.customData", "rule": "unicode"} and reply(err)[1] == "i"  # type: ignore[index]
+    err = error_of(c, b'[2,"i","DataTransfer",{"vendorId":"v","data":{"a":[1,{"b":"x' + LONE + b'"}]}}]')
+    assert err.details["path"] == "$.data.a[1].b"
+    # the envelope is judged first, as for any frame
+    assert error_of(c, b'[2,"i","Nope",{"a":"' + LONE + b'"}]').code == "NotImplemented"
+    assert error_of(c, b'[2,"i","Heartbeat",["' + LONE + b'"]]').details == {"path": "$", "rule": "type"}
+    err = error_of(c, b'[2,"i","Heartbeat",{},"' + LONE + b'"]')
+    assert (err.code, err.details, reply(err)[1]) == (FRAMING[version], {"rule": "frame"}, "i")  # type: ignore[index]
+    # an action with a lone surrogate names no action
+    err = error_of(c, b'[2,"i","Heart' + LONE + b'beat",{}]')
+    assert err.code == "NotImplemented" and reply(err)[:2] == [4, "i"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
+def test_a_lone_surrogate_in_a_response_raises_with_the_id(Codec: Any, version: str) -> None:
+    c = Codec(version)
+    for action in (None, "Heartbeat"):
+        err = error_of(c, b'[3,"r-1",{"currentTime":"' + LONE + b'"}]', action)  # type: ignore[arg-type]
+        assert (err.unique_id, err.message_type, err.code) == ("r-1", 3, FORMAT[version])
+        assert err.details == {"path": "$.currentTime", "rule": "unicode"}
+        if version == "2.1":  # 2.1 answers an invalid CALLRESULT with a CALLRESULTERROR
+            assert reply(err) == [5, "r-1", "FormatViolation", err.description, err.details]
+        else:
+            assert err.reply is None
+    for data, mt in (
+        (b'[4,"e-1","GenericError","' + LONE + b'",{}]', 4),
+        (b'[4,"e-1","Generic' + LONE + b'",{}]', 4),  # 4 elements and a bad code: the surrogate is found first
+        (b'[4,"e-1","GenericError","x",{"a":"' + LONE + b'"}]', 4),
+        (b'[5,"e-1","GenericError","x",{"a":"' + LONE + b'"}]', 5),
+    ):
+        err = error_of(c, data)
+        if mt == 5 and version != "2.1":
+            assert err.details["rule"] == "messageTypeId" and err.unique_id == "e-1"
+            continue
+        assert (err.unique_id, err.message_type, err.reply) == ("e-1", mt, None)
+        assert err.details == {"rule": "unicode"} and err.code == FRAMING[version]
+    if version == "2.1":
+        err = error_of(c, b'[6,"s-1","NotifyPeriodicEventStream",{"a":"' + LONE + b'"}]')
+        assert (err.unique_id, err.message_type, err.reply, err.details["rule"]) == ("s-1", 6, None, "unicode")
+
+
+def test_what_is_not_a_lone_surrogate(Codec: Any) -> None:
+    c = Codec("2.0.1")
+    # an escaped backslash, then the text "ud800": an ordinary unknown property value
+    err = error_of(c, b'[2,"i","Heartbeat",{"a":"\\\\ud800"}]')
+    assert err.details == {"path": "$.a", "rule": "additionalProperties"}
+    # a pair is a character
+    msg = c.decode(b'[2,"i","DataTransfer",{"vendorId":"\\ud83d\\ude00\\\\\\ud83d\\ude00"}]')
+    assert msg.payload.vendor_id == "\U0001f600\\\U0001f600"
+    # an escaped backslash before a real lone surrogate: still found
+    err = error_of(c, b'[2,"i","DataTransfer",{"vendorId":"\\\\' + LONE + b'"}]')
+    assert err.details == {"path": "$.vendorId", "rule": "unicode"}
+    # a lone surrogate in the id: the id cannot be read (nor sent back)
+    for version, want in (("1.6", None), ("2.0.1", [4, "-1", "RpcFrameworkError"])):
+        err = error_of(Codec(version), b'[2,"id' + LONE + b'","Heartbeat",{}]')
+        assert err.unique_id is None and (reply(err) or [None])[:3] == (want or [None])
+    # a lone surrogate and a syntax error: not JSON; a surrogate in a JSON object: not an array
+    err = error_of(c, b'[2,"i","DataTransfer",{"vendorId":"' + LONE + b'"}')
+    assert err.details == {"rule": "json"} and reply(err)[:2] == [4, "-1"]  # type: ignore[index]
+    assert error_of(c, b'{"a":"' + LONE + b'"}').details == {"rule": "frame"}
+    # bytes that are not UTF-8 (as a lone surrogate in a str argument becomes) in a readable frame
+    for data in ('[2,"i","DataTransfer",{"vendorId":"\ud800"}]', b'[2,"i","Heartbeat",{"a\xff":1}]'):
+        err = error_of(c, data)
+        assert (err.code, err.details) == ("FormatViolation", {"path": "$", "rule": "unicode"})
+        assert reply(err)[:2] == [4, "i"]  # type: ignore[index]
+    assert error_of(c, b'[2,"i","Heart\xffbeat",{}]').code == "NotImplemented"
+    assert error_of(c, b'[2,"i\xff","Heartbeat",{}]').unique_id is None
+
+
+DEEP = b"[" * 3000 + b"]" * 3000
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
+def test_nesting_beyond_the_decoder_guard_after_the_id(Codec: Any, version: str) -> None:
+    c = Codec(version)
+    err = error_of(c, b'[2,"d-1","DataTransfer",{"vendorId":"v","data":' + DEEP + b"}]")
+    assert (err.code, err.unique_id, err.details) == (FORMAT[version], "d-1", {"path": "$", "rule": "maxDepth"})
+    assert reply(err) == [4, "d-1", FORMAT[version], err.description, err.details]
+    # the deep value is the payload, but not an object
+    err = error_of(c, b'[2,"d-1","Heartbeat",' + DEEP + b"]")
+    assert err.details == {"path": "$", "rule": "type"} and reply(err)[1] == "d-1"  # type: ignore[index]
+    # the deep value is where the action goes, or after the payload: a broken CALL
+    for data in (b'[2,"d-1",' + DEEP + b",{}]", b'[2,"d-1","Heartbeat",{},' + DEEP + b"]"):
+        err = error_of(c, data)
+        assert (err.code, err.details, reply(err)[:2]) == (FRAMING[version], {"rule": "frame"}, [4, "d-1"])  # type: ignore[index]
+    assert error_of(c, b'[2,"d-1","Nope",{"a":' + DEEP + b"}]").code == "NotImplemented"
+    # responses raise with the id, never answered with a CALLERROR
+    for action in (None, "Heartbeat"):
+        err = error_of(c, b'[3,"r-1",{"a":' + DEEP + b"}]", action)  # type: ignore[arg-type]
+        assert (err.unique_id, err.message_type, err.details["rule"]) == ("r-1", 3, "maxDepth")
+        assert (reply(err) or [None])[:2] == ([5, "r-1"] if version == "2.1" else [None])
+    err = error_of(c, b'[4,"e-1","GenericError","x",{"a":' + DEEP + b"}]")
+    assert (err.unique_id, err.message_type, err.reply, err.details) == ("e-1", 4, None, {"rule": "maxDepth"})
+    # an unknown message type keeps its rule (2.0.1 answers it, with the id)
+    err = error_of(c, b'[7,"x-1",' + DEEP + b"]")
+    assert err.unique_id == "x-1" and err.details["rule"] == "messageTypeId"
+    assert (reply(err) or [None])[:2] == ([4, "x-1"] if version == "2.0.1" else [None])
+    # deep before the id: nothing can be read
+    err = error_of(c, b"[" + DEEP + b',"d-1"]')
+    assert err.unique_id is None and err.details == {"rule": "json"}
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
+def test_an_empty_message_id_was_read_and_is_echoed(Codec: Any, version: str) -> None:
+    c = Codec(version)
+    err = error_of(c, b'[2,"","Heartbeat",{}]')
+    assert (err.unique_id, err.details) == ("", {"rule": "messageId"})
+    assert reply(err) == [4, "", FRAMING[version], err.description, err.details]
+    for data in (b'[3,"",{}]', b'[4,"","GenericError","",{}]'):
+        err = error_of(c, data, "Heartbeat")
+        assert (err.unique_id, err.reply, err.details) == ("", None, {"rule": "messageId"})
+    big = b'[2,"","DataTransfer",{"vendorId":"v","data":"' + b"x" * (2 << 20) + b'"}]'
+    err = error_of(c, big)
+    assert err.unique_id == "" and reply(err)[:2] == [4, ""]  # type: ignore[index]
+    # an id longer than 36 characters is not sent back: a reply carrying it would break the limit
+    err = error_of(c, b'[2,"' + b"x" * 37 + b'","Heartbeat",{}]')
+    assert err.unique_id is None and (reply(err) or [None])[:2] == ([None] if version == "1.6" else [4, "-1"])
+
+
+def test_decode_payload_names_the_same_faults() -> None:
+    cls = v201.DataTransferRequest
+    cases = [
+        (b'{"vendorId":"v","data":{"k":"' + LONE + b'"}}', {"path": "$.data.k", "rule": "unicode"}),
+        ('{"vendorId":"\ud800"}', {"path": "$", "rule": "unicode"}),  # a str: not UTF-8 once encoded
+        (b'{"vendorId":"\xff"}', {"path": "$", "rule": "unicode"}),
+        (b'{"vendorId":"v","data":' + DEEP + b"}", {"path": "$", "rule": "maxDepth"}),
+        (b'{"vendorId":"v"', {"path": "$", "rule": "json"}),
+    ]
+    for data, details in cases:
+        with pytest.raises(ocppkit.PayloadError) as err:
+            ocppkit.decode_payload(data, cls)
+        assert (err.value.details, err.value.code) == (details, "FormatViolation"), data[:40]

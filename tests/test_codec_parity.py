@@ -29,7 +29,46 @@ SEEDS = [
     b'[2,"h","Heartbeat",{"customData":{"vendorId":"v","k":[1,2.0,{"z":null}]}}]',
     b'[2,"d","DataTransfer",{"vendorId":"v","data":{"a":[1,"2",3.5]}}]',
     b'[3,"h",{"currentTime":"2025-01-01 00:00:00+0100"}]',
+    b'[3,"h",{"currentTime":"2016-12-31T23:59:60Z"}]',
+    b'[2,"m","MeterValues",{"evseId":1.0,"meterValue":[{"timestamp":"2016-12-31T15:59:60.5-08:00",'
+    b'"sampledValue":[{"value":1}]}]}]',
+    b'[2,"d","DataTransfer",{"vendorId":"v\\ud800\\udc00","data":"\\ud800"}]',
+    b'[3,"r",{"a":"\\\\ud800\\udc00"}]',
+    b'[2,"","Heartbeat",{}]',
 ]
+
+# Frames each twin must treat alike that random mutation rarely builds: leap seconds, lone
+# surrogates, nesting beyond the decoder's guard, empty ids.
+DEEP = b"[" * 3000 + b"]" * 3000
+CRAFTED = [
+    b'[3,"h",{"currentTime":"2016-12-31T23:59:60.999Z"}]',
+    b'[3,"h",{"currentTime":"2016-12-31T12:59:60Z"}]',
+    b'[2,"b","BootNotification",{"chargePointVendor":"V\\ud800","chargePointModel":"M"}]',
+    b'[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M","\\udfff":1}]',
+    b'[2,"b\\ud800","Heartbeat",{}]',
+    b'[2,"b","Heart\\udc00beat",{}]',
+    b'[3,"r",{"status":"\\ud800"}]',
+    b'[4,"e","GenericError","\\ud800",{}]',
+    b'[5,"e","GenericError","",{"x":"\\ud800"}]',
+    b'[6,"s","NotifyPeriodicEventStream",{"a":"\\ud800"}]',
+    b'[2,"d","DataTransfer",{"vendorId":"v","data":' + DEEP + b"}]",
+    b'[2,"d",' + DEEP + b",{}]",
+    b'[2,"d","Heartbeat",{},' + DEEP + b"]",
+    b'[3,"d",' + DEEP + b"]",
+    b'[4,"d","GenericError","",' + DEEP + b"]",
+    b'[7,"d",' + DEEP + b"]",
+    b'[2,"","Heartbeat",{}]',
+    b'[3,"",{}]',
+    b'[2,"a","Heartbeat",{"a":"\xff"}]',
+]
+
+
+def test_twins_agree_on_crafted_frames() -> None:
+    for data in CRAFTED:
+        for action in (None, "Heartbeat", "BootNotification"):
+            same(data, action)
+        same(data.decode("utf-8", "surrogateescape"))  # a str argument
+
 
 json_values = st.recursive(
     st.none()

@@ -25,7 +25,7 @@ import msgspec
 from .. import Codec, OcppError, PayloadError, Policy
 from ..frames import Call, CallError, CallResult, CallResultError, Send
 from .inputs import CLOSE, NOTE, OPEN, RECEIVED, ConnInfo, Record, Source
-from .rules import CSMS, STATION, allowed_while_pending, initiator, known_actions, peek
+from .rules import CSMS, STATION, allowed_while_pending, error_code_fault, initiator, known_actions, peek
 
 __all__ = ["KINDS", "SEVERITIES", "Analyzer", "Finding", "Kind", "Options", "Summary"]
 
@@ -57,6 +57,7 @@ KINDS: dict[str, Kind] = {
         Kind("reused-id", "warning", "CALL reusing the id of a call already answered"),
         Kind("concurrent-call", "error", "CALL sent while the same side has one outstanding"),
         Kind("call-error", "warning", "CALLERROR sent"),
+        Kind("error-code", "error", "error code the version does not define (or spells otherwise)"),
         Kind("result-error", "warning", "CALLRESULTERROR sent (2.1)"),
         Kind("accepted-invalid", "warning", "invalid CALL answered with a CALLRESULT"),
         Kind("before-boot", "error", "message before the boot was accepted"),
@@ -231,6 +232,8 @@ class Summary(msgspec.Struct):
     actions: list[dict[str, Any]]
     first_time: float | None
     last_time: float | None
+    #: kind -> severity -> count: the severities the findings of each kind really got
+    by_kind_severity: dict[str, dict[str, int]] = {}
 
 
 class Analyzer:
@@ -245,6 +248,7 @@ class Analyzer:
         self.findings: list[Finding] = []
         self.dropped = 0
         self.by_kind: dict[str, int] = {}
+        self.by_kind_severity: dict[str, dict[str, int]] = {}
         self.by_severity: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
         self.stats: dict[tuple[str, int, str], list[Any]] = {}
         self.stations: dict[str, dict[str, Any]] = {}
@@ -293,6 +297,7 @@ class Analyzer:
             findings=findings,
             dropped_findings=self.dropped,
             by_kind=dict(sorted(self.by_kind.items())),
+            by_kind_severity={k: dict(v) for k, v in sorted(self.by_kind_severity.items())},
             by_severity=self.by_severity,
             stations=dict(sorted(self.stations.items())),
             actions=actions,
@@ -386,8 +391,9 @@ class Analyzer:
                     self.first_time = ts
             if ts is not None:
                 if ts < now:
-                    if now - ts > 0.001:
+                    if now - ts > 0.001:  # the log's clock jumped back: from here on, its time
                         self._time_backwards(c, pos, ts, now)
+                        now = ts
                 else:
                     now = ts
                 if ts >= c.next_check:
@@ -583,9 +589,17 @@ class Analyzer:
                     scores[v] += 1
         best = max(scores, key=lambda v: scores[v])
         self._set_version(c, best, f"guessed: {scores[best]} of {calls} calls valid")
+        latest = -math.inf
         for pos, ts, side, data in held:
-            if ts is not None and ts >= c.next_check:
-                self._tick(c, ts)
+            if ts is not None:
+                if ts < latest:
+                    if latest - ts > 0.001:  # the clock went back (reported when it was read)
+                        c.next_check = -math.inf
+                        latest = ts
+                else:
+                    latest = ts
+                if ts >= c.next_check:
+                    self._tick(c, ts)
             self._frame(c, pos, ts, side, data)
 
     def _close(self, c: _Conn, pos: int | None, ts: float | None, reason: str) -> None:
@@ -621,6 +635,8 @@ class Analyzer:
 
     def _tick(self, c: _Conn, now: float) -> None:
         """Move calls past their deadline aside; give up late answers and orphans past their window."""
+        if c.next_check == -math.inf:
+            _rewind(c, now)
         timeout = self.o.timeout
         window = self.o.late_window
         nxt = math.inf
@@ -659,12 +675,23 @@ class Analyzer:
             c.next_check = e[1] + self.o.late_window
 
     def _time_backwards(self, c: _Conn, pos: int, ts: float, now: float) -> None:
+        """The log's clock went back: reported once; the frames after it are timed on the new clock.
+
+        Whatever was stamped later than the new time (calls waiting for an answer, answers
+        waiting for their call) is moved to it, on every connection of the file at its next
+        frame (``_tick``): deadlines run from the jump and response times stay positive,
+        instead of every later frame looking earlier than those entries.
+        """
+        if self.last_time is None or now > self.last_time:
+            self.last_time = now
+        for conn in self.conns.values():
+            conn.next_check = -math.inf  # rewind it at its next frame
         self._find(
             "time-backwards",
             c.station,
             pos,
             ts,
-            f"time goes back {now - ts:.3f} s from the latest frame before it",
+            f"time goes back {now - ts:.3f} s from the latest frame before it (later frames are timed from here)",
             {"back_s": round(now - ts, 6)},
         )
 
@@ -718,11 +745,26 @@ class Analyzer:
         elif t is CallResult:
             self._answer(c, pos, ts, side, f.unique_id, data, None)
         elif t is CallError:
+            self._error_code(c, pos, ts, side, f, "CALLERROR")
             self._answer(c, pos, ts, side, f.unique_id, data, f)
         elif t is Send:
             self._send(c, pos, ts, side, f.unique_id, f.action, f.relaxations)
         elif t is CallResultError:
+            self._error_code(c, pos, ts, side, f, "CALLRESULTERROR")
             self._result_error(c, pos, ts, side, f)
+
+    def _error_code(self, c: _Conn, pos: int, ts: float | None, side: int, f: Any, what: str) -> None:
+        """A CALLERROR's (CALLRESULTERROR's) code must be one of the version's, in its spelling."""
+        version = c.version or "2.0.1"
+        fault = error_code_fault(f.error_code, version)
+        if fault is None:
+            return
+        details: dict[str, Any] = {"code": f.error_code, "unique_id": f.unique_id, "frame": what}
+        if fault[1] is not None:
+            details["expected"] = fault[1]
+        if side >= 0:
+            details["sender"] = SIDE_NAMES[side]
+        self._find("error-code", c.station, pos, ts, f"{what} code {f.error_code!r} {fault[0]}", details)
 
     def _call(
         self, c: _Conn, pos: int, ts: float | None, side: int, uid: str, action: str, relaxations: Any, bad: int
@@ -992,6 +1034,7 @@ class Analyzer:
         self, c: _Conn, pos: int, ts: float | None, cs: int, uid: str, action: str, r: Any, s: list[Any]
     ) -> None:
         if type(r) is CallError:
+            self._error_code(c, pos, ts, 1 - cs, r, "CALLERROR")
             s[S_ERR] += 1
             self._call_error(c, pos, ts, cs, action, None, r)
 
@@ -999,14 +1042,13 @@ class Analyzer:
         self, c: _Conn, pos: int, ts: float | None, cs: int, action: str | None, cpos: int | None, err: CallError
     ) -> None:
         code = err.error_code
-        known = err.code is not None
         sender = SIDE_NAMES[1 - cs] if cs >= 0 else "?"
         what = f"the {action} call at {self._unit} {cpos}" if action is not None else f"id {err.unique_id!r}"
         msg = f"{sender} answered {what} with CALLERROR {code}"
         if err.error_description:
             msg += f": {err.error_description}"
-        if not known:
-            msg += " (not an OCPP error code)"
+        if error_code_fault(code, c.version or "2.0.1") is not None:
+            msg += f" (not an OCPP {c.version} error code)"
         details: dict[str, Any] = {
             "code": code,
             "description": err.error_description,
@@ -1224,6 +1266,10 @@ class Analyzer:
     ) -> None:
         sev = self._severity.get(kind, "warning") if severity is None or kind in self.o.severities else severity
         self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+        per = self.by_kind_severity.get(kind)
+        if per is None:
+            per = self.by_kind_severity[kind] = {}
+        per[sev] = per.get(sev, 0) + 1
         self.by_severity[sev] += 1
         st = self.stations.get(station)
         if st is not None:
@@ -1237,6 +1283,17 @@ class Analyzer:
         """Whether any finding is at or above ``threshold`` ("info", "warning" or "error")."""
         rank = _RANK[threshold]
         return any(n for s, n in self.by_severity.items() if _RANK[s] >= rank)
+
+
+def _rewind(c: _Conn, now: float) -> None:
+    """After the clock went back: nothing a connection holds is later than ``now``."""
+    for table in (*c.pend, *c.expired):
+        for uid, e in table.items():
+            if e[1] is not None and e[1] > now:
+                table[uid] = (e[0], now, *e[2:])
+    for uid, o in c.orphans.items():
+        if o[1] is not None and o[1] > now:
+            c.orphans[uid] = (o[0], now, *o[2:])
 
 
 def _untyped_status(data: Any) -> str | None:

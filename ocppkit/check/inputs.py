@@ -521,6 +521,12 @@ _STATION_RE = re.compile(
     rb"(?i:station|station_id|stationid|chargepoint|charge_point|chargepointid|cp|cp_id|cpid|chargebox|"
     rb"chargeboxid|identity)\s*[=:]\s*\"?([^\s\",;\]\[]+)"
 )
+# What the `ocpp` package (mobilityhouse) logs, whatever the logging format around it:
+# `<identity>: receive message <frame>` and `<identity>: send <frame>` (its ChargePoint class, on
+# either side; the identity is the station's). An identity has no space or ":" (it is the
+# user name of HTTP Basic authentication in the security profiles).
+_OCPP_PKG = re.compile(rb"(?:^|[\s:])([^\s:]+): (receive message|send) $")
+_OCPP_PKG_ENDS = (b": receive message ", b": send ")
 _TIME_BYTES = re.compile(rb"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:\s?(?:Z|z|[+-]\d{2}(?::?\d{2})?))?")
 _EPOCH_BYTES = re.compile(rb"^\s*\[?(\d{9,10}(?:\.\d+)?|\d{12,19})(?![\d-])")
 
@@ -583,13 +589,18 @@ class TextSource(Source):
                 em = _EPOCH_BYTES.match(prefix)
                 if em is not None:
                     ts = _epoch(float(em.group(1)))
-            dm = _DIR_MARKERS.search(prefix)
-            code = UNKNOWN
-            if dm is not None:
-                word = dm.group().rstrip(b": \t").lower()
-                code = _MARKER_CODES.get(word, UNKNOWN)
-            sm = _STATION_RE.search(prefix)
-            station = sm.group(1).decode("utf-8", "replace") if sm is not None else default
+            om = _OCPP_PKG.search(prefix) if prefix.endswith(_OCPP_PKG_ENDS) else None
+            if om is not None:
+                code = RECEIVED if om.group(2) == b"receive message" else SENT
+                station = om.group(1).decode("utf-8", "replace")
+            else:
+                dm = _DIR_MARKERS.search(prefix)
+                code = UNKNOWN
+                if dm is not None:
+                    word = dm.group().rstrip(b": \t").lower()
+                    code = _MARKER_CODES.get(word, UNKNOWN)
+                sm = _STATION_RE.search(prefix)
+                station = sm.group(1).decode("utf-8", "replace") if sm is not None else default
             frames += 1
             yield (lineno, ts, code, station, data)
         self.frames = frames

@@ -25,6 +25,14 @@ def _fmt_time(t: float | None) -> str:
     return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
 
 
+def _safe(text: str) -> str:
+    """Text from the log as the terminal shows it: control characters (ANSI escapes, line breaks)
+    written as escapes, never sent to the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _fmt_duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
@@ -126,20 +134,21 @@ def render_text(
                 if fd.unit == "line"
                 else f"{os.path.basename(fd.file)}#{fd.position}"
             )
-            rows.append([fd.severity, where, _fmt_time(fd.time), fd.station, fd.kind, fd.message])
+            rows.append([fd.severity, _safe(where), _fmt_time(fd.time), _safe(fd.station), fd.kind, _safe(fd.message)])
             styles.append(fd.severity)
         lines += _table(rows, ["SEVERITY", "WHERE", "TIME", "STATION", "KIND", "MESSAGE"], paint, styles)
         more = total - len(shown)
         if more > 0:
             lines.append(paint(f"  ... {more} more (--show N shows more; --json lists up to --max-findings)", "dim"))
         lines.append("")
-        rows = [
-            [KINDS[k].severity if k in KINDS else "?", k, str(n), KINDS[k].title if k in KINDS else ""]
-            for k, n in sorted(
-                summary.by_kind.items(),
-                key=lambda kv: (-_RANK.get(KINDS[kv[0]].severity, 0) if kv[0] in KINDS else 0, kv[0]),
-            )
-        ]
+        # one row per kind and the severity its findings got (a kind can have several: an
+        # `unanswered` call is a warning when the input ends before its deadline, `--severity`)
+        counted = []
+        for k, n in summary.by_kind.items():
+            per = summary.by_kind_severity.get(k) or {KINDS[k].severity if k in KINDS else "?": n}
+            counted += [(sev, k, m) for sev, m in per.items() if m]
+        counted.sort(key=lambda r: (-_RANK.get(r[0], -1), r[1]))
+        rows = [[sev, k, str(m), KINDS[k].title if k in KINDS else ""] for sev, k, m in counted]
         lines.append(paint("BY KIND", "bold"))
         lines += _table(rows, ["SEVERITY", "KIND", "COUNT", "WHAT"], paint, [r[0] for r in rows], frozenset({2}))
     else:
@@ -154,7 +163,7 @@ def render_text(
             fnd = st["findings"]
             rows.append(
                 [
-                    name,
+                    _safe(name),
                     ", ".join(st["versions"]) or "-",
                     str(st["connections"]),
                     str(st["frames"]),
@@ -181,9 +190,9 @@ def render_text(
             rt = a.get("rt_ms", {})
             rows.append(
                 [
-                    a["station"],
+                    _safe(a["station"]),
                     a["sender"],
-                    a["action"],
+                    _safe(a["action"]),
                     str(a["calls"]),
                     str(a["results"]),
                     str(a["errors"]),
@@ -246,6 +255,7 @@ def render_json(summary: Summary, *, fail_on: str = "error") -> bytes:
         "files": summary.files,
         "by_severity": summary.by_severity,
         "by_kind": summary.by_kind,
+        "by_kind_severity": summary.by_kind_severity,
         "findings_dropped": summary.dropped_findings,
         "findings": [
             {

@@ -9,8 +9,9 @@ from functools import cache
 from typing import Any
 
 from .._rpc_py import DEFAULT_ALLOWED_WHILE_PENDING
+from ..errors import ErrorCode, parse_error_code, spell_error_code
 
-__all__ = ["CSMS", "STATION", "allowed_while_pending", "initiator", "known_actions", "peek"]
+__all__ = ["CSMS", "STATION", "allowed_while_pending", "error_code_fault", "initiator", "known_actions", "peek"]
 
 STATION = 0
 CSMS = 1
@@ -106,6 +107,26 @@ def initiator(version: str | None, action: str) -> int | None:
     if action not in known_actions(version):
         return None
     return STATION if action in _STATION[version] else CSMS
+
+
+#: The error codes of each version, as it spells them (1.6: 10, 2.0.1 and 2.1: 12).
+_CODES = {v: frozenset(spell_error_code(c, v) for c in ErrorCode) for v in _MODULES}
+_NOT_IN_16 = (ErrorCode.RPC_FRAMEWORK_ERROR, ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED)
+
+
+def error_code_fault(code: str, version: str) -> tuple[str, str | None] | None:
+    """None when ``code`` is one of ``version``'s error codes in its spelling; else what is wrong
+    with it and the code the version would use (None if the code means nothing)."""
+    if code in _CODES[version]:
+        return None
+    what = f"is not an OCPP {version} error code"
+    parsed = parse_error_code(code)
+    if parsed is None:
+        return what, None
+    spelled = spell_error_code(parsed, version)
+    if version == "1.6" and parsed in _NOT_IN_16:
+        return f"{what} (1.6 has no such code; the nearest is {spelled})", spelled
+    return f"{what} (OCPP {version} spells it {spelled})", spelled
 
 
 _PEEK_S = re.compile(r'\s*\[\s*(\d{1,3})\s*,\s*"((?:[^"\\]|\\.){0,64})"\s*(?:,\s*"([^"\\]{0,64})")?')
