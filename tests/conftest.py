@@ -1,4 +1,9 @@
-"""Shared fixtures: every codec test runs against both twins (pure Python and the C extension)."""
+"""Shared fixtures: every codec test runs against both twins (pure Python and the C extension).
+
+Also the markers of the suite (registered in pyproject.toml): ``MARKS`` applies them by folder,
+module or test, so that test files need no decorator for them. ``pytest -m "not slow"`` is the
+quick loop; docs/development.md says what each marker means.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,64 @@ import pytest
 
 # The repository root, for `import codegen` in the generator tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+#: Markers by node-id prefix: a folder (ending in "/"), a module, or ``module::test`` (all its
+#: parameters). tests/test_markers.py checks that every entry still names something.
+MARKS: dict[str, tuple[str, ...]] = {
+    # another OCPP implementation (or its tooling)
+    "tests/interop/": ("interop",),
+    # ... on the other end of a loopback WebSocket
+    "tests/interop/test_ocpp_package.py": ("network",),
+    # ... in Node.js subprocesses, with ocpp-rpc from the npm registry (about 10 s)
+    "tests/interop/test_ocpp_rpc.py": ("network", "slow"),
+    # the adapters' suite: servers and clients on 127.0.0.1, TLS
+    "tests/adapters/test_websockets.py": ("network",),
+    "tests/adapters/test_websockets.py::test_cli_serve_and_station": ("slow",),
+    "tests/test_check.py::test_capture_of_a_real_loopback_session_by_tshark": ("network",),
+    "tests/test_check.py::test_a_real_websocket_session_recorded_by_the_csms": ("network",),
+    # the big suites: every schema against jsonschema, the twins under Hypothesis, mypy, codegen
+    "tests/test_differential.py": ("slow",),
+    "tests/test_codec_parity.py": ("slow",),
+    "tests/test_rpc_states.py": ("slow",),
+    "tests/test_typing.py": ("slow",),
+    "tests/test_codegen.py": ("slow",),
+    "tests/test_markers.py::test_minus_m_selects_on_the_applied_markers": ("slow",),  # a pytest subprocess
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if sys.version_info < (3, 11):
+        # CPython 3.10's asyncio.sslproto makes the application transport in SSLProtocol.__init__
+        # and never closes it when the TLS handshake fails (a station that does not trust the CSMS):
+        # no caller ever gets it, so nothing can close it, and its __del__ warns. 3.11 rewrote
+        # sslproto and closes it. Warnings stay errors for everything else.
+        config.addinivalue_line(
+            "filterwarnings", r"ignore:unclosed transport <asyncio\.sslproto\._SSLProtocolTransport:ResourceWarning"
+        )
+
+
+def marks_for(nodeid: str) -> list[str]:
+    """The markers that ``MARKS`` gives a test (node id relative to the repository)."""
+    base = nodeid.split("[", 1)[0]
+    found: list[str] = []
+    for prefix, names in MARKS.items():
+        if base == prefix or base.startswith(prefix + "::") or (prefix.endswith("/") and base.startswith(prefix)):
+            found += [n for n in names if n not in found]
+    return found
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on them
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).resolve().parent.parent
+    for item in items:
+        try:
+            relative = Path(item.path).resolve().relative_to(root).as_posix()
+        except ValueError:
+            continue
+        nodeid = relative + item.nodeid[item.nodeid.index("::") :] if "::" in item.nodeid else relative
+        for name in marks_for(nodeid):
+            item.add_marker(name)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -23,7 +23,8 @@ def ocpp_rpc(tmp_path_factory: pytest.TempPathFactory) -> NodeEnv:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for env in _INSTALLED:
-        if env.version is not None:
+        if env.version is not None and env.tools is not None:
             terminalreporter.write_line(
                 f"interop: ocpp-rpc {env.version} installed from npm in {env.install_seconds:.1f}s"
+                f" (Node.js {env.tools.version} from {env.tools.origin})"
             )
