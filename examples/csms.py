@@ -29,8 +29,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 import ocppkit
-from ocppkit import v201
-from ocppkit.adapters.asyncio import CallErrorResponse, CallTimeout, Session, current_session
+from ocppkit import CallErrorResponse, CallTimeout, v201
+from ocppkit.adapters.asyncio import Session, current_session
 from ocppkit.adapters.websockets import CSMSServer
 
 HEARTBEAT_INTERVAL = 300  # seconds, told to every station in the BootNotification response

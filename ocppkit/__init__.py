@@ -17,6 +17,8 @@ from ._version import __version__
 from .codec import IMPLEMENTATION, Codec
 from .edition import Edition, edition
 from .errors import (
+    CallErrorResponse,
+    CallTimeout,
     ErrorCode,
     LocalProtocolError,
     OcppError,
@@ -49,8 +51,10 @@ __all__ = [
     "ActionTypes",
     "Call",
     "CallError",
+    "CallErrorResponse",
     "CallReceived",
     "CallTimedOut",
+    "CallTimeout",
     "Connection",
     "ErrorReceived",
     "Event",

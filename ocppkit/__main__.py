@@ -27,10 +27,11 @@ import msgspec
 
 from . import Codec, OcppError, __version__
 from .codec import IMPLEMENTATION
+from .edition import VERSIONS
 from .frames import CallResult
 
-VERSIONS = ["1.6", "2.0.1", "2.1"]
-_DEFAULT_DECODE_VERSION = "2.0.1"
+_NEWEST_FIRST = list(reversed(VERSIONS))
+_DEFAULT_VERSION = "2.0.1"  # of demo, station and decode when no --version is given
 
 
 class UsageError(Exception):
@@ -44,11 +45,11 @@ def _printable(text: str) -> str:
 
 
 def _decode(args: argparse.Namespace) -> int:
-    version = args.version or _DEFAULT_DECODE_VERSION
+    version = args.version or _DEFAULT_VERSION
     if args.version:
         print(f"OCPP {version}")
     else:
-        print(f"OCPP {version} (assumed: the default; choose with --version 1.6, 2.0.1 or 2.1)")
+        print(f"OCPP {version} (assumed: the default; choose with --version {_one_of(VERSIONS, 'or')})")
     codec = Codec(version)
     frames = args.frames or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     bad = 0
@@ -71,6 +72,11 @@ def _decode(args: argparse.Namespace) -> int:
         else:
             print(f"ok: {frame!r}")
     return 1 if bad else 0
+
+
+def _one_of(versions: list[str] | tuple[str, ...], last: str) -> str:
+    """``1.6, 2.0.1 or 2.1``."""
+    return f"{', '.join(versions[:-1])} {last} {versions[-1]}" if len(versions) > 1 else versions[0]
 
 
 def _need_websockets() -> Any:
@@ -180,7 +186,7 @@ def _one_line(exc: BaseException | None) -> str:
 def _serve(args: argparse.Namespace) -> int:
     _serve_checks(args)
     demo, ws = _need_websockets()
-    versions = args.version or ["2.1", "2.0.1", "1.6"]
+    versions = args.version or _NEWEST_FIRST
     ssl_context = _ssl_server(args)
 
     def authenticate(hs: Any) -> bool:
@@ -273,7 +279,7 @@ def _station_setup(args: argparse.Namespace) -> tuple[Any, int]:
 def _station(args: argparse.Namespace) -> int:
     ctx, profile = _station_setup(args)
     demo, ws = _need_websockets()
-    versions = args.version or ["2.0.1"]
+    versions = args.version or [_DEFAULT_VERSION]
 
     def connected(session: Any) -> None:
         again = "re" if station.connections > 1 else ""
@@ -341,7 +347,7 @@ _FULL_FRAMES = "print every frame in full (by default payloads longer than 160 c
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``ocppkit`` argument parser (every subcommand)."""
-    parser = argparse.ArgumentParser(prog="ocppkit", description="Typed, validated OCPP 1.6, 2.0.1 and 2.1.")
+    parser = argparse.ArgumentParser(prog="ocppkit", description=f"Typed, validated OCPP {_one_of(VERSIONS, 'and')}.")
     parser.add_argument("-V", "--version", action="version", version=f"ocppkit {__version__} (codec: {IMPLEMENTATION})")
     sub = parser.add_subparsers(dest="command", required=True)
     fmt = argparse.RawDescriptionHelpFormatter
@@ -355,7 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
         "was as expected.",
         formatter_class=fmt,
     )
-    demo.add_argument("--version", default="2.0.1", choices=VERSIONS, help="OCPP version (default: %(default)s)")
+    demo.add_argument(
+        "--version", default=_DEFAULT_VERSION, choices=VERSIONS, help="OCPP version (default: %(default)s)"
+    )
     demo.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
 
     serve = sub.add_parser(
@@ -375,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--version",
         action="append",
         choices=VERSIONS,
-        help="an OCPP version to accept (repeatable; default: 2.1, 2.0.1 and 1.6)",
+        help=f"an OCPP version to accept (repeatable; default: {_one_of(_NEWEST_FIRST, 'and')})",
     )
     serve.add_argument(
         "--security-profile", type=int, default=0, choices=[0, 1, 2, 3], help="OCPP security profile (default: 0)"
@@ -400,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--version",
         action="append",
         choices=VERSIONS,
-        help="an OCPP version to offer, preferred first (repeatable; default: 2.0.1)",
+        help=f"an OCPP version to offer, preferred first (repeatable; default: {_DEFAULT_VERSION})",
     )
     station.add_argument(
         "--security-profile",
@@ -437,7 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     dec.add_argument(
-        "--version", choices=VERSIONS, help=f"OCPP version (default: {_DEFAULT_DECODE_VERSION}, said in the output)"
+        "--version", choices=VERSIONS, help=f"OCPP version (default: {_DEFAULT_VERSION}, said in the output)"
     )
     dec.add_argument("--action", help="validate CALLRESULT payloads as this action's response")
     dec.add_argument("frames", nargs="*", help="frames (default: one per line on standard input)")

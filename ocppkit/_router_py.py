@@ -15,10 +15,14 @@
 mypy checks each handler against the request class it is registered for: its argument must
 accept that class and its return type must be the matching response (or an awaitable of it).
 A router serves one OCPP version, given or taken from its first handler; a handler of another
-version is refused. A known action with no handler is answered ``NotSupported`` (an action
-unknown to the version never gets here: the codec answers it ``NotImplemented``); an exception
-in a handler is answered ``InternalError`` with no traceback on the wire, and returned to the
-caller.
+version is refused.
+
+How a handler's outcome becomes the answer is one function, :func:`answer`, which
+``Router.dispatch`` and the asyncio adapters' sessions share: a known action with no handler is
+answered ``NotSupported`` (an action unknown to the version never gets here: the codec answers it
+``NotImplemented``); an exception in a handler is answered ``InternalError`` with no traceback on
+the wire, and returned to the caller; so is an invalid response (``LocalProtocolError``, naming
+the field), and an awaitable where a response was due (``TypeError``).
 """
 
 from __future__ import annotations
@@ -27,11 +31,11 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._base import Request, Response
-from ._codec_common import VERSIONS
+from .edition import VERSIONS
 from .errors import ErrorCode, LocalProtocolError
 from .events import CallReceived
 
-__all__ = ["Router"]
+__all__ = ["NO_HANDLER", "Router", "answer"]
 
 R = TypeVar("R", bound=Response)
 Q = TypeVar("Q", bound=Request[Any])
@@ -60,6 +64,59 @@ if TYPE_CHECKING:
         def __call__(self, handler: Callable[[Q], Awaitable[R]], /) -> Callable[[Q], Awaitable[R]]: ...
         @overload
         def __call__(self, handler: Callable[[Q], R | Awaitable[R]], /) -> Callable[[Q], R | Awaitable[R]]: ...
+
+
+class _NoHandler:
+    """The type of :data:`NO_HANDLER`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_HANDLER"
+
+
+#: The outcome to give :func:`answer` for a call whose action has no handler (``NotSupported``).
+NO_HANDLER: Any = _NoHandler()
+
+
+def answer(conn: Any, event: CallReceived, outcome: object) -> BaseException | None:
+    """Answer the received call ``event`` on ``conn`` with a handler's outcome; return the
+    exception to report (log), or None when the peer got the response.
+
+    The one answering policy of ocppkit, shared by :meth:`Router.dispatch` and the asyncio
+    adapters (plain handlers and coroutine handlers alike). ``outcome`` is:
+
+    - :data:`NO_HANDLER`: the action has no handler: ``NotSupported``; returns None.
+    - an exception (the handler raised it): ``InternalError`` ("Internal error", never a
+      traceback on the wire); returns that exception.
+    - an awaitable (an async handler, where nothing can await it): closed unawaited,
+      ``InternalError``; returns a ``TypeError`` saying so.
+    - anything else, the response: sent as the CALLRESULT. An invalid one (another class, a
+      field breaking its schema) is never sent: the connection answers ``InternalError`` and this
+      returns its :class:`ocppkit.LocalProtocolError`, naming the field.
+
+    A caller tells a failing handler from an invalid response by ``returned is outcome``.
+    """
+    if isinstance(outcome, Exception):
+        conn.send_error(event.unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})
+        return outcome
+    if outcome is NO_HANDLER:
+        conn.send_error(event.unique_id, ErrorCode.NOT_SUPPORTED, f"{event.action} is not supported here", {})
+        return None
+    if hasattr(outcome, "__await__"):
+        close = getattr(outcome, "close", None)
+        if close is not None:
+            close()  # a coroutine object: do not leave it "never awaited"
+        conn.send_error(event.unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})
+        return TypeError(
+            f"the handler of {event.action} returned an awaitable, which cannot be awaited here: "
+            "Router.dispatch runs plain functions; run coroutine handlers with an asyncio adapter"
+        )
+    try:
+        conn.send_result(event.unique_id, outcome)
+    except LocalProtocolError as exc:  # the connection already answered InternalError
+        return exc
+    return None
 
 
 class Router:
@@ -126,27 +183,18 @@ class Router:
         return request_type in self._handlers
 
     def dispatch(self, conn: Any, event: CallReceived) -> BaseException | None:
-        """Run the handler of ``event`` and answer on ``conn`` (synchronous handlers).
+        """Run the handler of ``event`` and answer on ``conn`` (synchronous handlers), as
+        :func:`answer` defines.
 
-        Returns the exception the handler raised (already answered ``InternalError``), or the
-        ``LocalProtocolError`` for an invalid response (likewise answered), else None.
+        Returns the exception the handler raised (already answered ``InternalError``), the
+        ``LocalProtocolError`` of an invalid response (likewise answered) or the ``TypeError`` of
+        an async handler (likewise), else None.
         """
         handler = self._handlers.get(type(event.request))
         if handler is None:
-            conn.send_error(event.unique_id, ErrorCode.NOT_SUPPORTED, f"{event.action} is not supported here", {})
-            return None
+            return answer(conn, event, NO_HANDLER)
         try:
-            response = handler(event.request)
-            if hasattr(response, "__await__"):
-                close = getattr(response, "close", None)
-                if close is not None:
-                    close()  # a coroutine object: do not leave it "never awaited"
-                raise TypeError(f"the handler of {event.action} is asynchronous: use an asyncio adapter")
-        except Exception as exc:  # noqa: BLE001 - any handler failure becomes InternalError
-            conn.send_error(event.unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})
-            return exc
-        try:
-            conn.send_result(event.unique_id, response)
-        except LocalProtocolError as exc:  # the connection already answered InternalError
-            return exc
-        return None
+            outcome = handler(event.request)
+        except Exception as exc:  # any handler failure becomes InternalError
+            outcome = exc
+        return answer(conn, event, outcome)

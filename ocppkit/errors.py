@@ -139,3 +139,53 @@ class PayloadError(RemoteProtocolError):
     def rule(self) -> str:
         """The schema keyword the value breaks (``maxLength``, ``required``, ``type``, ...)."""
         return str(self.details.get("rule", ""))
+
+
+# ------------------------------------------------------------------ the adapters' errors
+# (raised by ``Session.call`` and the websockets adapters; ``ocppkit.adapters.asyncio`` re-exports them)
+
+__all__ += ["CallErrorResponse", "CallTimeout"]
+
+
+class CallErrorResponse(RemoteProtocolError):
+    """The peer answered our call with a CALLERROR; raised by ``Session.call``.
+
+    Parameters:
+        code: the error code as the peer spelt it, kept as ``code`` (``error_code`` holds it as
+            an :class:`ErrorCode`, ``GenericError`` for a code no version defines).
+        description: the peer's description.
+        details: the peer's details object.
+        version: the OCPP version of the session.
+        unique_id: the id of our call.
+    """
+
+    def __init__(self, code: str, description: str, details: dict[str, Any], *, version: str, unique_id: str) -> None:
+        parsed = parse_error_code(code) or ErrorCode.GENERIC_ERROR
+        super().__init__(parsed, description, details, version=version, unique_id=unique_id)
+        self.code = code
+
+
+class CallTimeout(OcppError, TimeoutError):
+    """The peer did not answer our call before its deadline (the connection's ``call_timeout``,
+    counted from when the call went on the wire); raised by ``Session.call``.
+
+    Also a ``TimeoutError`` (``except TimeoutError`` catches it; on Python 3.11 and later so does
+    ``except asyncio.TimeoutError``). ``error_code`` is ``GenericError`` (OCPP has no code for
+    a call never answered), ``details`` is ``{"rule": "callTimeout", "action": <action>}`` and
+    ``unique_id`` the id of our call.
+
+    Parameters:
+        action: the action of the call that went unanswered (kept as ``action``).
+        unique_id: the id of our call.
+        version: the OCPP version of the session.
+    """
+
+    def __init__(self, action: str, unique_id: str, *, version: str = "2.0.1") -> None:
+        super().__init__(
+            ErrorCode.GENERIC_ERROR,
+            f"No answer to {action} {unique_id} before the call timeout",
+            {"rule": "callTimeout", "action": action},
+            version=version,
+            unique_id=unique_id,
+        )
+        self.action = action

@@ -82,6 +82,19 @@ def test_help_describes_the_command_and_its_defaults(command: str, described: st
         assert "--full-frames" in text
 
 
+def test_the_versions_offered_are_the_editions() -> None:
+    from ocppkit.edition import VERSIONS
+
+    newest_first = list(reversed(VERSIONS))
+    for command in ("demo", "serve", "station", "decode"):
+        text = " ".join(cli(command, "--help").stdout.split())
+        assert "--version {" + ",".join(VERSIONS) + "}" in text, command
+    serve = " ".join(cli("serve", "--help").stdout.split())
+    assert f"default: {', '.join(newest_first[:-1])} and {newest_first[-1]})" in serve  # 2.1, 2.0.1 and 1.6
+    out = cli("serve", "--version", "3.0")
+    assert out.returncode == 2 and "invalid choice: '3.0'" in out.stderr
+
+
 # ---------------------------------------------------------------- decode
 
 

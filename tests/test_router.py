@@ -4,7 +4,9 @@ one OCPP version per router, registration rules, dispatch through a real connect
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import importlib.util
+import inspect
 import os
 from typing import Any
 
@@ -145,3 +147,97 @@ def test_dispatch_answers_over_a_connection(Router: Any, version: str) -> None:
     station_events, _ = p.pump()
     (error,) = [e for e in station_events if isinstance(e, ocppkit.ErrorReceived)]
     assert error.unique_id == status and ocppkit.parse_error_code(error.error_code) is ErrorCode.NOT_SUPPORTED
+
+
+# ----------------------------------------------------------------------- the answering policy
+
+
+@pytest.fixture(params=TWINS)
+def twin(request: pytest.FixtureRequest) -> Any:
+    """The module of a twin: its Router, answer and NO_HANDLER."""
+    return importlib.import_module(request.param.__module__)
+
+
+def _received(p: Pair, request: Any) -> CallReceived:
+    p.station.call(request)
+    _, csms_events = p.pump()
+    (call,) = [e for e in csms_events if isinstance(e, CallReceived)]
+    return call
+
+
+def _error(p: Pair) -> ocppkit.ErrorReceived:
+    station_events, _ = p.pump()
+    (error,) = [e for e in station_events if isinstance(e, ocppkit.ErrorReceived)]
+    return error
+
+
+def test_dispatch_answers_internal_error_for_a_failing_handler(twin: Any) -> None:
+    boom = RuntimeError("a secret the peer must not see")
+
+    def fails(req: Any) -> Any:
+        raise boom
+
+    router = twin.Router("2.0.1")
+    router.add(v201.HeartbeatRequest, fails)
+    p = Pair("2.0.1")
+    assert router.dispatch(p.csms, _received(p, v201.HeartbeatRequest())) is boom
+    error = _error(p)
+    assert (error.error_code, error.error_description, error.error_details) == ("InternalError", "Internal error", {})
+    assert not any(b"secret" in data for _, data in p.wire)
+
+
+def test_dispatch_answers_internal_error_for_an_invalid_response(twin: Any) -> None:
+    router = twin.Router("2.0.1")
+    router.add(
+        v201.HeartbeatRequest, lambda req: v201.ClearCacheResponse(status=v201.ClearCacheStatusEnumType.ACCEPTED)
+    )
+    broken = v201.IdTokenInfoType(status="No")  # type: ignore[arg-type]  # not in the enumeration
+    router.add(v201.AuthorizeRequest, lambda req: v201.AuthorizeResponse(id_token_info=broken))
+    p = Pair("2.0.1")
+    wrong = router.dispatch(p.csms, _received(p, v201.HeartbeatRequest()))
+    assert isinstance(wrong, ocppkit.LocalProtocolError) and "HeartbeatResponse" in wrong.description
+    assert _error(p).error_code == "InternalError"
+    invalid = router.dispatch(p.csms, _received(p, v201.AuthorizeRequest(id_token=_token())))
+    assert isinstance(invalid, ocppkit.LocalProtocolError)
+    assert invalid.details == {"path": "$.idTokenInfo.status", "rule": "enum"}
+    assert _error(p).error_code == "InternalError"
+
+
+def test_dispatch_refuses_an_async_handler_and_closes_its_coroutine(twin: Any) -> None:
+    made: list[Any] = []
+
+    async def handler(req: Any) -> v201.HeartbeatResponse:
+        return v201.HeartbeatResponse(current_time=NOW)
+
+    def run(req: Any) -> Any:
+        made.append(handler(req))
+        return made[-1]
+
+    router = twin.Router("2.0.1")
+    router.add(v201.HeartbeatRequest, run)
+    p = Pair("2.0.1")
+    refused = router.dispatch(p.csms, _received(p, v201.HeartbeatRequest()))
+    assert isinstance(refused, TypeError) and "asyncio adapter" in str(refused)
+    assert inspect.getcoroutinestate(made[0]) == inspect.CORO_CLOSED  # never "never awaited"
+    assert _error(p).error_code == "InternalError"
+
+
+def test_answer_is_the_one_policy(twin: Any) -> None:
+    p = Pair("2.0.1")
+    response = v201.HeartbeatResponse(current_time=NOW)
+    assert twin.answer(p.csms, _received(p, v201.HeartbeatRequest()), response) is None
+    station_events, _ = p.pump()
+    assert [e.response for e in station_events if isinstance(e, ResultReceived)] == [response]
+    assert twin.answer(p.csms, _received(p, v201.HeartbeatRequest()), twin.NO_HANDLER) is None
+    assert ocppkit.parse_error_code(_error(p).error_code) is ErrorCode.NOT_SUPPORTED
+    boom = KeyError("x")
+    assert twin.answer(p.csms, _received(p, v201.HeartbeatRequest()), boom) is boom
+    assert _error(p).error_description == "Internal error"
+    assert repr(twin.NO_HANDLER) == "NO_HANDLER"
+
+
+def test_the_facade_takes_answer_and_no_handler_from_the_router_twin() -> None:
+    from ocppkit import router as facade
+
+    twin = importlib.import_module(facade.Router.__module__)
+    assert facade.answer is twin.answer and facade.NO_HANDLER is twin.NO_HANDLER

@@ -15,7 +15,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Authenticate", "Handshake", "basic_auth_header", "identity_from_path", "parse_basic", "tls_context_check"]
+# What users see (re-exported by ocppkit.adapters.websockets); parse_basic and tls_context_check
+# are the websockets adapter's helpers.
+__all__ = ["Authenticate", "Handshake", "basic_auth_header", "identity_from_path"]
 
 
 def identity_from_path(path: str) -> str | None:
@@ -75,6 +77,8 @@ Authenticate = Callable[[Handshake], "bool | int | Awaitable[bool | int]"]
 
 
 def tls_context_check(context: ssl.SSLContext | None, profile: int, server: bool) -> ssl.SSLContext | None:
+    """``context`` checked for security ``profile`` (TLS 1.2 at least; profile 3 servers verify
+    client certificates), or None for the plain profiles; ValueError naming what is wrong."""
     if profile < 2:
         if context is not None:
             raise ValueError(f"security_profile {profile} is plain ws://: do not pass an ssl context")

@@ -4,8 +4,13 @@ A :class:`Session` runs one OCPP-J connection over any message transport with
 ``async send(bytes)`` and ``async recv() -> bytes | str`` (the websockets adapter provides one).
 ``await session.call(request)`` returns the typed response; received calls go to the
 :class:`ocppkit.Router`'s handlers: plain functions run inline, coroutines in their own
-task. Timeouts, queued calls and late results behave exactly as the connection defines; the
+task, and both are answered by :func:`ocppkit.router.answer`, the policy ``Router.dispatch``
+uses too. Timeouts, queued calls and late results behave exactly as the connection defines; the
 loop's clock drives it.
+
+:func:`open_session` is the one way a transport adapter opens a session: given an open
+:class:`Transport`, the role, the version, the router, the peer's identity and the
+:class:`SessionOptions` (what both roles share), it builds the connection and the session.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from .. import errors
 from .._base import Request, Response, SendPayload
-from ..errors import ErrorCode, LocalProtocolError, OcppError
+from ..errors import CallErrorResponse as CallErrorResponse
+from ..errors import CallTimeout as CallTimeout
+from ..errors import LocalProtocolError, OcppError
 from ..events import (
     CallReceived,
     CallTimedOut,
@@ -29,13 +35,19 @@ from ..events import (
     ResultReceived,
     UnmatchedResponse,
 )
-from ..router import Router
-from ..rpc import Connection
+from ..router import NO_HANDLER, Router, answer
+from ..rpc import Connection, Role
+from ._options import FrameHook as FrameHook
+from ._options import SessionOptions as SessionOptions
+from ._text import printable
 
-__all__ = ["CallErrorResponse", "CallTimeout", "Session", "Transport", "current_session"]
+# CallErrorResponse and CallTimeout live in ocppkit.errors (exported by ocppkit); they stay
+# importable from here.
+__all__ = ["FrameHook", "Session", "SessionOptions", "Transport", "current_session", "open_session"]
 
 log = logging.getLogger("ocppkit")
 R = TypeVar("R", bound=Response)
+
 
 _current: contextvars.ContextVar[Session] = contextvars.ContextVar("ocppkit_session")
 
@@ -58,22 +70,21 @@ def current_session() -> Session:
         raise LookupError("current_session(): no handler is running here (it is set only inside handlers)") from None
 
 
-def _transport_closed(exc: BaseException) -> bool:
-    """Whether ``exc`` says the transport is closed (websockets' ConnectionClosed family, or a
-    ConnectionError), without importing any transport library."""
-    return isinstance(exc, (ConnectionError, EOFError)) or type(exc).__name__.startswith("ConnectionClosed")
-
-
 class Transport(Protocol):
-    """What a Session needs from a WebSocket: text messages in and out, and a close."""
+    """What a Session needs from a WebSocket: text messages in and out, and a close.
+
+    A transport adapter translates its library's exceptions at this boundary: ``send`` and
+    ``recv`` raise ``ConnectionError`` (or ``EOFError``) once the connection has closed, with the
+    reason as its message, and nothing else for a close.
+    """
 
     async def send(self, data: bytes) -> None:
-        """Send one text message (UTF-8 JSON)."""
+        """Send one text message (UTF-8 JSON); ``ConnectionError`` when the connection has closed."""
         ...
 
     async def recv(self) -> bytes | str:
-        """The next text message; raises ``ConnectionError`` or ``EOFError`` (or websockets'
-        ``ConnectionClosed``) when the connection has closed."""
+        """The next text message; raises ``ConnectionError`` (or ``EOFError``) when the connection
+        has closed."""
         ...
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
@@ -81,32 +92,10 @@ class Transport(Protocol):
         ...
 
 
-class CallErrorResponse(errors.RemoteProtocolError):
-    """The peer answered our call with a CALLERROR; raised by :meth:`Session.call`.
-
-    Parameters:
-        code: the error code as the peer spelt it, kept as ``code`` (``error_code`` holds it as
-            an :class:`ocppkit.ErrorCode`, ``GenericError`` for a code no version defines).
-        description: the peer's description.
-        details: the peer's details object.
-        version: the OCPP version of the session.
-        unique_id: the id of our call.
-    """
-
-    def __init__(self, code: str, description: str, details: dict[str, Any], *, version: str, unique_id: str) -> None:
-        parsed = errors.parse_error_code(code) or ErrorCode.GENERIC_ERROR
-        super().__init__(parsed, description, details, version=version, unique_id=unique_id)
-        self.code = code
-
-
-class CallTimeout(TimeoutError):
-    """The peer did not answer our call before its deadline (the connection's ``call_timeout``,
-    counted from when the call went on the wire); raised by :meth:`Session.call`."""
-
-
 class Session:
-    """One OCPP-J connection driven by asyncio. Create it, then ``await run()`` (or use
-    ``start()``); ``call()`` may be awaited from any task.
+    """One OCPP-J connection driven by asyncio. Create it (:func:`open_session` does, from
+    :class:`SessionOptions`), then ``await run()`` (or use ``start()``); ``call()`` may be awaited
+    from any task.
 
     The websockets adapters create the sessions; build one yourself to run OCPP over another
     transport.
@@ -122,6 +111,8 @@ class Session:
             the transport (WebSocket close code 1008).
         on_event: ``on_event(session, event)``, called with every event of the connection as it
             is processed, before the session acts on it (see the hooks in docs/adapters.md).
+        on_frame: ``on_frame(identity, direction, data)``, called with every message received
+            (``"in"``, before decoding) and sent (``"out"``, just before it is written).
         logger: where to log; default the ``"ocppkit"`` logger.
 
     Attributes:
@@ -139,6 +130,7 @@ class Session:
         identity: str = "",
         max_bad_messages: int = 20,
         on_event: Callable[[Session, Any], None] | None = None,
+        on_frame: FrameHook | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
         self.transport = transport
@@ -148,9 +140,11 @@ class Session:
         self.version = connection.version
         self.max_bad_messages = max_bad_messages
         self.on_event = on_event
+        self.on_frame = on_frame
         self.log = logger or log
         self.closed = asyncio.Event()
         self.close_reason = ""
+        self._who = printable(identity)  # the identity comes from the wire: escaped in log lines
         self._futures: dict[str, asyncio.Future[Any]] = {}
         self._handlers: set[asyncio.Task[Any]] = set()
         self._timer: asyncio.TimerHandle | None = None
@@ -177,7 +171,7 @@ class Session:
                 answer came.
         """
         if self.closed.is_set():
-            raise ConnectionError(f"the session with {self.identity or 'the peer'} is closed")
+            raise ConnectionError(f"the session with {self._who or 'the peer'} is closed")
         uid = self.connection.call(request)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._futures[uid] = future
@@ -189,8 +183,8 @@ class Session:
                 future.cancel()
             elif not future.cancelled():
                 future.exception()  # the shutdown already failed it: this exception replaces that one
-            if _transport_closed(exc):
-                raise ConnectionError(f"the connection with {self.identity or 'the peer'} closed") from exc
+            if isinstance(exc, (ConnectionError, EOFError)):
+                raise ConnectionError(f"the connection with {self._who or 'the peer'} closed") from exc
             raise
         result: R = await future
         return result
@@ -201,14 +195,12 @@ class Session:
         Raises ``ConnectionError`` when the connection has closed.
         """
         if self.closed.is_set():
-            raise ConnectionError(f"the session with {self.identity or 'the peer'} is closed")
+            raise ConnectionError(f"the session with {self._who or 'the peer'} is closed")
         uid = self.connection.send(payload)
         try:
             await self._flush()
-        except Exception as exc:
-            if _transport_closed(exc):
-                raise ConnectionError(f"the connection with {self.identity or 'the peer'} closed") from exc
-            raise
+        except (ConnectionError, EOFError) as exc:
+            raise ConnectionError(f"the connection with {self._who or 'the peer'} closed") from exc
         return uid
 
     def start(self) -> asyncio.Task[None]:
@@ -221,6 +213,8 @@ class Session:
         try:
             while True:
                 data = await self.transport.recv()
+                if self.on_frame is not None:
+                    self.on_frame(self.identity, "in", data if isinstance(data, bytes) else data.encode())
                 self.connection.receive_data(data)
                 self._process()
                 await self._flush()
@@ -228,13 +222,8 @@ class Session:
                     self.close_reason = f"too many invalid messages ({self.connection.bad_messages})"
                     await self.transport.close(1008, self.close_reason[:120])
                     break
-        except (ConnectionError, EOFError) as exc:
+        except (ConnectionError, EOFError) as exc:  # the transport has closed
             self.close_reason = self.close_reason or str(exc) or type(exc).__name__
-        except Exception as exc:  # websockets' ConnectionClosed and friends end the session
-            if _transport_closed(exc):
-                self.close_reason = self.close_reason or str(exc)
-            else:
-                raise
         finally:
             self._shutdown()
 
@@ -274,15 +263,13 @@ class Session:
             elif isinstance(event, ResultInvalid):
                 self._resolve(event.unique_id, event.error, error=True)
             elif isinstance(event, CallTimedOut):
-                self._resolve(
-                    event.unique_id, CallTimeout(f"no answer to {event.action} {event.unique_id}"), error=True
-                )
+                timeout = CallTimeout(event.action, event.unique_id, version=self.version)
+                self._resolve(event.unique_id, timeout, error=True)
             elif isinstance(event, ProtocolViolation):
-                self.log.warning(
-                    "%s: protocol violation: %s %s", self.identity, event.error.code, event.error.description
-                )
+                self.log.warning("%s: protocol violation: %s %s", self._who, event.error.code, event.error.description)
             elif isinstance(event, (LateResponse, UnmatchedResponse)):
-                self.log.info("%s: dropped %s for %s", self.identity, type(event).__name__, event.unique_id)
+                shown = printable(event.unique_id)  # a peer's id: escaped
+                self.log.info("%s: dropped %s for %s", self._who, type(event).__name__, shown)
             # SendReceived and ResultErrorReceived reach the application through on_event.
         self._arm_timer()
 
@@ -296,56 +283,55 @@ class Session:
             future.set_result(value)
 
     def _dispatch(self, event: CallReceived) -> None:
-        """Run the call's handler: a plain function inline, a coroutine in its own task."""
+        """Run the call's handler: a plain function inline, a coroutine in its own task; the
+        outcome is answered by :func:`ocppkit.router.answer`."""
         handler = self.router.handler_for(event.request)
         if handler is None:
-            self.connection.send_error(
-                event.unique_id, ErrorCode.NOT_SUPPORTED, f"{event.action} is not supported here", {}
-            )
+            answer(self.connection, event, NO_HANDLER)
             return
         token = _current.set(self)
         try:
-            response = handler(event.request)
-            if isinstance(response, Awaitable):
+            outcome = handler(event.request)
+            if isinstance(outcome, Awaitable):
                 # The task copies the context now, while current_session() is set.
-                task = asyncio.get_running_loop().create_task(self._finish(event, response))
+                task = asyncio.get_running_loop().create_task(self._finish(event, outcome))
                 self._handlers.add(task)
                 task.add_done_callback(self._handlers.discard)
                 return
-        except Exception:
-            self.log.exception("%s: the handler of %s failed", self.identity, event.action)
-            self.connection.send_error(event.unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})
-            return
+        except Exception as exc:  # any handler failure becomes InternalError
+            outcome = exc
         finally:
             _current.reset(token)
-        self._answer(event, response)
+        self._report(event, outcome, answer(self.connection, event, outcome))
 
-    def _answer(self, event: CallReceived, response: Any) -> None:
-        try:
-            self.connection.send_result(event.unique_id, response)
-        except LocalProtocolError as exc:  # the connection already answered InternalError
-            self.log.error("%s: invalid response to %s: %s", self.identity, event.action, exc.description)
+    def _report(self, event: CallReceived, outcome: object, problem: BaseException | None) -> None:
+        """Log what :func:`answer` returned: a failing handler, or an invalid response."""
+        if problem is None:
+            return
+        if problem is outcome:
+            self.log.error("%s: the handler of %s failed", self._who, event.action, exc_info=problem)
+        elif isinstance(problem, LocalProtocolError):
+            self.log.error("%s: invalid response to %s: %s", self._who, event.action, problem.description)
+        else:
+            self.log.error("%s: %s", self._who, problem)
 
     async def _finish(self, event: CallReceived, pending: Awaitable[Any]) -> None:
         try:
             try:
-                response = await pending
-            except Exception:
-                self.log.exception("%s: the handler of %s failed", self.identity, event.action)
-                self.connection.send_error(event.unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})
-            else:
-                self._answer(event, response)
+                outcome = await pending
+            except Exception as exc:  # any handler failure becomes InternalError
+                outcome = exc
+            self._report(event, outcome, answer(self.connection, event, outcome))
             await self._flush()
-        except (OcppError, ConnectionError):
-            pass
-        except Exception as exc:  # the transport closed under us
-            if not _transport_closed(exc):
-                raise
+        except (OcppError, ConnectionError, EOFError):
+            pass  # the connection closed under us, or the call was already answered
 
     async def _flush(self) -> None:
         if self.connection.has_data_to_send or self._send_lock.locked():
             async with self._send_lock:  # drained inside the lock: frames keep their order across tasks
                 for data in self.connection.data_to_send():
+                    if self.on_frame is not None:
+                        self.on_frame(self.identity, "out", data)
                     await self.transport.send(data)
         self._arm_timer()
 
@@ -381,3 +367,54 @@ class Session:
         for task in list(self._handlers):
             task.cancel()
         self.closed.set()
+
+
+def open_session(
+    transport: Transport,
+    role: Role,
+    version: str,
+    router: Router | None = None,
+    *,
+    identity: str = "",
+    options: SessionOptions | None = None,
+) -> Session:
+    """The session of a transport that has just opened: the one way every transport adapter,
+    either role, builds its :class:`ocppkit.Connection` and :class:`Session`.
+
+    Call it in the running loop (whose clock drives the timers), then run the session: ``await
+    session.run()`` in the task serving the transport (a server's connection handler), or
+    ``session.start()`` to run it in a task of its own (a client). Transport settings of
+    ``options`` (``compression``, ``ping_interval``, ``max_frame_size``) are the transport
+    adapter's to apply when it opens the transport; the rest are applied here.
+
+    Parameters:
+        transport: the open transport (see :class:`Transport`): it raises ``ConnectionError``
+            once closed.
+        role: ``"csms"`` or ``"station"``: the side this session plays.
+        version: the OCPP version agreed on the transport (its subprotocol).
+        router: the :class:`ocppkit.Router` answering the peer's calls (None: every call is
+            answered ``NotSupported``).
+        identity: the station identity, in log lines and the hooks.
+        options: the :class:`SessionOptions` (default: ``SessionOptions()``).
+    """
+    o = options if options is not None else SessionOptions()
+    connection = Connection(
+        role,
+        version,
+        clock=asyncio.get_running_loop().time,
+        call_timeout=o.call_timeout,
+        max_queued_calls=o.max_queued_calls,
+        max_pending_received=o.max_pending_received,
+        boot_gating=o.boot_gating,
+        max_frame_size=o.max_frame_size,
+        policy=o.policy,
+    )
+    return Session(
+        transport,
+        connection,
+        router,
+        identity=identity,
+        max_bad_messages=o.max_bad_messages,
+        on_event=o.on_event,
+        on_frame=o.on_frame,
+    )

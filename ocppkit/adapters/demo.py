@@ -21,9 +21,12 @@ from typing import Any, Protocol, TextIO
 import msgspec
 
 from .._base import Response
-from ..errors import OcppError
+from ..edition import Edition, edition
+from ..errors import CallErrorResponse, CallTimeout, OcppError
+from ..frames import MessageType
 from ..router import Router
-from .asyncio import CallErrorResponse, Session
+from ._text import printable as printable
+from .asyncio import Session
 
 __all__ = ["FramePrinter", "Reconnecting", "csms_router", "printable", "run_station_session"]
 
@@ -33,8 +36,14 @@ def _now() -> dt.datetime:
     return dt.datetime.fromtimestamp(int(time.time()), dt.timezone.utc)
 
 
-def _mod(version: str) -> Any:
-    return importlib.import_module({"1.6": "ocppkit.v16", "2.0.1": "ocppkit.v201", "2.1": "ocppkit.v21"}[version])
+def _mod(ed: Edition) -> Any:
+    return importlib.import_module(ed.package)
+
+
+def _transaction_events(ed: Edition) -> bool:
+    """Whether the edition reports transactions as TransactionEvents (2.x) rather than with
+    StartTransaction and StopTransaction (1.6): the one switch between the two families."""
+    return "TransactionEvent" in ed.station_actions
 
 
 def _required_fields(cls: type) -> list[str]:
@@ -48,10 +57,11 @@ def _acknowledge(response: type[Response]) -> Callable[[Any], Response]:
 
 def csms_router(version: str) -> Router:
     """Handlers for every station-initiated action of ``version`` that a demo CSMS needs."""
-    m = _mod(version)
-    r = Router()
+    ed = edition(version)
+    m = _mod(ed)
+    r = Router(ed.version)
     tx_ids = itertools.count(1)
-    if version == "1.6":
+    if not _transaction_events(ed):
         accepted = m.IdTagInfo(status=m.AuthorizationStatus.ACCEPTED)
         r.add(
             m.BootNotificationRequest,
@@ -133,7 +143,8 @@ async def run_station_session(
     """
     if attempts < 1:
         raise ValueError(f"attempts: expected at least 1, got {attempts!r}")
-    m = _mod(version)
+    ed = edition(version)
+    m = _mod(ed)
     problems: list[str] = []
     current: list[Session | None] = [None]  # the session the last message went over
 
@@ -179,11 +190,11 @@ async def run_station_session(
             except CallErrorResponse as exc:
                 problem(f"{name}: the CSMS answered CALLERROR {exc.code}: {exc.description}")
                 return None
+            except CallTimeout:  # an OcppError too: caught first
+                problem(f"{name}: no answer within the call timeout")
+                return None
             except OcppError as exc:  # an invalid CALLRESULT, or a request the connection refused
                 problem(f"{name}: {exc.code}: {exc.description}")
-                return None
-            except TimeoutError:  # CallTimeout
-                problem(f"{name}: no answer within the call timeout")
                 return None
             verdict = check(response)
             if verdict is not None:
@@ -192,10 +203,10 @@ async def run_station_session(
         raise AssertionError("unreachable")
 
     try:
-        if version == "1.6":
-            await _session_16(m, step, id_tag)
+        if _transaction_events(ed):
+            await _session_2x(m, ed, step, live, note, problem, id_tag)
         else:
-            await _session_2x(m, version, step, live, note, problem, id_tag)
+            await _session_16(m, step, id_tag)
     except _Stop:
         pass
     return problems
@@ -286,7 +297,7 @@ async def _session_16(m: Any, step: Step, id_tag: str) -> None:
 
 async def _session_2x(
     m: Any,
-    version: str,
+    ed: Edition,
     step: Step,
     live: Callable[[], Awaitable[Session]],
     note: Callable[[str], None],
@@ -294,7 +305,8 @@ async def _session_2x(
     id_tag: str,
 ) -> None:
     accepted = m.AuthorizationStatusEnumType.ACCEPTED
-    token = m.IdTokenType(id_token=id_tag, type="ISO14443" if version == "2.1" else m.IdTokenEnumType.ISO14443)
+    token_types = getattr(m, "IdTokenEnumType", None)  # 2.1 made the token type an open string
+    token = m.IdTokenType(id_token=id_tag, type=token_types.ISO14443 if token_types is not None else "ISO14443")
 
     def boot_check(r: Any) -> str | None:
         if r.status == m.RegistrationStatusEnumType.ACCEPTED:
@@ -370,7 +382,7 @@ async def _session_2x(
         await step("TransactionEvent Ended", ended)
     else:
         await step("TransactionEvent Updated", event(1, "UPDATED", "METER_VALUE_PERIODIC", 1500.0))
-        if version == "2.1":
+        if "NotifyPeriodicEventStream" in ed.send_actions:  # 2.1: a SEND
             stream = m.NotifyPeriodicEventStreamRequest(
                 id=1,
                 pending=0,
@@ -387,22 +399,6 @@ async def _session_2x(
     await step("StatusNotification", status_notification())
 
 
-def printable(text: str) -> str:
-    """``text`` safe for a terminal or a log line: every character that is not printable
-    (controls such as ESC, format characters such as bidi overrides, line separators, lone
-    surrogates) is escaped as ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN``, as :func:`repr` does."""
-    if text.isprintable():
-        return text
-    out = []
-    for c in text:
-        if c.isprintable():
-            out.append(c)
-        else:
-            n = ord(c)
-            out.append(f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}")
-    return "".join(out)
-
-
 class FramePrinter:
     """Prints each frame readably: time since start, direction, message type, action, payload.
 
@@ -411,7 +407,7 @@ class FramePrinter:
     :func:`printable`, so a peer cannot write control sequences into the terminal.
     """
 
-    _KIND = {2: "CALL", 3: "CALLRESULT", 4: "CALLERROR", 5: "CALLRESULTERROR", 6: "SEND"}
+    _KIND = {t.value: t.name for t in MessageType}
 
     def __init__(self, side: str, out: TextIO | None = None, width: int | None = 160) -> None:
         if width is not None and width < 2:
@@ -431,13 +427,13 @@ class FramePrinter:
         try:
             frame = json.loads(data)
             kind = self._KIND.get(frame[0], str(frame[0]))
-            if frame[0] in (2, 6):
-                if frame[0] == 2:  # remembered until its answer, to name the action of a CALLRESULT
+            if frame[0] in (MessageType.CALL, MessageType.SEND):
+                if frame[0] == MessageType.CALL:  # remembered until its answer, to name the action of a CALLRESULT
                     if len(self.actions) >= 10_000:  # calls never answered: forget the oldest
                         del self.actions[next(iter(self.actions))]
                     self.actions[str(frame[1])] = str(frame[2])
                 label, body = f"{kind} {frame[2]}", frame[3]
-            elif frame[0] == 3:
+            elif frame[0] == MessageType.CALLRESULT:
                 label, body = f"{kind} {self.actions.pop(str(frame[1]), '')}".rstrip(), frame[2]
             else:
                 self.actions.pop(str(frame[1]), None)

@@ -13,7 +13,11 @@ driven by :class:`ocppkit.adapters.asyncio.Session`:
   connection), pings to keep the connection alive, and closes gracefully, waiting for pending
   calls up to a limit.
 
-The handshake rules (identity, Basic auth, TLS profile checks) live in ``_handshake``.
+Both roles share one :class:`~ocppkit.adapters.asyncio.SessionOptions` record (``options=``,
+or the keyword parameters of the same names) and open each connection's session with
+:func:`~ocppkit.adapters.asyncio.open_session`; the websockets connection is wrapped in a
+transport that turns websockets' ``ConnectionClosed`` into ``ConnectionError``. The handshake
+rules (identity, Basic auth, TLS profile checks) live in ``_handshake``.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ import ssl
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import websockets
+from msgspec import UNSET, UnsetType
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, ServerPerMessageDeflateFactory
@@ -35,9 +41,9 @@ from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
 from .._base import Request, Response, SendPayload
+from ..edition import EDITIONS, edition, edition_for_subprotocol
 from ..policy import Policy
 from ..router import Router
-from ..rpc import Connection
 from ._handshake import (
     Authenticate,
     Handshake,
@@ -46,7 +52,9 @@ from ._handshake import (
     parse_basic,
     tls_context_check,
 )
-from .asyncio import Session
+from ._negotiation import check_versions, routers_by_version, select_subprotocol
+from ._options import FrameHook, OptionAttributes, SessionOptions, merge_options
+from .asyncio import Session, open_session
 
 __all__ = [
     "SUBPROTOCOLS",
@@ -71,82 +79,55 @@ _DEFLATE: dict[str, Any] = {
     "compress_settings": {"memLevel": 4},
 }
 
-#: OCPP version -> WebSocket subprotocol
-SUBPROTOCOLS = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}
-_VERSION_OF = {v: k for k, v in SUBPROTOCOLS.items()}
-_NEWEST_FIRST = ("2.1", "2.0.1", "1.6")
+#: OCPP version -> WebSocket subprotocol (read-only), from the editions: the same as
+#: ``ocppkit.edition(version).subprotocol``.
+SUBPROTOCOLS: Mapping[str, str] = MappingProxyType({v: e.subprotocol for v, e in EDITIONS.items()})
 
 
-#: on_frame(identity, direction, data): direction is "in" (received) or "out" (sent)
-FrameHook = Callable[[str, str, bytes], None]
+class _WebSocket:
+    """A websockets connection as the Session's :class:`~ocppkit.adapters.asyncio.Transport`
+    (text frames only). websockets' exceptions stop here: a closed connection is a
+    ``ConnectionError`` whose message is websockets' account of the close."""
 
+    __slots__ = ("ws",)
 
-class _Transport:
-    """websockets connection -> the Session's transport (text frames only)."""
-
-    __slots__ = ("identity", "on_frame", "ws")
-
-    def __init__(self, ws: ServerConnection | ClientConnection, identity: str, on_frame: FrameHook | None) -> None:
+    def __init__(self, ws: ServerConnection | ClientConnection) -> None:
         self.ws = ws
-        self.identity = identity
-        self.on_frame = on_frame
 
     async def send(self, data: bytes) -> None:
-        if self.on_frame is not None:
-            self.on_frame(self.identity, "out", data)
-        await self.ws.send(data, text=True)
+        try:
+            await self.ws.send(data, text=True)
+        except websockets.exceptions.ConnectionClosed as exc:
+            raise ConnectionError(str(exc)) from exc
 
     async def recv(self) -> bytes | str:
-        data = await self.ws.recv(decode=False)
-        if self.on_frame is not None:
-            self.on_frame(self.identity, "in", data if isinstance(data, bytes) else data.encode())
-        return data
+        try:
+            return await self.ws.recv(decode=False)
+        except websockets.exceptions.ConnectionClosed as exc:
+            raise ConnectionError(str(exc)) from exc
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self.ws.close(code, reason)
 
 
-def _check_versions(versions: Sequence[str]) -> None:
-    if not versions:
-        raise ValueError("versions: name at least one OCPP version")
-    for v in versions:
-        if v not in SUBPROTOCOLS:
-            raise ValueError(f"versions: {v!r} is not one of {sorted(SUBPROTOCOLS)}")
+def _websocket_settings(options: SessionOptions, deflate: type[Any]) -> dict[str, Any]:
+    """What both roles pass to websockets' ``serve``/``connect`` from the session options."""
+    return {
+        "ping_interval": options.ping_interval or None,  # 0 disables pings, as None does
+        "max_size": options.max_frame_size,
+        "compression": options.compression,
+        "extensions": [deflate(**_DEFLATE)] if options.compression == "deflate" else None,
+    }
 
 
-def _routers_by_version(
-    routers: Router | Mapping[str, Router], versions: Sequence[str] | None
-) -> tuple[dict[str, Router], list[str]]:
-    """The server's version -> router table and the versions it negotiates (see CSMSServer)."""
-    if isinstance(versions, str):
-        raise TypeError(f"versions: expected a sequence of versions such as ('2.0.1',), got the string {versions!r}")
-    if isinstance(routers, Router):
-        if routers.version is not None:  # a Router serves one version: negotiate that one
-            routers = {routers.version: routers}
-        else:
-            chosen = list(versions) if versions is not None else list(_NEWEST_FIRST)
-            _check_versions(chosen)
-            return {v: routers for v in chosen}, chosen
-    table = dict(routers)
-    if not table:
-        raise ValueError("routers: no version has a router")
-    _check_versions(list(table))
-    for v, r in table.items():
-        if not isinstance(r, Router):
-            raise TypeError(f"routers[{v!r}]: expected an ocppkit.Router, got {type(r).__name__}")
-    if versions is None:
-        return table, [v for v in _NEWEST_FIRST if v in table]
-    _check_versions(versions)
-    missing = [v for v in versions if v not in table]
-    if missing:
-        raise ValueError(
-            f"versions: {', '.join(missing)} has no router (routers are given for {', '.join(table)}); "
-            "add a router for it or leave it out of versions"
-        )
-    return {v: table[v] for v in versions}, list(versions)
+async def _run_hook(hook: Callable[[Session], Awaitable[None] | None] | None, session: Session) -> None:
+    if hook is not None:
+        done = hook(session)
+        if isinstance(done, Awaitable):
+            await done
 
 
-class CSMSServer:
+class CSMSServer(OptionAttributes):
     """A CSMS accepting charging stations over WebSocket.
 
     ``routers`` maps an OCPP version to the :class:`ocppkit.Router` serving stations of that
@@ -158,6 +139,13 @@ class CSMSServer:
     ``await csms.start(host, port)``, or ``await csms.start(...)`` / ``await csms.close()``.
     ``csms.sessions`` maps identities to live :class:`Session` objects, whose ``call()``
     reaches the station.
+
+    What every station's session shares is one
+    :class:`~ocppkit.adapters.asyncio.SessionOptions` record, ``options``; the keyword
+    parameters ``call_timeout``, ``ping_interval``, ``max_frame_size``, ``max_bad_messages``,
+    ``boot_gating``, ``on_event``, ``on_frame``, ``compression`` and ``policy`` fill its fields of
+    the same names (over ``options``, when both are given). Each connection's session is opened
+    by :func:`~ocppkit.adapters.asyncio.open_session` with it.
 
     Parameters:
         routers: a mapping of OCPP version to the :class:`ocppkit.Router` answering the
@@ -171,14 +159,14 @@ class CSMSServer:
             Required for profiles 1 and 2 (it checks the password).
         ssl_context: the server's TLS context, for profiles 2 and 3 (profile 3 needs
             ``verify_mode = CERT_REQUIRED``); its minimum version is raised to TLS 1.2.
-        call_timeout: seconds a call of the CSMS waits for the station's answer.
-        ping_interval: seconds between WebSocket pings; None disables them.
+        call_timeout: seconds a call of the CSMS waits for the station's answer (default 30).
+        ping_interval: seconds between WebSocket pings (default 20); None or 0 disables them.
         max_frame_size: the largest message in bytes (default 1 MiB), enforced by websockets and
             the codec.
         max_bad_messages: protocol violations after which a station is disconnected (close code
-            1008).
+            1008; default 20).
         boot_gating: refuse (``SecurityError``) a station's calls until its BootNotification is
-            accepted; see :class:`ocppkit.Connection`.
+            accepted (default False); see :class:`ocppkit.Connection`.
         on_connect: ``on_connect(session)`` (may be a coroutine), after the upgrade and before the
             session reads the station's first message; the session is already in ``sessions``.
             Do not await a call to the station here: its answer is only read once this returns.
@@ -189,14 +177,18 @@ class CSMSServer:
             session acts on it (plain function).
         on_frame: ``on_frame(identity, direction, data)``, with every WebSocket message as bytes;
             direction ``"in"`` (before decoding) or ``"out"`` (just before sending).
-        compression: ``"deflate"`` accepts permessage-deflate when the station offers it (with a
-            small 2 KiB window); None disables compression.
+        compression: ``"deflate"`` (the default) accepts permessage-deflate when the station
+            offers it (with a small 2 KiB window); None disables compression.
         policy: an :class:`ocppkit.Policy` relaxing chosen rules when decoding the stations'
             messages.
+        options: the :class:`~ocppkit.adapters.asyncio.SessionOptions` of every station's
+            session (default ``SessionOptions()``; the keyword parameters above override its
+            fields).
 
     Attributes:
         sessions: the live sessions by station identity. The parameters are kept as attributes
-            of the same names (``routers`` as a mapping of version to router).
+            of the same names (``routers`` as a mapping of version to router; the fields of
+            ``options`` read and write ``options``).
     """
 
     def __init__(
@@ -207,21 +199,32 @@ class CSMSServer:
         security_profile: int = 0,
         authenticate: Authenticate | None = None,
         ssl_context: ssl.SSLContext | None = None,
-        call_timeout: float = 30.0,
-        ping_interval: float | None = 20.0,
-        max_frame_size: int = 1 << 20,
-        max_bad_messages: int = 20,
-        boot_gating: bool = False,
+        call_timeout: float | UnsetType = UNSET,
+        ping_interval: float | None | UnsetType = UNSET,
+        max_frame_size: int | UnsetType = UNSET,
+        max_bad_messages: int | UnsetType = UNSET,
+        boot_gating: bool | UnsetType = UNSET,
         on_connect: Callable[[Session], Awaitable[None] | None] | None = None,
         on_disconnect: Callable[[Session], Awaitable[None] | None] | None = None,
-        on_event: Callable[[Session, Any], None] | None = None,
-        on_frame: FrameHook | None = None,
-        compression: str | None = "deflate",
-        policy: Policy | None = None,
+        on_event: Callable[[Session, Any], None] | None | UnsetType = UNSET,
+        on_frame: FrameHook | None | UnsetType = UNSET,
+        compression: str | None | UnsetType = UNSET,
+        policy: Policy | None | UnsetType = UNSET,
+        options: SessionOptions | None = None,
     ) -> None:
-        self.routers, self.versions = _routers_by_version(routers, versions)
-        self.on_frame = on_frame
-        self.policy = policy
+        self.options = merge_options(
+            options,
+            call_timeout=call_timeout,
+            ping_interval=ping_interval,
+            max_frame_size=max_frame_size,
+            max_bad_messages=max_bad_messages,
+            boot_gating=boot_gating,
+            on_event=on_event,
+            on_frame=on_frame,
+            compression=compression,
+            policy=policy,
+        )
+        self.routers, self.versions = routers_by_version(routers, versions)
         if security_profile not in (0, 1, 2, 3):
             raise ValueError(f"security_profile: expected 0, 1, 2 or 3, got {security_profile!r}")
         if security_profile in (1, 2) and authenticate is None:
@@ -229,15 +232,8 @@ class CSMSServer:
         self.security_profile = security_profile
         self.authenticate = authenticate
         self.ssl_context = tls_context_check(ssl_context, security_profile, server=True)
-        self.call_timeout = call_timeout
-        self.ping_interval = ping_interval
-        self.max_frame_size = max_frame_size
-        self.max_bad_messages = max_bad_messages
-        self.boot_gating = boot_gating
         self.on_connect = on_connect
         self.on_disconnect = on_disconnect
-        self.on_event = on_event
-        self.compression = compression
         self.sessions: dict[str, Session] = {}
         self._server: Server | None = None
         self._identities: dict[int, str] = {}
@@ -257,10 +253,7 @@ class CSMSServer:
             select_subprotocol=self._select_subprotocol,
             process_request=self._process_request,
             ssl=self.ssl_context,
-            ping_interval=self.ping_interval,
-            max_size=self.max_frame_size,
-            compression=self.compression,
-            extensions=[ServerPerMessageDeflateFactory(**_DEFLATE)] if self.compression == "deflate" else None,
+            **_websocket_settings(self.options, ServerPerMessageDeflateFactory),
         )
 
     async def close(self) -> None:
@@ -278,11 +271,7 @@ class CSMSServer:
     # ------------------------------------------------------------- handshake
 
     def _select_subprotocol(self, connection: ServerConnection, offered: Sequence[str]) -> Any:
-        for proto in offered:  # the station's order of preference
-            version = _VERSION_OF.get(proto)
-            if version is not None and version in self.versions:
-                return proto
-        return None  # finish without a subprotocol; _serve then closes
+        return select_subprotocol(offered, self.versions)  # None: no subprotocol; _serve then closes
 
     async def _process_request(self, connection: ServerConnection, request: HttpRequest) -> HttpResponse | None:
         identity = identity_from_path(request.path)
@@ -325,45 +314,23 @@ class CSMSServer:
 
     async def _serve(self, ws: ServerConnection) -> None:
         identity = self._identities.pop(id(ws), None) or identity_from_path(ws.request.path if ws.request else "")
-        version = _VERSION_OF.get(ws.subprotocol or "")
-        if version is None or identity is None:
+        ed = edition_for_subprotocol(ws.subprotocol or "")
+        if ed is None or identity is None:
             await ws.close(1002, "No supported OCPP subprotocol")  # the handshake ended without one
             return
-        loop = asyncio.get_running_loop()
-        conn = Connection(
-            "csms",
-            version,
-            clock=loop.time,
-            call_timeout=self.call_timeout,
-            boot_gating=self.boot_gating,
-            max_frame_size=self.max_frame_size,
-            policy=self.policy,
-        )
-        session = Session(
-            _Transport(ws, identity, self.on_frame),
-            conn,
-            self.routers.get(version),
-            identity=identity,
-            max_bad_messages=self.max_bad_messages,
-            on_event=self.on_event,
-        )
+        router = self.routers.get(ed.version)
+        session = open_session(_WebSocket(ws), "csms", ed.version, router, identity=identity, options=self.options)
         old = self.sessions.get(identity)
         self.sessions[identity] = session
         if old is not None:
             await old.transport.close(1000, "replaced by a new connection")
         try:
-            if self.on_connect is not None:
-                done = self.on_connect(session)
-                if isinstance(done, Awaitable):
-                    await done
+            await _run_hook(self.on_connect, session)  # before the first message is read
             await session.run()
         finally:
             if self.sessions.get(identity) is session:
                 del self.sessions[identity]
-            if self.on_disconnect is not None:
-                done = self.on_disconnect(session)
-                if isinstance(done, Awaitable):
-                    await done
+            await _run_hook(self.on_disconnect, session)
 
 
 @dataclass
@@ -395,11 +362,17 @@ class RetryBackOff:
                 n += 1
 
 
-class ChargingStation:
+class ChargingStation(OptionAttributes):
     """A charging-station client: connects, reconnects, and exposes ``call()``.
 
     ``async with ChargingStation("ws://127.0.0.1:9000/CS001", router, versions=("2.0.1",)) as cs:``
     then ``await cs.call(request)``; or ``await cs.start()`` and later ``await cs.close()``.
+
+    As for :class:`CSMSServer`, what each connection's session shares is one
+    :class:`~ocppkit.adapters.asyncio.SessionOptions` record, ``options``, whose fields
+    ``call_timeout``, ``ping_interval``, ``max_bad_messages``, ``on_event``, ``on_frame``,
+    ``compression`` and ``policy`` may also be given as keyword parameters (over ``options``);
+    ``max_frame_size``, ``boot_gating`` and the queue limits come with ``options`` only.
 
     Parameters:
         url: the CSMS's ``ws://`` or ``wss://`` URL, ending with the station identity.
@@ -415,26 +388,29 @@ class ChargingStation:
             bytes its hex digits spell (an OCPP 1.6 AuthorizationKey).
         ssl_context: the TLS context for ``wss://`` (profiles 2 and 3; for 3 it holds the
             station's certificate); its minimum version is raised to TLS 1.2.
-        call_timeout: seconds a call of the station waits for the CSMS's answer.
-        ping_interval: seconds between WebSocket pings; None disables them.
+        call_timeout: seconds a call of the station waits for the CSMS's answer (default 30).
+        ping_interval: seconds between WebSocket pings (default 20); None or 0 disables them.
         reconnect: the :class:`RetryBackOff` timing of reconnection attempts.
         max_bad_messages: protocol violations by the CSMS after which the station closes the
-            connection (close code 1008) and reconnects.
+            connection (close code 1008; default 20) and reconnects.
         on_connect: ``on_connect(session)`` (may be a coroutine), after each successful
             connection; the session is already reading, so it may await calls.
         on_event: ``on_event(session, event)``, with every event of the connection, before the
             session acts on it (plain function).
         on_frame: ``on_frame(identity, direction, data)``, with every WebSocket message as bytes;
             direction ``"in"`` (before decoding) or ``"out"`` (just before sending).
-        compression: ``"deflate"`` offers permessage-deflate; None does not.
+        compression: ``"deflate"`` (the default) offers permessage-deflate; None does not.
         policy: an :class:`ocppkit.Policy` relaxing chosen rules when decoding the CSMS's
             messages.
+        options: the :class:`~ocppkit.adapters.asyncio.SessionOptions` of every connection's
+            session (default ``SessionOptions()``; the keyword parameters above override its
+            fields).
 
     Attributes:
         session: the current :class:`Session`, or None while disconnected.
         connections: how many connections succeeded so far.
         last_error: why the last connection attempt failed, or None. The parameters are kept as
-            attributes of the same names.
+            attributes of the same names (the fields of ``options`` read and write ``options``).
     """
 
     def __init__(
@@ -448,19 +424,28 @@ class ChargingStation:
         password: str | bytes | None = None,
         password_encoding: str = "text",
         ssl_context: ssl.SSLContext | None = None,
-        call_timeout: float = 30.0,
-        ping_interval: float | None = 20.0,
+        call_timeout: float | UnsetType = UNSET,
+        ping_interval: float | None | UnsetType = UNSET,
         reconnect: RetryBackOff | None = None,
-        max_bad_messages: int = 20,
+        max_bad_messages: int | UnsetType = UNSET,
         on_connect: Callable[[Session], Awaitable[None] | None] | None = None,
-        on_event: Callable[[Session, Any], None] | None = None,
-        on_frame: FrameHook | None = None,
-        compression: str | None = "deflate",
-        policy: Policy | None = None,
+        on_event: Callable[[Session, Any], None] | None | UnsetType = UNSET,
+        on_frame: FrameHook | None | UnsetType = UNSET,
+        compression: str | None | UnsetType = UNSET,
+        policy: Policy | None | UnsetType = UNSET,
+        options: SessionOptions | None = None,
     ) -> None:
-        _check_versions(versions)
-        self.on_frame = on_frame
-        self.policy = policy
+        self.options = merge_options(
+            options,
+            call_timeout=call_timeout,
+            ping_interval=ping_interval,
+            max_bad_messages=max_bad_messages,
+            on_event=on_event,
+            on_frame=on_frame,
+            compression=compression,
+            policy=policy,
+        )
+        check_versions(versions)
         if password_encoding not in ("text", "hex-bytes"):
             raise ValueError("password_encoding: 'text', or 'hex-bytes' for a 1.6 AuthorizationKey used as raw bytes")
         self.url = url
@@ -475,13 +460,8 @@ class ChargingStation:
         self.password = password
         self.password_encoding = password_encoding
         self.ssl_context = tls_context_check(ssl_context, security_profile, server=False)
-        self.call_timeout = call_timeout
-        self.ping_interval = ping_interval
         self.reconnect = reconnect if reconnect is not None else RetryBackOff()
-        self.max_bad_messages = max_bad_messages
         self.on_connect = on_connect
-        self.on_event = on_event
-        self.compression = compression
         self.session: Session | None = None
         self.connections = 0  # successful connections so far
         self._connected = asyncio.Event()
@@ -499,38 +479,26 @@ class ChargingStation:
 
     async def connect_once(self) -> Session:
         """One connection attempt; returns the running session (no retry)."""
-        loop = asyncio.get_running_loop()
         ws = await connect(
             self.url,
-            subprotocols=[SUBPROTOCOLS[v] for v in self.versions],  # type: ignore[misc]
+            subprotocols=[edition(v).subprotocol for v in self.versions],  # type: ignore[misc]
             additional_headers=self._headers(),
             ssl=self.ssl_context,
-            ping_interval=self.ping_interval,
-            compression=self.compression,
-            extensions=[ClientPerMessageDeflateFactory(**_DEFLATE)] if self.compression == "deflate" else None,
             open_timeout=10,
+            **_websocket_settings(self.options, ClientPerMessageDeflateFactory),
         )
-        version = _VERSION_OF.get(ws.subprotocol or "")
-        if version is None:
+        ed = edition_for_subprotocol(ws.subprotocol or "")
+        if ed is None:
             await ws.close(1002, "No OCPP subprotocol agreed")
             raise ConnectionError("the server agreed to none of our OCPP versions")
-        conn = Connection("station", version, clock=loop.time, call_timeout=self.call_timeout, policy=self.policy)
-        session = Session(
-            _Transport(ws, self.identity, self.on_frame),
-            conn,
-            self.router,
-            identity=self.identity,
-            max_bad_messages=self.max_bad_messages,
-            on_event=self.on_event,
+        session = open_session(
+            _WebSocket(ws), "station", ed.version, self.router, identity=self.identity, options=self.options
         )
         session.start()
         self.session = session
         self.connections += 1
         self._connected.set()
-        if self.on_connect is not None:
-            done = self.on_connect(session)
-            if isinstance(done, Awaitable):
-                await done
+        await _run_hook(self.on_connect, session)  # the session is already reading
         return session
 
     async def _maintain(self) -> None:
