@@ -219,7 +219,7 @@ class Analyzer:
         pair = self.pair
         frame = pair.frame
         table = SLOT_TRANSITIONS
-        answered_slot, sent_slot = _ANSWERED, _SENT
+        answered_slot, sent_slot, idle, plain = _ANSWERED, _SENT, IDLE, PLAIN
         sidemap = self._sidemap
         now = self._now if self._now is not None else -math.inf
         timeout = self.o.timeout
@@ -327,19 +327,19 @@ class Analyzer:
                 fast = d.fast.get(action)  # None for actions that need the full rules
                 if (
                     fast is None
-                    or d.slot is not IDLE
+                    or d.slot is not idle
                     or f.relaxations
                     or c.orphans
                     or not c.boot.free
                     or uid in d.answered
                 ):
                     c.frames += 1
-                    pair.call(c, pos, ts, side, uid, action, f.relaxations, PLAIN)
+                    pair.call(c, pos, ts, side, uid, action, f.relaxations, plain)
                     continue
                 d.slot = sent_slot  # TRANSMIT
                 fast.calls += 1
                 c.frames += 1
-                d.pending[uid] = Outstanding(action, ts, pos, PLAIN, fast)
+                d.pending[uid] = Outstanding(action, ts, pos, plain, fast)
                 if ts is not None and ts + timeout < c.next_check:
                     c.next_check = ts + timeout
                 continue
