@@ -167,6 +167,16 @@ class Analyzer:
         """Whether any finding is at or above ``threshold`` ("info", "warning" or "error")."""
         return self.log.failed(threshold)
 
+    @property
+    def findings(self) -> list[Finding]:
+        """The findings kept in detail so far (the first ``max_findings``)."""
+        return self.log.findings
+
+    @property
+    def by_severity(self) -> dict[str, int]:
+        """Severity -> how many findings so far."""
+        return self.log.by_severity
+
     def _file_order(self, name: str) -> int:
         for i, f in enumerate(self.files):
             if f["name"] == name:

@@ -24,6 +24,7 @@ These two modules of ocppkit's own core are what the checker imports beyond its 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any
 
@@ -231,7 +232,7 @@ class Conn:
         self.codec: Any = None
         self.sides = (SlotObserver(0), SlotObserver(1))  # the station's calls, the CSMS's calls
         self.boot = BootObserver()
-        self.who: Any = {}  # action -> STATION / CSMS / None (both)
+        self.who: Mapping[str, int | None] = {}  # action -> STATION / CSMS / None (both)
         self.known: frozenset[str] = frozenset()
         self.orphans: dict[str, EarlyAnswer] = {}
         self.next_check = float("inf")
