@@ -26,6 +26,7 @@ _KEYS = {
     "unknown_message_type": str,
     "result_error_type": int,
     "max_description": int,
+    "one_call_required": bool,
     "station_actions": list,
     "both_actions": list,
 }
@@ -115,6 +116,7 @@ def _edition(version: str, package: str, facts: dict[str, Any], ir: VersionIR) -
         "unknown_message_type": facts["unknown_message_type"] or None,
         "result_error_type": facts["result_error_type"] or None,
         "max_description": facts["max_description"] or None,
+        "one_call_required": facts["one_call_required"],
         "station_actions": tuple(station),
         "csms_actions": tuple(csms),
         "both_actions": tuple(both),

@@ -33,6 +33,7 @@ EDITIONS: dict[str, dict[str, Any]] = {
         "unknown_message_type": None,
         "result_error_type": None,
         "max_description": None,
+        "one_call_required": False,
         "station_actions": (
             "Authorize",
             "BootNotification",
@@ -103,6 +104,7 @@ EDITIONS: dict[str, dict[str, Any]] = {
         "unknown_message_type": "MessageTypeNotSupported",
         "result_error_type": None,
         "max_description": 255,
+        "one_call_required": True,
         "station_actions": (
             "Authorize",
             "BootNotification",
@@ -198,6 +200,7 @@ EDITIONS: dict[str, dict[str, Any]] = {
         "unknown_message_type": None,
         "result_error_type": 5,
         "max_description": 255,
+        "one_call_required": True,
         "station_actions": (
             "Authorize",
             "BatterySwap",

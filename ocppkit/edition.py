@@ -50,6 +50,8 @@ class Edition:
         result_error_type: the message type answering an invalid CALLRESULT (2.1: 5,
             CALLRESULTERROR), or None where it is not answered.
         max_description: the longest errorDescription the release allows, or None (1.6).
+        one_call_required: whether a side SHALL NOT send a CALL while one of its CALLs is
+            outstanding (2.x), rather than only SHOULD NOT (1.6).
         station_actions: the actions a charging station initiates.
         csms_actions: the actions a CSMS initiates.
         both_actions: the actions either side initiates (DataTransfer).
@@ -67,6 +69,7 @@ class Edition:
     unknown_message_type: str | None
     result_error_type: int | None
     max_description: int | None
+    one_call_required: bool
     station_actions: frozenset[str]
     csms_actions: frozenset[str]
     both_actions: frozenset[str]
@@ -106,6 +109,7 @@ def _build(data: Mapping[str, Any]) -> Edition:
         unknown_message_type=data["unknown_message_type"],
         result_error_type=data["result_error_type"],
         max_description=data["max_description"],
+        one_call_required=data["one_call_required"],
         station_actions=frozenset(data["station_actions"]),
         csms_actions=frozenset(data["csms_actions"]),
         both_actions=frozenset(data["both_actions"]),

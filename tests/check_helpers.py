@@ -46,6 +46,7 @@ class Recorder:
         self.pair = Pair(version, **options)
         self.entries: list[Entry] = []
         self.mod: Any = {"1.6": v16, "2.0.1": v201, "2.1": v21}[version]
+        self.after_frame: Callable[[], None] | None = None  # called once each frame is delivered
 
     @property
     def now(self) -> float:
@@ -65,9 +66,13 @@ class Recorder:
             for data in up:
                 self.entries.append(Entry(self.now, "station", data.decode()))
                 p.csms.receive_data(data)
+                if self.after_frame is not None:
+                    self.after_frame()
             for data in down:
                 self.entries.append(Entry(self.now, "csms", data.decode()))
                 p.station.receive_data(data)
+                if self.after_frame is not None:
+                    self.after_frame()
             events += list(p.station.events()) + list(p.csms.events())
 
     def payload(self, name: str, body: dict[str, Any]) -> Any:

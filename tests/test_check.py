@@ -23,10 +23,11 @@ import pytest
 
 from ocppkit import ErrorCode
 from ocppkit.check import Options, check_files
-from ocppkit.check.analyze import Analyzer, Finding, percentile
+from ocppkit.check.analyze import Analyzer, Finding
 from ocppkit.check.cli import add_parser, parse_policy, run
 from ocppkit.check.inputs import detect_format, direction_code, open_source, parse_time, version_from_text
 from ocppkit.check.report import Progress, render_text
+from ocppkit.check.stats import Stats, fold, percentile
 from tests.check_helpers import (
     EPOCH,
     Entry,
@@ -114,15 +115,13 @@ def test_statistics_per_station_and_action(tmp_path: Path) -> None:
 
 
 def test_percentile_histogram_is_within_five_percent() -> None:
-    a = Analyzer()
-    s = a._global_stats("X", 0, "Heartbeat")
-    import math
-
-    for v in range(1, 1001):  # 1..1000 ms
-        b = int(math.log(v / 0.01) / math.log(1.05)) + 1
-        s[9][b] = s[9].get(b, 0) + 1
+    s = Stats()
+    for v in range(1, 1001):  # 1..1000 ms, folded into the histogram as the checker does
+        s.time(v / 1000)
+    fold(s)
+    assert sum(s.hist.values()) == 1000 and s.rt_max == pytest.approx(1000.0)
     for q, exact in ((0.5, 500), (0.9, 900), (0.99, 990)):
-        assert percentile(s[9], q) == pytest.approx(exact, rel=0.05)
+        assert percentile(s.hist, q) == pytest.approx(exact, rel=0.05)
 
 
 # ----------------------------------------------------------------------------- injected faults
@@ -919,7 +918,7 @@ def test_state_stays_bounded_on_long_bad_inputs(tmp_path: Path) -> None:
     a.run(
         src,
         progress=lambda k: seen.append(
-            sum(len(c.pend[0]) + len(c.expired[0]) + len(c.orphans) for c in a.conns.values())
+            sum(len(c.sides[0].pending) + len(c.sides[0].expired) + len(c.orphans) for c in a.conns.values())
         ),
         every=500,
     )
@@ -939,7 +938,9 @@ def test_timestamps_evict_unanswered_calls_as_the_log_goes_on(tmp_path: Path) ->
     sizes: list[int] = []
     a.run(
         open_source(str(path)),
-        progress=lambda k: sizes.append(sum(len(c.pend[0]) + len(c.expired[0]) for c in a.conns.values())),
+        progress=lambda k: sizes.append(
+            sum(len(c.sides[0].pending) + len(c.sides[0].expired) for c in a.conns.values())
+        ),
         every=100,
     )
     assert max(sizes) <= 15  # 30 s timeout + 100 s late window at one call every 10 s

@@ -76,6 +76,7 @@ def test_rpc_rules_per_version() -> None:
     )
     assert (v16.result_error_type, v201.result_error_type, v21.result_error_type) == (None, None, 5)
     assert (v16.max_description, v201.max_description, v21.max_description) == (None, 255, 255)
+    assert (v16.one_call_required, v201.one_call_required, v21.one_call_required) == (False, True, True)
 
 
 def test_records_are_frozen() -> None:

@@ -12,8 +12,10 @@ import os
 import sys
 from typing import Any
 
+from ..edition import VERSIONS
 from ..policy import Policy
-from .analyze import KINDS, SEVERITIES, Analyzer, Options
+from .analyze import Analyzer, Options
+from .findings import KINDS, SEVERITIES
 from .inputs import open_source
 from .report import Progress, render_json, render_text, verdict
 
@@ -36,7 +38,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--version",
         dest="ocpp_version",
         default="auto",
-        choices=["1.6", "2.0.1", "2.1", "auto"],
+        choices=[*VERSIONS, "auto"],
         help="OCPP version; auto: the negotiated subprotocol, a version field, else a guess (default)",
     )
     p.add_argument(

@@ -23,7 +23,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .inputs import CLOSE, FROM_CSMS, FROM_STATION, NOTE, OPEN, ConnInfo, Record, Source, version_from_text
+from .records import CLOSE, FROM_CSMS, FROM_STATION, NOTE, OPEN, ConnInfo, Note, Record, Source
+from .versions import version_from_text
 
 __all__ = ["PcapSource", "load_pcap_libraries"]
 
@@ -156,7 +157,7 @@ class PcapSource(Source):
                             del closed[key]
             for flow, side in list(flows.values()):
                 if side == 0 and flow.opened:
-                    yield (n, None, CLOSE, flow.key, "end of capture")
+                    yield Record(n, None, CLOSE, flow.key, "end of capture")
         finally:
             raw.close()
 
@@ -216,12 +217,12 @@ class PcapSource(Source):
         if payload:
             if expected is not None and len(payload) < expected and not half.dead:
                 half.dead = True
-                yield (
+                yield Record(
                     n,
                     ts,
                     NOTE,
                     flow.key,
-                    (
+                    Note(
                         "capture-gap",
                         f"packet {n} was captured truncated "
                         f"({len(payload)} of {expected} bytes): this direction is not "
@@ -236,7 +237,7 @@ class PcapSource(Source):
             if flags & dpkt.tcp.TH_RST or flow.halves[1 - side].fin:
                 if flow.opened:
                     reason = "TCP reset" if flags & dpkt.tcp.TH_RST else "TCP connection closed"
-                    yield (n, ts, CLOSE, flow.key, reason)
+                    yield Record(n, ts, CLOSE, flow.key, reason)
                 flow.state = "closed"
 
     def _reassemble(
@@ -252,12 +253,12 @@ class PcapSource(Source):
             if half.held_bytes > _MAX_HELD:
                 half.dead = True
                 half.held.clear()
-                yield (
+                yield Record(
                     n,
                     ts,
                     NOTE,
                     flow.key,
-                    (
+                    Note(
                         "capture-gap",
                         "bytes missing from the capture: this direction is not decoded further",
                         {"side": self._role(flow, side)},
@@ -344,12 +345,12 @@ class PcapSource(Source):
         code = parts[1] if len(parts) > 1 else "?"
         if code != "101":
             flow.state = "ignore"
-            yield (
+            yield Record(
                 n,
                 ts,
                 NOTE,
                 flow.key,
-                (
+                Note(
                     "handshake",
                     f"WebSocket upgrade for {flow.station} refused: {status}",
                     {"status": code, "station": flow.station},
@@ -364,14 +365,14 @@ class PcapSource(Source):
             flow.deflate = next(e.strip() for e in extensions.split(",") if "permessage-deflate" in e)
         flow.state = "ws"
         flow.opened = True
-        yield (n, ts, OPEN, flow.key, ConnInfo(flow.station, flow.version, flow.detail))
+        yield Record(n, ts, OPEN, flow.key, ConnInfo(flow.station, flow.version, flow.detail))
         if not chosen:
-            yield (
+            yield Record(
                 n,
                 ts,
                 NOTE,
                 flow.key,
-                (
+                Note(
                     "handshake",
                     "the CSMS accepted the WebSocket without choosing an OCPP "
                     f"subprotocol (offered: {offered or 'none'}); it should have closed it",
@@ -379,12 +380,12 @@ class PcapSource(Source):
                 ),
             )
         elif offered and chosen not in [p.strip() for p in offered.split(",")]:
-            yield (
+            yield Record(
                 n,
                 ts,
                 NOTE,
                 flow.key,
-                (
+                Note(
                     "handshake",
                     f"the CSMS chose subprotocol {chosen!r}, which the station did not offer ({offered})",
                     {"offered": offered, "chosen": chosen},
@@ -423,7 +424,7 @@ class PcapSource(Source):
         flow.detail = f"{c_ip}:{c_port} -> {s_ip}:{s_port} (no handshake in the capture)"
         flow.state = "ws"
         flow.opened = True
-        yield (n, ts, OPEN, flow.key, ConnInfo(flow.station, None, flow.detail))
+        yield Record(n, ts, OPEN, flow.key, ConnInfo(flow.station, None, flow.detail))
         for index in (0, 1):
             h = flow.halves[index]
             h.client = index == client
@@ -447,15 +448,15 @@ class PcapSource(Source):
                         text = "".join(half.parts)
                         half.parts = []
                         self.frames += 1
-                        yield (n, ts, code, flow.key, text)
+                        yield Record(n, ts, code, flow.key, text)
                 elif op is fp.Opcode.BINARY:
                     if frame.message_finished:
-                        yield (
+                        yield Record(
                             n,
                             ts,
                             NOTE,
                             flow.key,
-                            (
+                            Note(
                                 "binary-message",
                                 "a binary WebSocket message: OCPP-J sends text messages only",
                                 {"side": self._role(flow, side)},
@@ -464,12 +465,12 @@ class PcapSource(Source):
                 elif op is fp.Opcode.CLOSE:
                     close_code, reason = frame.payload
                     if int(close_code) not in (1000, 1001, 1005):
-                        yield (
+                        yield Record(
                             n,
                             ts,
                             NOTE,
                             flow.key,
-                            (
+                            Note(
                                 "websocket-close",
                                 f"WebSocket closed with code {int(close_code)} {reason!r}".rstrip(),
                                 {"side": self._role(flow, side), "code": int(close_code)},
@@ -477,12 +478,12 @@ class PcapSource(Source):
                         )
         except fp.ParseFailed as exc:
             half.dead = True
-            yield (
+            yield Record(
                 n,
                 ts,
                 NOTE,
                 flow.key,
-                (
+                Note(
                     "websocket-error",
                     f"WebSocket protocol error: {exc}; this direction is not decoded further",
                     {"side": self._role(flow, side)},

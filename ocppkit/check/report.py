@@ -10,7 +10,8 @@ from typing import IO, Any
 
 import msgspec
 
-from .analyze import KINDS, SEVERITIES, Summary
+from .analyze import Summary
+from .findings import KINDS, SEVERITIES
 
 __all__ = ["Progress", "render_json", "render_text", "verdict"]
 
