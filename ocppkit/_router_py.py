@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._base import Request, Response
-from ._codec_common import VERSIONS
+from .edition import VERSIONS
 from .errors import ErrorCode, LocalProtocolError
 from .events import CallReceived
 
