@@ -21,7 +21,7 @@ value) and its details (path and rule).
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
@@ -43,7 +43,7 @@ from ._wire import ENCODER, dec_hook, decoder
 from .errors import ErrorCode, LocalProtocolError, PayloadError
 from .policy import Policy
 
-__all__ = ["decode_payload_with", "encode_payload", "payload_error", "typed_decode"]
+__all__ = ["PayloadDecoder", "encode_payload", "payload_decoder", "payload_error", "typed_decode"]
 
 T = TypeVar("T", bound=OcppStruct)
 
@@ -182,23 +182,39 @@ def typed_decode(
     return obj, ()
 
 
-def decode_payload_with(data: bytes | str, cls: type[T], suspect: Suspect) -> T:
-    """``ocppkit.decode_payload`` with the date-time guard ``suspect`` (``ocppkit.codec`` passes
-    the running twin's). Raises :class:`~ocppkit.PayloadError`."""
-    info = cls.__ocpp__  # type: ignore[attr-defined]
-    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    try:
-        return typed_decode(raw, cls, None, "", suspect)[0]
-    except msgspec.MsgspecError as exc:
-        path = lone_surrogate_path(raw) if not isinstance(exc, msgspec.ValidationError) else None
-        if path is None:
-            raise payload_error(classify(exc), info.version, PayloadError) from None
-        what, rule = f"Lone surrogate (not a Unicode character) at {path}", "unicode"
-    except UnicodeError:
-        what, rule, path = "Not valid UTF-8 at $", "unicode", "$"
-    except RecursionError:
-        what, rule, path = "Nested too deeply at $", "maxDepth", "$"
-    raise PayloadError(ErrorCode.FORMAT_VIOLATION, what, {"path": path, "rule": rule}, version=info.version)
+class PayloadDecoder(Protocol):
+    """The type of ``ocppkit.decode_payload``: ``(data, type) -> an instance of type``."""
+
+    def __call__(self, data: bytes | str, type: type[T]) -> T: ...
+
+
+def payload_decoder(suspect: Suspect) -> PayloadDecoder:
+    """``ocppkit.decode_payload`` around the date-time guard ``suspect`` (``ocppkit.codec`` builds
+    the public one with the running twin's)."""
+
+    def decode_payload(data: bytes | str, type: type[T]) -> T:
+        """Decode and validate one payload (the JSON object of a frame) into ``type``.
+
+        ``type`` is a generated request or response class, e.g. ``ocppkit.v201.BootNotificationRequest``.
+        Raises :class:`ocppkit.PayloadError` naming the JSON path and the rule broken.
+        """
+        info = type.__ocpp__  # type: ignore[attr-defined]
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        try:
+            return typed_decode(raw, type, None, "", suspect)[0]
+        except msgspec.MsgspecError as exc:
+            path = lone_surrogate_path(raw) if not isinstance(exc, msgspec.ValidationError) else None
+            if path is None:
+                raise payload_error(classify(exc), info.version, PayloadError) from None
+            what, rule = f"Lone surrogate (not a Unicode character) at {path}", "unicode"
+        except UnicodeError:
+            what, rule, path = "Not valid UTF-8 at $", "unicode", "$"
+        except RecursionError:
+            what, rule, path = "Nested too deeply at $", "maxDepth", "$"
+        raise PayloadError(ErrorCode.FORMAT_VIOLATION, what, {"path": path, "rule": rule}, version=info.version)
+
+    decode_payload.__qualname__ = "decode_payload"
+    return decode_payload
 
 
 # ------------------------------------------------------------------ encoding

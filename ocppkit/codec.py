@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import os
 import platform
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from . import _codec_py
-from ._base import OcppStruct
 from ._datetimes import Suspect
 from ._datetimes import datetime_suspect as _py_suspect
-from ._payload import decode_payload_with
+from ._payload import payload_decoder
 
 __all__ = ["IMPLEMENTATION", "NO_EXTENSIONS", "Codec", "PyCodec", "decode_payload"]
-
-T = TypeVar("T", bound=OcppStruct)
 
 #: Set when the environment asks for the pure-Python twin.
 NO_EXTENSIONS = os.environ.get("OCPPKIT_NO_EXTENSIONS", "") not in ("", "0") or (
@@ -49,10 +46,6 @@ else:
         _suspect = _c_suspect
 
 
-def decode_payload(data: bytes | str, type: type[T]) -> T:
-    """Decode and validate one payload (the JSON object of a frame) into ``type``.
-
-    ``type`` is a generated request or response class, e.g. ``ocppkit.v201.BootNotificationRequest``.
-    Raises :class:`ocppkit.PayloadError` naming the JSON path and the rule broken.
-    """
-    return decode_payload_with(data, type, _suspect)
+#: Decode and validate one payload into its generated class (``ocppkit.decode_payload``), with
+#: the running twin's date-time guard.
+decode_payload = payload_decoder(_suspect)
