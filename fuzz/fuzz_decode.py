@@ -9,7 +9,9 @@ decoded by both twins, without and with ``action=`` (the version's action the se
 names). The harness fails on
 
 - any exception other than :class:`ocppkit.OcppError` (a crash);
-- any difference between the twins (results, error codes, details, replies);
+- any difference between the twins (results, error codes, details, replies), and between
+  either twin's answer and the exact decoder's (``ocppkit._exact.decode_exact``), which their
+  fast paths must only ever agree with; likewise for ``decode_result`` of an untyped CALLRESULT;
 - a decoded CALL, CALLRESULT or SEND that does not encode again, or whose encoding the twins
   write differently, or that does not decode back to the same frame.
 
@@ -24,11 +26,15 @@ Seeds. Real frames of every version are generated at start: a CALL and a CALLRES
 the required members and with every member, for every action, a CALLERROR, and for 2.1 a SEND
 and a CALLRESULTERROR; plus the benchmark frames (``benchmarks/data.py``) up to 4 KiB and the
 hand-written edge cases in ``fuzz/seeds/`` (raw frames, tried under every version). They are
-written to a temporary directory, given to libFuzzer after the output corpus.
+written to a temporary directory, given to libFuzzer after the output corpus, with a dictionary
+(``-dict=``) of the action and member names, enumeration values, error codes and the JSON the
+rules single out (lone surrogates, leap seconds, ``1e999``...).
 
 ``--ci`` runs the fuzzer in a child process for ``--seconds``, and fails (exit 1) when it
 crashed or when the coverage it reached (the last ``cov:`` of libFuzzer's status lines, in
-edges) is not above ``--min-coverage``. Without atheris (``pip install atheris==3.0.0``), the
+edges) is not above ``--min-coverage``. CI runs ``--seconds 30 --min-coverage 400``: 30 s
+reached 482 to 510 edges on the project's 2-core machine (the seeds alone about 340; the harness
+before seeds and instrumentation, 58). Without atheris (``pip install atheris==3.0.0``), the
 Hypothesis tests in tests/test_codec_parity.py cover the same properties, less deeply.
 """
 

@@ -8,7 +8,8 @@ connection, for either role. The rules it keeps (OCPP_REFERENCE.md 1.6, 1.10):
   SEND goes out at once;
 - results and errors are matched by message id to the outstanding call; a response for a call
   that timed out is reported late, one for no call of ours unmatched, and both are dropped,
-  never answered and never matched to another call;
+  never answered and never matched to another call; a result or error that cannot be decoded
+  but whose id was read is still a response (it ends our call with ``ResultInvalid``);
 - a received CALL must be answered once, with a valid response;
 - optional boot gating: before the station's boot is accepted, the CSMS answers other calls
   with ``SecurityError``.
