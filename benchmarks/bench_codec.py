@@ -24,7 +24,7 @@ Encode contenders, fed the frame that ``ocppkit-c`` decoded:
 ``encode-c``
     ``codec.encode(frame_obj)``: checks the frame, encodes the payload, validates it against the
     schema (a typed decode of the encoded bytes) and assembles ``[2,"<id>","<Action>",{...}]``.
-    (Both twins share this code: ``ocppkit._codec_common.encode_frame``.)
+    (Both twins share this code: ``ocppkit._encode.encode_frame``.)
 
 ``msgspec-encode``
     ``msgspec.json.encode(frame_obj.payload)``: the very same Struct, no validation, no frame.
@@ -144,14 +144,14 @@ def _fast_path_check(item: FrameInput) -> dict[str, bool | None]:
     """Did each twin decode the frame on its fast path? (None: could not tell.)
 
     Both twins hand a frame they cannot accept on the fast path to the module-level
-    ``decode_slow``; replacing it for one call with a function that raises tells us.
+    ``decode_exact``; replacing it for one call with a function that raises tells us.
     """
     out: dict[str, bool | None] = {}
     for label, modname, codec_cls in (("c", "ocppkit._codec_c", ocppkit.Codec),
                                       ("py", "ocppkit._codec_py", PyCodec)):
         try:
             mod = importlib.import_module(modname)
-            original = getattr(mod, "decode_slow")  # noqa: B009 - not in every build's type stubs
+            original = getattr(mod, "decode_exact")  # noqa: B009 - not in every build's type stubs
         except (ImportError, AttributeError):
             out[label] = None
             continue
@@ -163,14 +163,14 @@ def _fast_path_check(item: FrameInput) -> dict[str, bool | None]:
             raise _Slow
 
         codec = codec_cls(item.version)
-        setattr(mod, "decode_slow", slow)  # noqa: B010
+        setattr(mod, "decode_exact", slow)  # noqa: B010
         try:
             codec.decode(item.data)
             out[label] = True
         except _Slow:
             out[label] = False
         finally:
-            setattr(mod, "decode_slow", original)  # noqa: B010
+            setattr(mod, "decode_exact", original)  # noqa: B010
     return out
 
 

@@ -8,7 +8,7 @@ the difference between a whole call and its msgspec core is the wrapper's cost. 
 ``--cprofile`` it also runs cProfile over the pure twin's decode and the (shared) encode of the
 small 2.0.1 BootNotification frame, where fixed per-call costs weigh most.
 
-It reaches into ocppkit's private modules (``_payload``, ``_codec_py``, ``_codec_common``) on
+It reaches into ocppkit's private modules (``_wire``, ``_datetimes``, ``_codec_py``) on
 purpose; it is a diagnostic, not part of the benchmark, and may need updating when they change.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 import msgspec
 
 import ocppkit
-from ocppkit import _codec_py, _payload
+from ocppkit import _codec_py, _datetimes, _wire
 from ocppkit.codec import PyCodec
 
 from ._timing import calibrate, fmt_time, interleaved, median, paired_ratio
@@ -40,9 +40,9 @@ def pieces(item: FrameInput) -> dict[str, tuple[Callable[..., Any], Any, dict[st
     frame = codec_c.decode(item.data)
     assert isinstance(frame, ocppkit.Call)
     obj = frame.payload
-    encoded = _payload._ENCODER.encode(obj)
-    dec = _payload._decoder(cls)  # the very decoder the codec uses (with ocppkit's dec_hook)
-    enc = _payload._ENCODER  # the encoder the codec uses (with ocppkit's enc_hook)
+    encoded = _wire.ENCODER.encode(obj)
+    dec = _wire.decoder(cls)  # the very decoder the codec uses (with ocppkit's dec_hook)
+    enc = _wire.ENCODER  # the encoder the codec uses (with ocppkit's enc_hook)
     uid, action = item.unique_id, item.action
 
     def assemble(body: bytes) -> bytes:  # what encode_frame does around the payload of a CALL
@@ -58,7 +58,7 @@ def pieces(item: FrameInput) -> dict[str, tuple[Callable[..., Any], Any, dict[st
         "D  codec py .decode(frame)": (codec_py.decode, item.data, {}),
         "D  _decoder(cls).decode(payload)  [typed core]": (dec.decode, item.payload, {}),
         "D  py: _HEAD.match(frame)": (_codec_py._HEAD.match, item.data, {}),
-        "D  py: datetime_suspect(payload)  [pure]": (_payload.datetime_suspect, item.payload, {}),
+        "D  py: datetime_suspect(payload)  [pure]": (_datetimes.datetime_suspect, item.payload, {}),
         "D  Call(uid, action, payload)": (call, obj, {}),
         # encode
         "E  msgspec.json.encode(payload)  [baseline]": (msgspec.json.encode, obj, {}),
@@ -91,7 +91,7 @@ def run(quick: bool) -> None:
         per_op = interleaved(plan, repeats)
         base_d = per_op["D  msgspec.json.decode(frame)  [untyped floor]"]
         base_e = per_op["E  msgspec.json.encode(payload)  [baseline]"]
-        print(f"\n{item.name} (frame {len(item.data)} B; has date-time fields: {_payload.has_datetimes(cls)})")
+        print(f"\n{item.name} (frame {len(item.data)} B; has date-time fields: {_datetimes.has_datetimes(cls)})")
         print(f"  {'piece':<52} {'median':>10} {'x untyped decode / x msgspec encode':>36}")
         for name in sorted(per_op, key=lambda n: (n[0], n)):
             base = base_d if name.startswith("D") else base_e

@@ -4,7 +4,10 @@
 Its fast path scans the frame header (`[2,"<id>","<Action>",` and friends) with plain C loops
 over the bytes, hands the payload slice to the cached msgspec decoder of the action and builds
 the frame object. Anything that is not a well-formed frame with a valid payload goes to the
-shared exact decoder (``ocppkit._codec_common.decode_slow``), exactly as in the pure twin.
+exact decoder (``ocppkit._exact.decode_exact``), exactly as in the pure twin; this twin's
+date-time guard goes with it, in the codec's configuration.
+
+The message type ids are plain C ints here (2 CALL, 3 CALLRESULT, 6 SEND; ``ocppkit.MessageType``).
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
@@ -20,13 +23,27 @@ cdef extern from "string.h" nogil:
 import msgspec
 
 from ocppkit._base import Response
-from ocppkit._codec_common import CodecConfig, decode_result_payload, decode_slow, encode_frame
-from ocppkit._payload import _ENCODER, _decoder, has_datetimes
+from ocppkit._codec_common import CodecConfig
+from ocppkit._datetimes import has_datetimes
+from ocppkit._encode import encode_frame
+from ocppkit._exact import decode_exact, decode_result_payload
+from ocppkit._wire import ENCODER as _ENCODER
+from ocppkit._wire import decoder as _decoder
 from ocppkit.frames import Call, CallResult, Send
 
 __all__ = ["Codec"]
 
+# ocppkit.MessageType's ids as C constants (a test checks they agree).
+cdef enum:
+    MT_CALL = 2
+    MT_CALLRESULT = 3
+    MT_SEND = 6
+
 cdef object _Raw = msgspec.Raw
+# A payload class's role -> the message type that carries it (for the encode fast path).
+cdef dict _ROLE_TYPES = {"request": MT_CALL, "response": MT_CALLRESULT, "send": MT_SEND}
+#: For the test that the C constants are ocppkit.MessageType's.
+MESSAGE_TYPES = {"CALL": MT_CALL, "CALLRESULT": MT_CALLRESULT, "SEND": MT_SEND}
 cdef object _encode = _ENCODER.encode
 
 
@@ -69,7 +86,7 @@ cdef inline bint _digit(unsigned char c) noexcept:
 
 
 cdef bint _datetime_suspect(const unsigned char* p, Py_ssize_t n) noexcept:
-    """C version of ocppkit._payload.datetime_suspect (same rule, memchr driven)."""
+    """C version of ocppkit._datetimes.datetime_suspect (same rule, memchr driven)."""
     cdef const unsigned char* q
     cdef const unsigned char* end = p + n
     cdef Py_ssize_t i
@@ -92,7 +109,8 @@ cdef bint _datetime_suspect(const unsigned char* p, Py_ssize_t n) noexcept:
 
 
 def datetime_suspect(bytes data):
-    """Exposed for the parity tests."""
+    """The C date-time guard, for this twin's exact path, ``ocppkit.decode_payload`` and the
+    parity tests."""
     return _datetime_suspect(<const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
 
 
@@ -328,14 +346,16 @@ cdef class Codec:
     implementation = "c"
 
     def __init__(self, str version, *, max_frame_size=1 << 20, max_depth=32, policy=None):
-        self._cfg = CodecConfig(version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy)
+        self._cfg = CodecConfig(
+            version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy, suspect=datetime_suspect
+        )
         self.version = version
         self._requests = {k.encode(): (k, _LazyDecode(c)) for k, c in self._cfg.requests.items()}
         self._responses = {k: (k, _LazyDecode(c)) for k, c in self._cfg.responses.items()}
         self._sends = {k.encode(): (k, _LazyDecode(c)) for k, c in self._cfg.sends.items()}
         self._enc_info = {}
         self._fast_ok = self._cfg.policy is None
-        self._has_send = 6 in self._cfg.types
+        self._has_send = self._cfg.has_send
         self._max = max_frame_size
 
     def __repr__(self):
@@ -357,7 +377,7 @@ cdef class Codec:
             frame = self._fast(b, action)
             if frame is not None:
                 return frame
-        return decode_slow(self._cfg, b, action)
+        return decode_exact(self._cfg, b, action)
 
     cdef object _fast(self, bytes b, object action):
         cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(b)
@@ -368,7 +388,7 @@ cdef class Codec:
         if i >= n or p[i] != 91:  # [
             return None
         i = _skip_ws(p, i + 1, n)
-        if i >= n or not (p[i] == 50 or p[i] == 51 or p[i] == 54):  # 2, 3, 6
+        if i >= n or not (p[i] == 48 + MT_CALL or p[i] == 48 + MT_CALLRESULT or p[i] == 48 + MT_SEND):
             return None
         type_id = p[i] - 48
         i = _skip_ws(p, i + 1, n)
@@ -411,12 +431,12 @@ cdef class Codec:
             stop -= 1
         cdef PyObject* entry
         cdef bytes key
-        if type_id == 2:
+        if type_id == MT_CALL:
             if a1 == 0:
                 return None
             key = PyBytes_FromStringAndSize(<const char*>p + a0, a1 - a0)
             entry = PyDict_GetItem(self._requests, key)
-        elif type_id == 3:
+        elif type_id == MT_CALLRESULT:
             if a1 != 0:
                 return None
             if action is None:
@@ -447,9 +467,9 @@ cdef class Codec:
         except _FAST_ERRORS:
             return None
         uid = PyUnicode_DecodeASCII(<const char*>p + id0, id1 - id0, NULL)
-        if type_id == 2:
+        if type_id == MT_CALL:
             return Call(uid, name, obj)
-        if type_id == 3:
+        if type_id == MT_CALLRESULT:
             return CallResult(uid, obj)
         return Send(uid, name, obj)
 
@@ -466,11 +486,11 @@ cdef class Codec:
         cdef object t = type(frame)
         cdef int type_id
         if t is Call:
-            type_id = 2
+            type_id = MT_CALL
         elif t is CallResult:
-            type_id = 3
+            type_id = MT_CALLRESULT
         elif t is Send:
-            type_id = 6
+            type_id = MT_SEND
         else:
             return encode_frame(self._cfg, frame)
         payload = frame.payload
@@ -485,7 +505,7 @@ cdef class Codec:
         uid = frame.unique_id
         if type(uid) is not str or not _safe_id(<str>uid):
             return encode_frame(self._cfg, frame)
-        if type_id != 3 and frame.action != info[3]:
+        if type_id != MT_CALLRESULT and frame.action != info[3]:
             return encode_frame(self._cfg, frame)
         if not _ok_struct(payload, type(payload)):
             return encode_frame(self._cfg, frame)  # the exact path: raises the exact error, or accepts
@@ -493,16 +513,16 @@ cdef class Codec:
             body = _encode(payload)
         except Exception:
             return encode_frame(self._cfg, frame)
-        if type_id == 3:
+        if type_id == MT_CALLRESULT:
             return b"".join((b'[3,"', (<str>uid).encode("ascii"), b'",', body, b"]"))
-        return b"".join((b"[6,\"" if type_id == 6 else b'[2,"', (<str>uid).encode("ascii"), b'",', info[1], b",",
+        return b"".join((b"[6,\"" if type_id == MT_SEND else b'[2,"', (<str>uid).encode("ascii"), b'",', info[1], b",",
                          body, b"]"))
 
     cdef bint _learn(self, object cls) except -1:
         meta = getattr(cls, "__ocpp__", None)
         if meta is None or meta.version != self.version:
             return False
-        type_id = {"request": 2, "response": 3, "send": 6}.get(meta.role)
+        type_id = _ROLE_TYPES.get(meta.role)
         if type_id is None:
             return False
         self._enc_info[cls] = (type_id, b'"' + meta.action.encode("ascii") + b'"', _decoder(cls).decode, meta.action)

@@ -12,9 +12,9 @@ The message classes live in one package per version, imported on demand::
 from msgspec import UNSET, UnsetType
 
 from ._base import ActionTypes, CustomData, MessageInfo, OcppStruct, Request, Response, SendPayload
-from ._payload import decode_payload, encode_payload
+from ._payload import encode_payload
 from ._version import __version__
-from .codec import IMPLEMENTATION, Codec
+from .codec import IMPLEMENTATION, Codec, decode_payload
 from .edition import Edition, edition
 from .errors import (
     CallErrorResponse,

@@ -1,9 +1,9 @@
-"""The pure-Python codec: the reference twin of the Cython ``ocppkit._codec_c``.
+"""The pure-Python codec: the twin of the Cython ``ocppkit._codec_c``.
 
 Both twins define :class:`Codec` with the same constructor, methods and exceptions. Their
 fast path accepts a frame that is well formed with a valid payload; everything else goes to
-``_codec_common.decode_slow``, so the two can only differ in speed. ``ocppkit.codec`` picks
-one (``OCPPKIT_NO_EXTENSIONS=1`` forces this one).
+the exact decoder (``_exact.decode_exact``, the specification of decoding), so the two can only
+differ in speed. ``ocppkit.codec`` picks one (``OCPPKIT_NO_EXTENSIONS=1`` forces this one).
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from typing import overload
 import msgspec
 
 from ._base import Response
-from ._codec_common import CodecConfig, decode_result_payload, decode_slow, encode_frame
-from ._payload import _decoder, datetime_suspect, has_datetimes
-from .frames import Call, CallError, CallResult, CallResultError, Frame, RawPayload, Send
+from ._codec_common import DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_SIZE, CodecConfig
+from ._datetimes import datetime_suspect, has_datetimes
+from ._encode import encode_frame
+from ._exact import decode_exact, decode_result_payload
+from ._wire import decoder
+from .frames import Call, CallError, CallResult, CallResultError, Frame, MessageType, RawPayload, Send
 from .policy import Policy
 
 __all__ = ["Codec"]
@@ -28,6 +31,8 @@ _HEAD = re.compile(
     rb'[ \t\n\r]*(?:"([A-Za-z0-9_\-]{1,64})"[ \t\n\r]*,[ \t\n\r]*)?'
 )
 _WS = b" \t\n\r"
+# The message types the fast path takes, as plain ints (compared on every frame).
+_CALL, _CALLRESULT = int(MessageType.CALL), int(MessageType.CALLRESULT)
 
 
 class Codec:
@@ -52,9 +57,16 @@ class Codec:
     implementation = "py"
 
     def __init__(
-        self, version: str, *, max_frame_size: int = 1 << 20, max_depth: int = 32, policy: Policy | None = None
+        self,
+        version: str,
+        *,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        policy: Policy | None = None,
     ) -> None:
-        self._cfg = CodecConfig(version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy)
+        self._cfg = CodecConfig(
+            version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy, suspect=datetime_suspect
+        )
         self.version = version
 
     def __repr__(self) -> str:
@@ -89,7 +101,7 @@ class Codec:
                 frame = self._fast(cfg, data, m, action)
                 if frame is not None:
                     return frame
-        return decode_slow(cfg, data, action)  # type: ignore[no-any-return]
+        return decode_exact(cfg, data, action)  # type: ignore[no-any-return]
 
     def _fast(self, cfg: CodecConfig, data: bytes, m: re.Match[bytes], action: str | None) -> Frame | None:
         type_id = m.group(1)[0] - 48
@@ -104,12 +116,12 @@ class Codec:
         while data[stop - 1] in _WS:
             stop -= 1
         payload = data[start:stop]
-        if type_id == 2:
+        if type_id == _CALL:
             if act is None:
                 return None
             name = act.decode()
             cls = cfg.requests.get(name)
-        elif type_id == 3:
+        elif type_id == _CALLRESULT:
             if act is not None:
                 return None
             if action is None:
@@ -121,7 +133,7 @@ class Codec:
             name = action
             cls = cfg.responses.get(name)
         else:
-            if act is None or 6 not in cfg.types:
+            if act is None or not cfg.has_send:
                 return None
             name = act.decode()
             cls = cfg.sends.get(name)
@@ -132,13 +144,13 @@ class Codec:
         if has_datetimes(cls) and datetime_suspect(payload):
             return None  # the exact path checks date-time text
         try:
-            obj = _decoder(cls).decode(payload)
+            obj = decoder(cls).decode(payload)
         except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
             return None
         uid = m.group(2).decode()
-        if type_id == 2:
+        if type_id == _CALL:
             return Call(uid, name, obj)  # type: ignore[arg-type]
-        if type_id == 3:
+        if type_id == _CALLRESULT:
             return CallResult(uid, obj)  # type: ignore[return-value]
         return Send(uid, name, obj)  # type: ignore[arg-type]
 

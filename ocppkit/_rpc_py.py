@@ -8,7 +8,8 @@ connection, for either role. The rules it keeps (OCPP_REFERENCE.md 1.6, 1.10):
   SEND goes out at once;
 - results and errors are matched by message id to the outstanding call; a response for a call
   that timed out is reported late, one for no call of ours unmatched, and both are dropped,
-  never answered and never matched to another call;
+  never answered and never matched to another call; a result or error that cannot be decoded
+  but whose id was read is still a response (it ends our call with ``ResultInvalid``);
 - a received CALL must be answered once, with a valid response;
 - optional boot gating: before the station's boot is accepted, the CSMS answers other calls
   with ``SecurityError``.
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from ._base import Request, Response, SendPayload
+from ._codec_cache import shared_codec
 from ._rpc_states import (
     ACCEPTED,
     AWAITING,
@@ -64,7 +66,7 @@ from .events import (
     SendReceived,
     UnmatchedResponse,
 )
-from .frames import Call, CallError, CallResult, CallResultError, Send
+from .frames import Call, CallError, CallResult, CallResultError, MessageType, Send
 
 __all__ = ["BOOT_TRANSITIONS", "SLOT_TRANSITIONS", "Connection", "Role"]
 
@@ -90,25 +92,15 @@ DEFAULT_ALLOWED_WHILE_PENDING = frozenset(
 )
 
 _LATE_IDS = 32  # how many timed-out ids are remembered to recognise late responses
+# A frame that answers a call of ours, by message type: what its fault is reported as when it
+# cannot be decoded (a CALLRESULTERROR answers a result we sent, never a call of ours).
+_ANSWERS = {int(MessageType.CALLRESULT): "result", int(MessageType.CALLERROR): "error"}
 
 
 def _default_ids() -> str:
     import uuid  # only when no id source is injected
 
     return str(uuid.uuid4())
-
-
-_CODECS: dict[tuple[str, int, int, Any], Any] = {}
-
-
-def _codec(version: str, max_frame_size: int, max_depth: int, policy: Any) -> Any:
-    from .codec import Codec
-
-    key = (version, max_frame_size, max_depth, policy)
-    codec = _CODECS.get(key)
-    if codec is None:
-        codec = _CODECS[key] = Codec(version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy)
-    return codec
 
 
 def _status(response: object) -> str:
@@ -231,7 +223,7 @@ class Connection:
                 raise ValueError(f"codec: expected an ocppkit.Codec for {version!r}")
             self._codec = codec
         else:
-            self._codec = _codec(version, max_frame_size, max_depth, policy)
+            self._codec = shared_codec(version, max_frame_size, max_depth, policy)
         self._clock = clock
         self._ids = ids
         self._timeout = float(call_timeout)
@@ -512,10 +504,13 @@ class Connection:
 
     def _violation(self, exc: OcppError) -> None:
         uid = exc.unique_id
-        if exc.message_type == 3 and uid is not None:
-            out = self._answered(uid, "result")  # for no call of ours: dropped, never answered
+        kind = _ANSWERS.get(exc.message_type) if exc.message_type is not None else None
+        if kind is not None and uid is not None:
+            # A CALLRESULT or CALLERROR that cannot be decoded is still a response: with our
+            # call's id it ends the call, with another id it is dropped, never answered.
+            out = self._answered(uid, kind)
             if out is not None:
-                # Our call got an invalid CALLRESULT: it ends here (2.1 also answers it).
+                # Our call got an invalid CALLRESULT or a broken CALLERROR (2.1 answers the first).
                 self.bad_messages += 1
                 if exc.reply is not None:
                     self._write(exc.reply)

@@ -153,7 +153,10 @@ MEANING: dict[str, str] = {
     IDLE: "no CALL of ours outstanding",
     AWAITING: "one CALL of ours on the wire, its deadline running",
     CALL: "`call(request)`",
-    RESPONSE: "a CALLRESULT or CALLERROR (or a CALLRESULT that breaks the schema) with the outstanding call's id",
+    RESPONSE: (
+        "a CALLRESULT or CALLERROR with the outstanding call's id, valid or not (a CALLRESULT that breaks the"
+        " schema, a CALLERROR that is no well-formed frame)"
+    ),
     STRAY: "a CALLRESULT or CALLERROR (valid or not) with any other id: a late answer, or one for no call of ours",
     DEADLINE: "`handle_timeout()` when the clock has reached the outstanding call's deadline",
     DEQUEUE: "the slot became IDLE while calls are queued: the oldest one",

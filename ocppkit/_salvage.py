@@ -9,7 +9,7 @@ Two things make msgspec give up on a frame that RFC 8259's grammar accepts:
 The frame's message id (and action) are still readable then, so the reply can carry the id
 instead of ``"-1"`` (docs/errors.md). :func:`salvage` returns the frame's elements as
 ``msgspec.Raw``, with an :class:`Unreadable` in place of each element that holds the fault;
-the exact decoder (``_codec_common.decode_slow``) then applies its usual rules to them.
+the exact decoder (``_exact.decode_exact``) then applies its usual rules to them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 
 from ._jsonpath import clip, join
+from .frames import MessageType
 
 __all__ = ["Unreadable", "lone_surrogate_path", "salvage"]
 
@@ -188,14 +189,14 @@ def _deep(data: bytes) -> list[Any] | None:
     type_id = int(m.group(1))
     head: list[Any] = [msgspec.Raw(m.group(1)), msgspec.Raw(m.group(2))]
     start = m.end()
-    if type_id in (2, 6):
+    if type_id in (MessageType.CALL, MessageType.SEND):
         a = _NEXT_STRING.match(data, start)
         if a is None:  # the action itself is the deep value: not a string
             return [*head, Unreadable("maxDepth", False), Unreadable("maxDepth", False)]
         return [*head, msgspec.Raw(a.group(1)), *_deep_payload(data, a.end())]
-    if type_id == 3:
+    if type_id == MessageType.CALLRESULT:
         return [*head, *_deep_payload(data, start)]
-    if type_id in (4, 5):
+    if type_id in (MessageType.CALLERROR, MessageType.CALLRESULTERROR):
         return [*head, *(Unreadable("maxDepth", False) for _ in range(3))]
     return [*head, Unreadable("maxDepth", False)]  # an unknown message type: only its id matters
 

@@ -4,6 +4,9 @@
 ``OCPPKIT_NO_EXTENSIONS`` is unset (or "0"); otherwise it is the pure-Python class from
 ``ocppkit._codec_py``. Both have the same names, signatures, results and exceptions.
 ``IMPLEMENTATION`` says which one is running: ``"c"`` or ``"py"``.
+
+The running twin's date-time guard also serves :func:`decode_payload`, passed in explicitly
+(each codec holds its own in its configuration; nothing is swapped in another module).
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ import platform
 from typing import TYPE_CHECKING
 
 from . import _codec_py
+from ._datetimes import Suspect
+from ._datetimes import datetime_suspect as _py_suspect
+from ._payload import payload_decoder
 
-__all__ = ["IMPLEMENTATION", "NO_EXTENSIONS", "Codec", "PyCodec"]
+__all__ = ["IMPLEMENTATION", "NO_EXTENSIONS", "Codec", "PyCodec", "decode_payload"]
 
 #: Set when the environment asks for the pure-Python twin.
 NO_EXTENSIONS = os.environ.get("OCPPKIT_NO_EXTENSIONS", "") not in ("", "0") or (
@@ -22,6 +28,7 @@ NO_EXTENSIONS = os.environ.get("OCPPKIT_NO_EXTENSIONS", "") not in ("", "0") or 
 )
 
 PyCodec = _codec_py.Codec
+_suspect: Suspect = _py_suspect
 
 if TYPE_CHECKING or NO_EXTENSIONS:
     Codec = _codec_py.Codec
@@ -30,11 +37,15 @@ if TYPE_CHECKING or NO_EXTENSIONS:
 else:
     try:
         from ._codec_c import Codec as Codec
+        from ._codec_c import datetime_suspect as _c_suspect
     except ImportError:  # not built: an sdist installed without a compiler, or a source checkout
         Codec = _codec_py.Codec
         IMPLEMENTATION = "py"
     else:
-        from . import _codec_c, _payload
-
         IMPLEMENTATION = "c"
-        _payload._suspect = _codec_c.datetime_suspect
+        _suspect = _c_suspect
+
+
+#: Decode and validate one payload into its generated class (``ocppkit.decode_payload``), with
+#: the running twin's date-time guard.
+decode_payload = payload_decoder(_suspect)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
+from .edition import EDITIONS
+
 __all__ = [
     "ErrorCode",
     "LocalProtocolError",
@@ -43,24 +45,26 @@ class ErrorCode(str, Enum):
     TYPE_CONSTRAINT_VIOLATION = "TypeConstraintViolation"
 
 
-# OCPP-J 1.6 keeps two misspelt codes (confirmed by its errata as "will not be fixed") and has
-# neither RpcFrameworkError nor MessageTypeNotSupported.
-_V16_SPELLING = {
-    ErrorCode.FORMAT_VIOLATION: "FormationViolation",
-    ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION: "OccurenceConstraintViolation",
+# Each edition spells some codes its own way (OCPP-J 1.6 keeps two misspelt codes, confirmed by
+# its errata as "will not be fixed") and stands in for codes it lacks (1.6 has neither
+# RpcFrameworkError nor MessageTypeNotSupported): ``Edition.spellings``. A spelling that is no
+# ErrorCode value is another name of its code, read back by parse_error_code; a stand-in
+# (``ProtocolError``) is a code of its own.
+_VALUES = {c.value: c for c in ErrorCode}
+_READ = _VALUES | {
+    text: ErrorCode(code) for ed in EDITIONS.values() for code, text in ed.spellings.items() if text not in _VALUES
 }
-_V16_MISSING = {ErrorCode.RPC_FRAMEWORK_ERROR: "ProtocolError", ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED: "ProtocolError"}
-_READ = {c.value: c for c in ErrorCode} | {v: k for k, v in _V16_SPELLING.items()}
 
 
 def spell_error_code(code: ErrorCode, version: str) -> str:
-    """The wire spelling of ``code`` in ``version`` ("1.6", "2.0.1" or "2.1").
+    """The wire spelling of ``code`` in ``version`` ("1.6", "2.0.1" or "2.1"), as its edition
+    (:func:`ocppkit.edition`) spells it.
 
     1.6 has no ``RpcFrameworkError`` or ``MessageTypeNotSupported``; they become ``ProtocolError``.
+    A version ocppkit has no edition of spells every code as 2.x does.
     """
-    if version == "1.6":
-        return _V16_SPELLING.get(code) or _V16_MISSING.get(code) or code.value
-    return code.value
+    ed = EDITIONS.get(version)
+    return code.value if ed is None else ed.spell(code.value)
 
 
 def parse_error_code(text: str) -> ErrorCode | None:

@@ -84,9 +84,11 @@ class ErrorReceived(msgspec.Struct, frozen=True, gc=False):
 
 
 class ResultInvalid(msgspec.Struct, frozen=True, gc=False):
-    """The peer answered our call with a CALLRESULT that breaks the schema; the call is over.
+    """The peer answered our call with a CALLRESULT that breaks the schema, or with a CALLERROR
+    that is not a well-formed frame (its id read, the rest not); the call is over.
 
-    In 2.1 the CALLRESULTERROR the specification asks for is already queued.
+    In 2.1 the CALLRESULTERROR the specification asks for an invalid CALLRESULT is already queued
+    (a CALLERROR is never answered).
 
     Attributes:
         unique_id: the id of our CALL.

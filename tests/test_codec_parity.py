@@ -143,6 +143,6 @@ def test_twins_agree_on_structured_frames(type_id: int, uid: Any, action: str, p
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=80))
 def test_datetime_suspect_twins_agree(data: bytes) -> None:
-    from ocppkit._payload import datetime_suspect
+    from ocppkit._datetimes import datetime_suspect
 
     assert datetime_suspect(data) == c_module.datetime_suspect(data)

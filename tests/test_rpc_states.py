@@ -208,11 +208,15 @@ class Link(RuleBasedStateMachine):
         self.model[side].call(uid)
         self.flush()
 
-    @rule(side=st.sampled_from(["station", "csms"]), kind=st.sampled_from([3, 4]))
-    def stray(self, side: str, kind: int) -> None:
+    @rule(side=st.sampled_from(["station", "csms"]), kind=st.sampled_from(["result", "error", "broken error"]))
+    def stray(self, side: str, kind: str) -> None:
         """A response for no call of this side ever made, on the wire to it."""
         uid = f"stray-{next(self.strays)}"
-        frame = [3, uid, {}] if kind == 3 else [4, uid, "GenericError", "", {}]
+        frame = {
+            "result": [3, uid, {}],
+            "error": [4, uid, "GenericError", "", {}],
+            "broken error": [4, uid, "GenericError", "", 5],  # details not an object: still a response
+        }[kind]
         self.wire[side].append(json.dumps(frame).encode())
 
     @rule()
@@ -238,7 +242,10 @@ class Link(RuleBasedStateMachine):
         self.flush()
 
     @precondition(lambda self: self.to_answer["station"] or self.to_answer["csms"])
-    @rule(side=st.sampled_from(["station", "csms"]), how=st.sampled_from(["result", "error", "garbage"]))
+    @rule(
+        side=st.sampled_from(["station", "csms"]),
+        how=st.sampled_from(["result", "error", "garbage", "broken error"]),
+    )
     def answer(self, side: str, how: str) -> None:
         if not self.to_answer[side]:
             return
@@ -253,10 +260,12 @@ class Link(RuleBasedStateMachine):
             conn.send_result(uid, resp)
         elif how == "error":
             conn.send_error(uid, ErrorCode.GENERIC_ERROR, "no")
-        else:  # an invalid CALLRESULT, forged on the wire (2.1 answers it with a CALLRESULTERROR)
+        else:  # forged on the wire: an invalid CALLRESULT (2.1 answers it), or a CALLERROR that
+            # cannot be decoded (never answered): either ends the call, as ResultInvalid
             conn.send_error(uid, ErrorCode.GENERIC_ERROR, "placeholder")
             conn.data_to_send()
-            self.wire[self.other(side)].append(b'[3,"' + uid.encode() + b'",{"x":1}]')
+            forged = b'[3,"%s",{"x":1}]' if how == "garbage" else b'[4,"%s","GenericError","",[]]'
+            self.wire[self.other(side)].append(forged % uid.encode())
         self.flush()
 
     @rule(seconds=st.floats(0, 2 * TIMEOUT))
@@ -328,15 +337,20 @@ if CConnection is not None:
 def test_every_slot_transition_is_met(Connection: Any) -> None:
     """One scripted run through every pair of SLOT_TRANSITIONS, checked by the same model."""
     link = type("ScriptedLink", (Link,), {"Connection": Connection})()
-    link.stray("station", 3)
+    link.stray("station", "result")
     link.deliver("station", False)  # IDLE + unmatched response
     link.call("station")  # IDLE + call
     link.call("station")  # AWAITING + call
-    link.stray("station", 4)
-    link.deliver("station", False)  # AWAITING + unmatched response
+    link.call("station")
+    link.stray("station", "broken error")
+    link.deliver("station", False)  # AWAITING + unmatched response (one that cannot be decoded)
     link.deliver("csms", False)
     link.answer("csms", "result")
     link.deliver("station", False)  # AWAITING + response, then IDLE + queued call
+    link.deliver("csms", False)
+    link.answer("csms", "broken error")
+    link.deliver("station", False)  # AWAITING + response (a CALLERROR that cannot be decoded), dequeue
+    assert link.ended["station"] == ["station-0", "station-1"]
     link.tick(TIMEOUT)  # AWAITING + deadline passed
     link.teardown()
     assert link.model["station"].fired == set(SLOT_TRANSITIONS)

@@ -1,0 +1,42 @@
+"""The codecs that connections share: one per distinct set of codec settings, a bounded number.
+
+A :class:`~ocppkit.Connection` built without ``codec=`` takes its codec from here, so a
+thousand connections of one version share one codec (its action tables and decoders are built
+once). Settings are compared by value (:class:`~ocppkit.Policy` compares and hashes by its
+settings, and a strict policy is the same as none); at most :data:`MAX_SHARED` codecs are kept,
+the least recently used going first, so connections that each bring their own policy cannot make
+the process hold a codec per connection. A connection keeps its own codec alive as long as it
+lives, whether or not the cache still holds it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .codec import Codec
+from .policy import Policy
+
+__all__ = ["MAX_SHARED", "shared_codec"]
+
+#: How many codecs are kept for reuse at most.
+MAX_SHARED = 64
+
+# (version, max_frame_size, max_depth, policy) -> codec, least recently used first.
+_CODECS: dict[tuple[Any, ...], Any] = {}
+
+
+def shared_codec(version: str, max_frame_size: int, max_depth: int, policy: Any) -> Any:
+    """The codec for these settings: a kept one, or a new one (then kept)."""
+    if isinstance(policy, Policy) and policy.is_strict():
+        policy = None  # decodes exactly as no policy does
+    key = (version, max_frame_size, max_depth, policy)
+    try:
+        codec = _CODECS.pop(key, None)
+    except TypeError:  # something unhashable: not a valid setting, the Codec says why
+        return Codec(version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy)
+    if codec is None:
+        codec = Codec(version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy)
+        while len(_CODECS) >= MAX_SHARED:
+            _CODECS.pop(next(iter(_CODECS)), None)
+    _CODECS[key] = codec  # (re)inserted last: the most recently used
+    return codec
