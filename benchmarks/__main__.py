@@ -45,10 +45,12 @@ def _source_state() -> dict[str, Any]:
     state: dict[str, Any] = {"ocppkit_sources_sha256": h.hexdigest()[:16]}
     try:
         git = ["git", "-C", str(root)]
-        state["git_head"] = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
-                                           text=True, check=True).stdout.strip()
-        dirty = subprocess.run([*git, "status", "--porcelain", "--", "ocppkit"], capture_output=True,
-                               text=True, check=True).stdout
+        state["git_head"] = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "ocppkit"], capture_output=True, text=True, check=True
+        ).stdout
         state["ocppkit_uncommitted_changes"] = bool(dirty.strip())
     except (OSError, subprocess.CalledProcessError):
         pass
@@ -74,21 +76,31 @@ def _machine() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("which", nargs="?", choices=("payload", "codec", "import", "rpc", "load", "all"),
-                        default="all",
-                        help="`all`: payload, codec, import, rpc, and load when --quick or --with-load")
-    parser.add_argument("--quick", action="store_true",
-                        help="short run for CI (`all --quick` about 30-35 s, load included)")
+    parser.add_argument(
+        "which",
+        nargs="?",
+        choices=("payload", "codec", "import", "rpc", "load", "all"),
+        default="all",
+        help="`all`: payload, codec, import, rpc, and load when --quick or --with-load",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="short run for CI (`all --quick` about 30-35 s, load included)"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write machine-readable results to FILE")
     parser.add_argument("--repeats", type=int, help="payload, codec, rpc: interleaved rounds (default 31, quick 15)")
-    parser.add_argument("--sample-time", type=float,
-                        help="payload, codec, rpc: seconds per timed sample (default 0.05, quick 0.005)")
+    parser.add_argument(
+        "--sample-time", type=float, help="payload, codec, rpc: seconds per timed sample (default 0.05, quick 0.005)"
+    )
     parser.add_argument("--runs", type=int, help="import: processes per case (default 15, quick 5)")
-    parser.add_argument("--with-load", action="store_true",
-                        help="all: also run the full load benchmark (about 100 s; `all --quick` runs the quick one)")
+    parser.add_argument(
+        "--with-load",
+        action="store_true",
+        help="all: also run the full load benchmark (about 100 s; `all --quick` runs the quick one)",
+    )
     parser.add_argument("--stations", type=int, help="load: simulated stations (default 1000, quick 100)")
-    parser.add_argument("--duration", type=float,
-                        help="load: seconds of measured load per server (default 15, quick 3)")
+    parser.add_argument(
+        "--duration", type=float, help="load: seconds of measured load per server (default 15, quick 3)"
+    )
     parser.add_argument("--rounds", type=int, help="load: rounds, each runs both servers (default 2, quick 1)")
     parser.add_argument("--load-version", default="2.0.1", choices=("2.0.1", "1.6"), help="load: OCPP version")
     args = parser.parse_args(argv)
@@ -96,14 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     versions, machine, source = _versions(), _machine(), _source_state()
     started = time.perf_counter()
     print("ocppkit benchmarks" + (" (quick)" if args.quick else ""))
-    print("  " + ", ".join(f"{k} {v}" for k, v in versions.items() if k != "python_implementation")
-          + f" ({versions['python_implementation']})")
-    print(f"  {machine['platform']}; {machine.get('usable_cpus', machine['cpu_count'])} usable CPU(s); "
-          f"load average {', '.join(f'{x:.2f}' for x in machine.get('loadavg_at_start', []))}")
+    print(
+        "  "
+        + ", ".join(f"{k} {v}" for k, v in versions.items() if k != "python_implementation")
+        + f" ({versions['python_implementation']})"
+    )
+    print(
+        f"  {machine['platform']}; {machine.get('usable_cpus', machine['cpu_count'])} usable CPU(s); "
+        f"load average {', '.join(f'{x:.2f}' for x in machine.get('loadavg_at_start', []))}"
+    )
     dirty = source.get("ocppkit_uncommitted_changes")
-    print(f"  ocppkit source: git {source.get('git_head', '?')}"
-          + (" + uncommitted changes under ocppkit/" if dirty else "")
-          + f"; sources sha256 {source['ocppkit_sources_sha256']}")
+    print(
+        f"  ocppkit source: git {source.get('git_head', '?')}"
+        + (" + uncommitted changes under ocppkit/" if dirty else "")
+        + f"; sources sha256 {source['ocppkit_sources_sha256']}"
+    )
     print()
 
     results: dict[str, Any] = {
@@ -127,28 +146,52 @@ def main(argv: list[str] | None = None) -> int:
         results["rpc"] = bench_rpc.run(quick=args.quick, sample_time=args.sample_time, repeats=args.repeats)
         print()
     if args.which == "load" or (args.which == "all" and (args.quick or args.with_load)):
-        results["load"] = bench_load.run(quick=args.quick, stations=args.stations, duration=args.duration,
-                                         rounds=args.rounds, version=args.load_version)
+        results["load"] = bench_load.run(
+            quick=args.quick,
+            stations=args.stations,
+            duration=args.duration,
+            rounds=args.rounds,
+            version=args.load_version,
+        )
         print()
 
     targets = []
     for row in results.get("payload", {}).get("inputs", []):
         r = row["ratios"]
-        targets.append((f"payload {row['name']}: ocpp/ocppkit >= {bench_payload.TARGET_OCPP_RATIO:g}x",
-                        f"{r['ocpp_over_ocppkit']:.1f}x", row["targets"]["ocpp_over_ocppkit_ge_100"]))
-        targets.append((f"payload {row['name']}: ocppkit/msgspec-untyped <= {bench_payload.TARGET_UNTYPED_RATIO:g}x",
-                        f"{r['ocppkit_over_msgspec_untyped']:.2f}x", row["targets"]["ocppkit_over_untyped_le_1.3"]))
+        targets.append(
+            (
+                f"payload {row['name']}: ocpp/ocppkit >= {bench_payload.TARGET_OCPP_RATIO:g}x",
+                f"{r['ocpp_over_ocppkit']:.1f}x",
+                row["targets"]["ocpp_over_ocppkit_ge_100"],
+            )
+        )
+        targets.append(
+            (
+                f"payload {row['name']}: ocppkit/msgspec-untyped <= {bench_payload.TARGET_UNTYPED_RATIO:g}x",
+                f"{r['ocppkit_over_msgspec_untyped']:.2f}x",
+                row["targets"]["ocppkit_over_untyped_le_1.3"],
+            )
+        )
     if "codec" in results:
         targets.extend(bench_codec.target_lines(results["codec"]))
     if "import" in results:
         imp = results["import"]
         kit_ms = imp["cases"]["ocppkit.v201"]["over_bare_s"] * 1e3
-        targets.append((f"import ocppkit.v201 over bare <= {bench_import.TARGET_V201_MS:g} ms (this machine)",
-                        f"{kit_ms:.1f} ms", imp["targets"]["ocppkit_v201_over_bare_le_60ms"]))
-        targets.append((f"import ocppkit.v201 normalized to reference (ocpp.v201 = "
-                        f"{bench_import.REFERENCE_OCPP_V201_MS:g} ms) <= {bench_import.TARGET_V201_MS:g} ms",
-                        f"{imp['ocppkit_v201_normalized_ms']:.1f} ms",
-                        imp["targets"]["ocppkit_v201_normalized_le_60ms"]))
+        targets.append(
+            (
+                f"import ocppkit.v201 over bare <= {bench_import.TARGET_V201_MS:g} ms (this machine)",
+                f"{kit_ms:.1f} ms",
+                imp["targets"]["ocppkit_v201_over_bare_le_60ms"],
+            )
+        )
+        targets.append(
+            (
+                f"import ocppkit.v201 normalized to reference (ocpp.v201 = "
+                f"{bench_import.REFERENCE_OCPP_V201_MS:g} ms) <= {bench_import.TARGET_V201_MS:g} ms",
+                f"{imp['ocppkit_v201_normalized_ms']:.1f} ms",
+                imp["targets"]["ocppkit_v201_normalized_le_60ms"],
+            )
+        )
     if "rpc" in results:
         targets.extend(bench_rpc.target_lines(results["rpc"]))
     if "load" in results:

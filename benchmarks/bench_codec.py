@@ -147,8 +147,7 @@ def _fast_path_check(item: FrameInput) -> dict[str, bool | None]:
     ``decode_exact``; replacing it for one call with a function that raises tells us.
     """
     out: dict[str, bool | None] = {}
-    for label, modname, codec_cls in (("c", "ocppkit._codec_c", ocppkit.Codec),
-                                      ("py", "ocppkit._codec_py", PyCodec)):
+    for label, modname, codec_cls in (("c", "ocppkit._codec_c", ocppkit.Codec), ("py", "ocppkit._codec_py", PyCodec)):
         try:
             mod = importlib.import_module(modname)
             original = getattr(mod, "decode_exact")  # noqa: B009 - not in every build's type stubs
@@ -178,8 +177,9 @@ def verify(item: FrameInput, cls: type, call_cls: type) -> dict[str, Any]:
     """Fail loudly unless every contender accepts the frame and they agree on its content."""
     from ocpp.messages import unpack, validate_payload
 
-    assert item.data == b"".join((b'[2,"', item.unique_id.encode(), b'","', item.action.encode(), b'",',
-                                  item.payload, b"]")), item.name
+    assert item.data == b"".join(
+        (b'[2,"', item.unique_id.encode(), b'","', item.action.encode(), b'",', item.payload, b"]")
+    ), item.name
     c_frame = ocppkit.Codec(item.version).decode(item.data)
     py_frame = PyCodec(item.version).decode(item.data)
     assert isinstance(c_frame, ocppkit.Call) and isinstance(py_frame, ocppkit.Call), item.name
@@ -198,8 +198,9 @@ def verify(item: FrameInput, cls: type, call_cls: type) -> dict[str, Any]:
     encoded = ocppkit.Codec(item.version).encode(c_frame)
     assert _norm_times(msgspec.json.decode(encoded)) == _norm_times(msgspec.json.decode(item.data)), item.name
     payload = msgspec.json.encode(c_frame.payload)
-    assert encoded == b"".join((b'[2,"', item.unique_id.encode(), b'","', item.action.encode(), b'",',
-                                payload, b"]")), item.name
+    assert encoded == b"".join(
+        (b'[2,"', item.unique_id.encode(), b'","', item.action.encode(), b'",', payload, b"]")
+    ), item.name
     assert b'"customData"' not in item.data, item.name  # msgspec would need enc_hook for CustomData
     fast = _fast_path_check(item)
     assert all(v is not False for v in fast.values()), f"{item.name}: slow path taken ({fast})"
@@ -240,6 +241,7 @@ def prepare(item: FrameInput) -> dict[str, Operation]:
 def _loop(fn: Callable[..., Any], arg: Any, kwargs: dict[str, Any]) -> Callable[[int], None]:
     """A timing loop: the call itself inside a plain ``for`` loop, nothing in between."""
     if kwargs:
+
         def loop_kw(n: int, fn: Any = fn, arg: Any = arg, kwargs: Any = kwargs) -> None:
             for _ in repeat(None, n):
                 fn(arg, **kwargs)
@@ -256,8 +258,9 @@ def _loop(fn: Callable[..., Any], arg: Any, kwargs: dict[str, Any]) -> Callable[
 # ----------------------------------------------------------------------------------- run
 
 
-def run(*, quick: bool, sample_time: float | None = None, repeats: int | None = None,
-        out: Callable[[str], None] = print) -> dict[str, Any]:
+def run(
+    *, quick: bool, sample_time: float | None = None, repeats: int | None = None, out: Callable[[str], None] = print
+) -> dict[str, Any]:
     sample_time = sample_time or (0.005 if quick else 0.05)
     repeats = repeats or (15 if quick else 31)
     items = frames()
@@ -268,9 +271,11 @@ def run(*, quick: bool, sample_time: float | None = None, repeats: int | None = 
         "frames_fingerprint": frames_fingerprint(items),
         "frames": [],
     }
-    out(f"Codec (frames): {repeats} interleaved rounds x ~{sample_time * 1e3:.0f} ms samples per contender; "
+    out(
+        f"Codec (frames): {repeats} interleaved rounds x ~{sample_time * 1e3:.0f} ms samples per contender; "
         f"frames fingerprint {results['frames_fingerprint']}; ocppkit.Codec is "
-        f"{ocppkit.Codec.__module__}.{ocppkit.Codec.__qualname__} (IMPLEMENTATION={ocppkit.IMPLEMENTATION!r})")
+        f"{ocppkit.Codec.__module__}.{ocppkit.Codec.__qualname__} (IMPLEMENTATION={ocppkit.IMPLEMENTATION!r})"
+    )
     if ocppkit.IMPLEMENTATION != "c":
         out("  WARNING: the C extension is not in use; 'ocppkit-c' measures the pure twin")
     for item in items:
@@ -343,13 +348,28 @@ def target_lines(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     lines = []
     for row in results["frames"]:
         r, t = row["ratios"], row["targets"]
-        lines.append((f"codec {row['name']}: ocpp/ocppkit-c >= {TARGET_OCPP_RATIO:g}x",
-                      f"{r['ocpp_over_ocppkit_c']:.1f}x", t["ocpp_over_ocppkit_c_ge_150"]))
-        lines.append((f"codec {row['name']} ({row['frame_bytes']} B): ocppkit-c/msgspec-untyped "
-                      f"<= {row['untyped_target']:g}x", f"{r['ocppkit_c_over_msgspec_untyped']:.2f}x",
-                      t["ocppkit_c_over_untyped_le_limit"]))
-        lines.append((f"codec {row['name']}: encode/msgspec.json.encode <= {TARGET_ENCODE_RATIO:g}x",
-                      f"{r['encode_c_over_msgspec_encode']:.2f}x", t["encode_over_msgspec_encode_le_3"]))
+        lines.append(
+            (
+                f"codec {row['name']}: ocpp/ocppkit-c >= {TARGET_OCPP_RATIO:g}x",
+                f"{r['ocpp_over_ocppkit_c']:.1f}x",
+                t["ocpp_over_ocppkit_c_ge_150"],
+            )
+        )
+        lines.append(
+            (
+                f"codec {row['name']} ({row['frame_bytes']} B): ocppkit-c/msgspec-untyped "
+                f"<= {row['untyped_target']:g}x",
+                f"{r['ocppkit_c_over_msgspec_untyped']:.2f}x",
+                t["ocppkit_c_over_untyped_le_limit"],
+            )
+        )
+        lines.append(
+            (
+                f"codec {row['name']}: encode/msgspec.json.encode <= {TARGET_ENCODE_RATIO:g}x",
+                f"{r['encode_c_over_msgspec_encode']:.2f}x",
+                t["encode_over_msgspec_encode_le_3"],
+            )
+        )
     return lines
 
 
@@ -360,22 +380,33 @@ def _verdict(ok: bool) -> str:
 def _print_frame(row: dict[str, Any], out: Callable[[str], None]) -> None:
     out("")
     fast = ", ".join(f"{k}: {'yes' if v else '?' if v is None else 'NO'}" for k, v in row["fast_path"].items())
-    out(f"{row['name']}  (frame {row['frame_bytes']} bytes, payload {row['payload_bytes']} bytes, "
-        f"{row['size_class']}; {row['ocppkit_class']}; fast path {fast})")
+    out(
+        f"{row['name']}  (frame {row['frame_bytes']} bytes, payload {row['payload_bytes']} bytes, "
+        f"{row['size_class']}; {row['ocppkit_class']}; fast path {fast})"
+    )
     out(f"  {'contender':<50} {'median':>10} {'min':>10} {'x ocppkit-c':>12}")
     kit = row["contenders"]["ocppkit-c"]["median_s"]
     for c in row["contenders"].values():
-        out(f"  {c['label']:<50} {fmt_time(c['median_s']):>10} {fmt_time(c['min_s']):>10} "
-            f"{c['median_s'] / kit:>11.2f}x")
+        out(
+            f"  {c['label']:<50} {fmt_time(c['median_s']):>10} {fmt_time(c['min_s']):>10} {c['median_s'] / kit:>11.2f}x"
+        )
     r, t = row["ratios"], row["targets"]
-    out(f"  ocpp / ocppkit-c                  = {r['ocpp_over_ocppkit_c']:8.1f}x  (from minimums "
+    out(
+        f"  ocpp / ocppkit-c                  = {r['ocpp_over_ocppkit_c']:8.1f}x  (from minimums "
         f"{r['ocpp_over_ocppkit_c_min']:.1f}x)  target >= {TARGET_OCPP_RATIO:g}x: "
-        f"{_verdict(t['ocpp_over_ocppkit_c_ge_150'])}")
-    out(f"  ocppkit-c / msgspec-untyped       = {r['ocppkit_c_over_msgspec_untyped']:8.2f}x  (from minimums "
+        f"{_verdict(t['ocpp_over_ocppkit_c_ge_150'])}"
+    )
+    out(
+        f"  ocppkit-c / msgspec-untyped       = {r['ocppkit_c_over_msgspec_untyped']:8.2f}x  (from minimums "
         f"{r['ocppkit_c_over_msgspec_untyped_min']:.2f}x)  target <= {row['untyped_target']:g}x: "
-        f"{_verdict(t['ocppkit_c_over_untyped_le_limit'])}")
-    out(f"  encode-c / msgspec.json.encode    = {r['encode_c_over_msgspec_encode']:8.2f}x  (from minimums "
+        f"{_verdict(t['ocppkit_c_over_untyped_le_limit'])}"
+    )
+    out(
+        f"  encode-c / msgspec.json.encode    = {r['encode_c_over_msgspec_encode']:8.2f}x  (from minimums "
         f"{r['encode_c_over_msgspec_encode_min']:.2f}x)  target <= {TARGET_ENCODE_RATIO:g}x: "
-        f"{_verdict(t['encode_over_msgspec_encode_le_3'])}")
-    out(f"  ocppkit-py / ocppkit-c            = {r['ocppkit_py_over_ocppkit_c']:8.2f}x  (C twin speed-up; "
-        f"ocpp / ocppkit-py = {r['ocpp_over_ocppkit_py']:.1f}x)")
+        f"{_verdict(t['encode_over_msgspec_encode_le_3'])}"
+    )
+    out(
+        f"  ocppkit-py / ocppkit-c            = {r['ocppkit_py_over_ocppkit_c']:8.2f}x  (C twin speed-up; "
+        f"ocpp / ocppkit-py = {r['ocpp_over_ocppkit_py']:.1f}x)"
+    )

@@ -44,8 +44,17 @@ TARGET_V201_MS = 60.0  # ocppkit.v201 over a bare interpreter
 REFERENCE_OCPP_V201_MS = 190.0  # ocpp.v201 over a bare interpreter on the reference machine
 
 # Packages whose sources are compiled up front (top-level names importable in the venv).
-_PACKAGES = ("msgspec", "ocpp", "jsonschema", "jsonschema_specifications", "referencing", "rpds", "attrs",
-             "attr", "typing_extensions")
+_PACKAGES = (
+    "msgspec",
+    "ocpp",
+    "jsonschema",
+    "jsonschema_specifications",
+    "referencing",
+    "rpds",
+    "attrs",
+    "attr",
+    "typing_extensions",
+)
 
 _CHECK = r"""
 import json, os, sys
@@ -92,14 +101,16 @@ def _compile_all(out: Callable[[str], None]) -> None:
 
 def _run_once(stmt: str, env: dict[str, str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", stmt], cwd=ROOT, env=env, check=True,
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-c", stmt], cwd=ROOT, env=env, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+    )
     return time.perf_counter() - t0
 
 
 def _check_cached(stmt: str, env: dict[str, str]) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-c", _CHECK.format(stmt=stmt)], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHECK.format(stmt=stmt)], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
     result: dict[str, Any] = json.loads(proc.stdout)
     return result
 
@@ -113,8 +124,10 @@ def run(*, quick: bool, runs: int | None = None, out: Callable[[str], None] = pr
         _run_once(stmt, env)
         cache_check[name] = _check_cached(stmt, env)
     uncached = sorted({m for c in cache_check.values() for m in c["uncached"]})
-    out(f"bytecode check: imported modules without a cached .pyc: {len(uncached)}"
-        + (f" ({', '.join(uncached[:8])}{', ...' if len(uncached) > 8 else ''})" if uncached else ""))
+    out(
+        f"bytecode check: imported modules without a cached .pyc: {len(uncached)}"
+        + (f" ({', '.join(uncached[:8])}{', ...' if len(uncached) > 8 else ''})" if uncached else "")
+    )
 
     names = list(CASES)
     times: dict[str, list[float]] = {name: [] for name in names}
@@ -163,15 +176,23 @@ def _print(res: dict[str, Any], out: Callable[[str], None]) -> None:
         bare = c["statement"] == "pass"
         over = "" if bare else f"{c['over_bare_s'] * 1e3:7.1f} ms"
         over_min = "" if bare else f"{c['over_bare_min_s'] * 1e3:7.1f} ms"
-        out(f"  {'-c pass (bare)' if bare else c['statement']:<28} "
-            f"{c['median_s'] * 1e3:7.1f} ms {c['min_s'] * 1e3:7.1f} ms {over:>10} {over_min:>10}")
+        out(
+            f"  {'-c pass (bare)' if bare else c['statement']:<28} "
+            f"{c['median_s'] * 1e3:7.1f} ms {c['min_s'] * 1e3:7.1f} ms {over:>10} {over_min:>10}"
+        )
     kit = res["cases"]["ocppkit.v201"]["over_bare_s"] * 1e3
     t = res["targets"]
     c = res["cases"]
-    out(f"  ocpp.v201 / ocppkit.v201 (over bare) = {res['ratio_ocpp_v201_over_ocppkit_v201']:.1f}x"
-        f"  (by min {c['ocpp.v201']['over_bare_min_s'] / c['ocppkit.v201']['over_bare_min_s']:.1f}x)")
-    out(f"  ocppkit.v201 over bare = {kit:.1f} ms  target <= {TARGET_V201_MS:g} ms: "
-        f"{'PASS' if t['ocppkit_v201_over_bare_le_60ms'] else 'MISS'}")
-    out(f"  normalized to the reference machine (x {REFERENCE_OCPP_V201_MS:g} ms / measured ocpp.v201 over bare) "
+    out(
+        f"  ocpp.v201 / ocppkit.v201 (over bare) = {res['ratio_ocpp_v201_over_ocppkit_v201']:.1f}x"
+        f"  (by min {c['ocpp.v201']['over_bare_min_s'] / c['ocppkit.v201']['over_bare_min_s']:.1f}x)"
+    )
+    out(
+        f"  ocppkit.v201 over bare = {kit:.1f} ms  target <= {TARGET_V201_MS:g} ms: "
+        f"{'PASS' if t['ocppkit_v201_over_bare_le_60ms'] else 'MISS'}"
+    )
+    out(
+        f"  normalized to the reference machine (x {REFERENCE_OCPP_V201_MS:g} ms / measured ocpp.v201 over bare) "
         f"= {res['ocppkit_v201_normalized_ms']:.1f} ms  target <= {TARGET_V201_MS:g} ms: "
-        f"{'PASS' if t['ocppkit_v201_normalized_le_60ms'] else 'MISS'}")
+        f"{'PASS' if t['ocppkit_v201_normalized_le_60ms'] else 'MISS'}"
+    )

@@ -137,8 +137,16 @@ def _ocpp_charge_point(version: str) -> type:
             return call_result.Heartbeat(current_time=_now_iso())
 
         @on("TransactionEvent")  # type: ignore[untyped-decorator]
-        def on_transaction_event(self, event_type: str, timestamp: str, trigger_reason: str, seq_no: int,
-                                 transaction_info: Any, id_token: Any = None, **kw: Any) -> Any:
+        def on_transaction_event(
+            self,
+            event_type: str,
+            timestamp: str,
+            trigger_reason: str,
+            seq_no: int,
+            transaction_info: Any,
+            id_token: Any = None,
+            **kw: Any,
+        ) -> Any:
             return call_result.TransactionEvent(id_token_info={"status": "Accepted"} if id_token else None)
 
     return CSMS201
@@ -169,8 +177,7 @@ async def _serve(kind: str, version: str, max_seconds: float, profile: str | Non
             except websockets.exceptions.ConnectionClosed:
                 pass
 
-        server = await websockets.serve(on_connect, "127.0.0.1", 0,
-                                        subprotocols=[SUBPROTOCOL[version]])  # type: ignore[list-item]
+        server = await websockets.serve(on_connect, "127.0.0.1", 0, subprotocols=[SUBPROTOCOL[version]])  # type: ignore[list-item]
         port = server.sockets[0].getsockname()[1]
     stop = asyncio.Event()
 
@@ -209,8 +216,11 @@ def _frames(version: str) -> dict[str, tuple[bytes, bytes]]:
     if version == "1.6":
         boot, meter, meter_action = by_name["v16 BootNotification"], by_name["v16 MeterValues"], "MeterValues"
     else:
-        boot, meter, meter_action = (by_name["v201 BootNotification"], by_name["v201 TransactionEvent"],
-                                     "TransactionEvent")
+        boot, meter, meter_action = (
+            by_name["v201 BootNotification"],
+            by_name["v201 TransactionEvent"],
+            "TransactionEvent",
+        )
     return {
         "BootNotification": (b'","BootNotification",', boot.payload + b"]"),
         "Heartbeat": (b'","Heartbeat",', b"{}]"),
@@ -256,10 +266,13 @@ class _Station(asyncio.Protocol):
     # -- transport
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        req = (f"GET /ocpp/{self.name} HTTP/1.1\r\nHost: 127.0.0.1:{self.gen.port}\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {self.key.decode()}\r\nSec-WebSocket-Version: 13\r\n"
-               f"Sec-WebSocket-Protocol: {SUBPROTOCOL[self.gen.version]}\r\n"
-               + (_DEFLATE_OFFER if self.gen.deflate else "") + "\r\n")
+        req = (
+            f"GET /ocpp/{self.name} HTTP/1.1\r\nHost: 127.0.0.1:{self.gen.port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {self.key.decode()}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Protocol: {SUBPROTOCOL[self.gen.version]}\r\n"
+            + (_DEFLATE_OFFER if self.gen.deflate else "")
+            + "\r\n"
+        )
         transport.write(req.encode())  # type: ignore[attr-defined]
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -321,7 +334,7 @@ class _Station(asyncio.Protocol):
                 pos += 4
             if len(buf) < pos + n:
                 return
-            payload = bytes(buf[pos: pos + n])
+            payload = bytes(buf[pos : pos + n])
             del buf[: pos + n]
             opcode = b0 & 0x0F
             if opcode == 1 and b0 & 0x80:
@@ -409,8 +422,17 @@ def _proc_cpu(pid: int) -> tuple[float, float]:
 
 
 class _Generator:
-    def __init__(self, port: int, server_pid: int, version: str, stations: int, duration: float,
-                 warmup: float, deflate: bool = False, memory_only: bool = False) -> None:
+    def __init__(
+        self,
+        port: int,
+        server_pid: int,
+        version: str,
+        stations: int,
+        duration: float,
+        warmup: float,
+        deflate: bool = False,
+        memory_only: bool = False,
+    ) -> None:
         self.loop = asyncio.get_running_loop()
         self.port = port
         self.server_pid = server_pid
@@ -458,8 +480,13 @@ class _Generator:
         return time.perf_counter() - t0
 
     async def run(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"stations": self.n, "duration_s": self.duration, "warmup_s": self.warmup,
-                               "version": self.version, "mix": list(self.cycle)}
+        out: dict[str, Any] = {
+            "stations": self.n,
+            "duration_s": self.duration,
+            "warmup_s": self.warmup,
+            "version": self.version,
+            "mix": list(self.cycle),
+        }
         pid = self.server_pid
         # 1. warm-up station
         w = await self.connect(99999)
@@ -557,8 +584,17 @@ def _percentiles(xs: list[float]) -> dict[str, float]:
     return {"p50": q(0.50), "p90": q(0.90), "p99": q(0.99), "max": xs[-1], "mean": sum(xs) / n}
 
 
-async def _generate(port: int, server_pid: int, version: str, stations: int, duration: float,
-                    warmup: float, deadline: float, deflate: bool = False, memory_only: bool = False) -> dict[str, Any]:
+async def _generate(
+    port: int,
+    server_pid: int,
+    version: str,
+    stations: int,
+    duration: float,
+    warmup: float,
+    deadline: float,
+    deflate: bool = False,
+    memory_only: bool = False,
+) -> dict[str, Any]:
     _raise_fd_limit(stations + 1024)
     gen = _Generator(port, server_pid, version, stations, duration, warmup, deflate, memory_only)
     return await asyncio.wait_for(gen.run(), deadline)
@@ -588,12 +624,27 @@ def _cpu_args(cpu: int | None) -> list[str]:
     return [] if cpu is None else ["--cpu", str(cpu)]
 
 
-def _start_server(kind: str, version: str, max_seconds: float, log: Any,
-                  profile: str | None = None, cpu: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
+def _start_server(
+    kind: str, version: str, max_seconds: float, log: Any, profile: str | None = None, cpu: int | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_load", "--serve", kind, "--version", version,
-         "--max-seconds", str(max_seconds), *(["--profile", profile] if profile else []), *_cpu_args(cpu)],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_load",
+            "--serve",
+            kind,
+            "--version",
+            version,
+            "--max-seconds",
+            str(max_seconds),
+            *(["--profile", profile] if profile else []),
+            *_cpu_args(cpu),
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
     )
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], 60)
@@ -622,21 +673,51 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
                 proc.wait()
 
 
-def run_one(kind: str, *, version: str, stations: int, duration: float, warmup: float,
-            profile: str | None = None, deflate: bool = False, memory_only: bool = False,
-            pin: bool = True) -> dict[str, Any]:
+def run_one(
+    kind: str,
+    *,
+    version: str,
+    stations: int,
+    duration: float,
+    warmup: float,
+    profile: str | None = None,
+    deflate: bool = False,
+    memory_only: bool = False,
+    pin: bool = True,
+) -> dict[str, Any]:
     budget = 60 + stations * 0.05 + warmup + duration + 60  # connect, boot, load, drain: generous
     server_cpu, generator_cpu = cpu_plan(pin)
     with tempfile.TemporaryFile() as log:
         server, port = _start_server(kind, version, budget + 30, log, profile, server_cpu)
         try:
             gen = subprocess.run(
-                [sys.executable, "-m", "benchmarks.bench_load", "--generate", "--port", str(port),
-                 "--server-pid", str(server.pid), "--version", version, "--stations", str(stations),
-                 "--duration", str(duration), "--warmup", str(warmup), "--deadline", str(budget),
-                 *(["--deflate"] if deflate else []), *(["--memory-only"] if memory_only else []),
-                 *_cpu_args(generator_cpu)],
-                cwd=ROOT, capture_output=True, text=True, timeout=budget + 15,
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.bench_load",
+                    "--generate",
+                    "--port",
+                    str(port),
+                    "--server-pid",
+                    str(server.pid),
+                    "--version",
+                    version,
+                    "--stations",
+                    str(stations),
+                    "--duration",
+                    str(duration),
+                    "--warmup",
+                    str(warmup),
+                    "--deadline",
+                    str(budget),
+                    *(["--deflate"] if deflate else []),
+                    *(["--memory-only"] if memory_only else []),
+                    *_cpu_args(generator_cpu),
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=budget + 15,
             )
             alive = server.poll() is None
         finally:
@@ -644,8 +725,10 @@ def run_one(kind: str, *, version: str, stations: int, duration: float, warmup: 
         log.seek(0)
         server_log = log.read().decode(errors="replace")
     if gen.returncode != 0 or not alive:
-        raise RuntimeError(f"{kind}: generator exit {gen.returncode}, server alive {alive}\n"
-                           f"generator stderr:\n{gen.stderr[-3000:]}\nserver stderr:\n{server_log[-3000:]}")
+        raise RuntimeError(
+            f"{kind}: generator exit {gen.returncode}, server alive {alive}\n"
+            f"generator stderr:\n{gen.stderr[-3000:]}\nserver stderr:\n{server_log[-3000:]}"
+        )
     result: dict[str, Any] = json.loads(gen.stdout.strip().splitlines()[-1])
     result["server"] = kind
     result["server_cpu_pinned"] = server_cpu
@@ -655,27 +738,42 @@ def run_one(kind: str, *, version: str, stations: int, duration: float, warmup: 
     return result
 
 
-def run(*, quick: bool, stations: int | None = None, duration: float | None = None, rounds: int | None = None,
-        version: str = "2.0.1", profile_dir: str | None = None, deflate_memory: bool | None = None,
-        pin: bool = True, out: Callable[[str], None] = print) -> dict[str, Any]:
+def run(
+    *,
+    quick: bool,
+    stations: int | None = None,
+    duration: float | None = None,
+    rounds: int | None = None,
+    version: str = "2.0.1",
+    profile_dir: str | None = None,
+    deflate_memory: bool | None = None,
+    pin: bool = True,
+    out: Callable[[str], None] = print,
+) -> dict[str, Any]:
     stations = stations or (100 if quick else 1000)
     duration = duration or (3.0 if quick else 15.0)
     rounds = rounds or (1 if quick else 2)
     warmup = 0.5 if quick else 1.0
     deflate_memory = (not quick) if deflate_memory is None else deflate_memory
-    out(f"Load ({version}): {stations} stations on 127.0.0.1, closed loop (Heartbeat, "
+    out(
+        f"Load ({version}): {stations} stations on 127.0.0.1, closed loop (Heartbeat, "
         f"{'MeterValues' if version == '1.6' else 'TransactionEvent'}, ...), {duration:g} s window after "
         f"{warmup:g} s warm-up, per server; {rounds} round(s), servers alternating; "
         f"{os.cpu_count()} CPU(s); "
-        + ("server pinned to CPU {}, generator to CPU {}".format(*cpu_plan(pin)) if cpu_plan(pin)[0] is not None
-           else "server and generator not pinned"))
+        + (
+            "server pinned to CPU {}, generator to CPU {}".format(*cpu_plan(pin))
+            if cpu_plan(pin)[0] is not None
+            else "server and generator not pinned"
+        )
+    )
     runs: list[dict[str, Any]] = []
     for r in range(rounds):
         order = SERVERS if r % 2 == 0 else SERVERS[::-1]
         for kind in order:
             profile = str(Path(profile_dir) / f"{kind}-round{r}.pstats") if profile_dir else None
-            res = run_one(kind, version=version, stations=stations, duration=duration, warmup=warmup,
-                          profile=profile, pin=pin)
+            res = run_one(
+                kind, version=version, stations=stations, duration=duration, warmup=warmup, profile=profile, pin=pin
+            )
             res["round"] = r
             runs.append(res)
             _print_run(res, out)
@@ -686,17 +784,28 @@ def run(*, quick: bool, stations: int | None = None, duration: float | None = No
         by_round.setdefault(res["round"], {})[res["server"]] = res
     ratios = [rr["ocppkit"]["calls_per_s"] / rr["ocpp"]["calls_per_s"] for rr in by_round.values()]
     ratio = statistics.median(ratios)
-    cpu_ratios = [rr["ocpp"]["server_cpu_per_call_s"] / rr["ocppkit"]["server_cpu_per_call_s"]
-                  for rr in by_round.values()]
+    cpu_ratios = [
+        rr["ocpp"]["server_cpu_per_call_s"] / rr["ocppkit"]["server_cpu_per_call_s"] for rr in by_round.values()
+    ]
     deflate: dict[str, Any] = {}
     if deflate_memory:
         out(f"  memory with permessage-deflate offered by every station ({stations} stations, no load):")
         for kind in SERVERS:
-            res = run_one(kind, version=version, stations=stations, duration=duration, warmup=warmup,
-                          deflate=True, memory_only=True, pin=pin)
+            res = run_one(
+                kind,
+                version=version,
+                stations=stations,
+                duration=duration,
+                warmup=warmup,
+                deflate=True,
+                memory_only=True,
+                pin=pin,
+            )
             deflate[kind] = res
-            out(f"    {kind:<8} {res['bytes_per_station'] / 1024:6.1f} KB/station (deflate agreed by "
-                f"{res['deflate_agreed']} of {stations})")
+            out(
+                f"    {kind:<8} {res['bytes_per_station'] / 1024:6.1f} KB/station (deflate agreed by "
+                f"{res['deflate_agreed']} of {stations})"
+            )
 
     def med(kind: str, f: Callable[[dict[str, Any]], float]) -> float:
         return statistics.median(f(x) for x in runs if x["server"] == kind)
@@ -736,35 +845,51 @@ def run(*, quick: bool, stations: int | None = None, duration: float | None = No
         },
     }
     out("")
-    out(f"  {'server':<9} {'calls/s':>9} {'p50':>9} {'p99':>9} {'KB/station':>11} {'server CPU':>11} "
-        f"{'CPU/call':>9} {'errors':>7}")
+    out(
+        f"  {'server':<9} {'calls/s':>9} {'p50':>9} {'p99':>9} {'KB/station':>11} {'server CPU':>11} "
+        f"{'CPU/call':>9} {'errors':>7}"
+    )
     for kind, sm in summary.items():
-        out(f"  {kind:<9} {sm['calls_per_s']:>9,.0f} {sm['p50_s'] * 1e3:>7.1f}ms {sm['p99_s'] * 1e3:>7.1f}ms "
+        out(
+            f"  {kind:<9} {sm['calls_per_s']:>9,.0f} {sm['p50_s'] * 1e3:>7.1f}ms {sm['p99_s'] * 1e3:>7.1f}ms "
             f"{sm['bytes_per_station'] / 1024:>10.1f}K {sm['server_cpu_fraction'] * 100:>10.0f}% "
-            f"{sm['server_cpu_per_call_s'] * 1e6:>7.0f}us {sm['errors']:>7}")
-    out(f"  ocppkit / ocpp throughput = {ratio:.1f}x (per round: {', '.join(f'{x:.1f}x' for x in ratios)}); "
+            f"{sm['server_cpu_per_call_s'] * 1e6:>7.0f}us {sm['errors']:>7}"
+        )
+    out(
+        f"  ocppkit / ocpp throughput = {ratio:.1f}x (per round: {', '.join(f'{x:.1f}x' for x in ratios)}); "
         f"ocppkit p99 <= ocpp p99 in every round: {p99_ok}; target >= {TARGET_THROUGHPUT_RATIO:g}x: "
-        f"{'PASS' if results['targets']['throughput_ge_10x_at_p99_not_higher'] else 'MISS'}")
-    out(f"  server CPU per call, ocpp / ocppkit = {results['server_cpu_per_call_ratio']:.1f}x (per round: "
-        f"{', '.join(f'{x:.1f}x' for x in cpu_ratios)}; no target: the contention-proof view of the same ratio)")
+        f"{'PASS' if results['targets']['throughput_ge_10x_at_p99_not_higher'] else 'MISS'}"
+    )
+    out(
+        f"  server CPU per call, ocpp / ocppkit = {results['server_cpu_per_call_ratio']:.1f}x (per round: "
+        f"{', '.join(f'{x:.1f}x' for x in cpu_ratios)}; no target: the contention-proof view of the same ratio)"
+    )
     for kind in SERVERS:
         b = summary[kind]["bytes_per_station"]
-        out(f"  {kind} memory per connected station = {b / 1024:.1f} KB"
-            + (f"; target < {TARGET_BYTES_PER_STATION // 1024} KB: "
-               f"{'PASS' if b < TARGET_BYTES_PER_STATION else 'MISS'}" if kind == "ocppkit" else " (no target)"))
+        out(
+            f"  {kind} memory per connected station = {b / 1024:.1f} KB"
+            + (
+                f"; target < {TARGET_BYTES_PER_STATION // 1024} KB: "
+                f"{'PASS' if b < TARGET_BYTES_PER_STATION else 'MISS'}"
+                if kind == "ocppkit"
+                else " (no target)"
+            )
+        )
     return results
 
 
 def _print_run(res: dict[str, Any], out: Callable[[str], None]) -> None:
     lat = res["latency_s"]
     errs = sum(res["errors"].values())
-    out(f"  round {res['round']} {res['server']:<8} {res['calls_per_s']:>9,.0f} calls/s  p50 {lat['p50'] * 1e3:7.1f} ms"
+    out(
+        f"  round {res['round']} {res['server']:<8} {res['calls_per_s']:>9,.0f} calls/s  p50 {lat['p50'] * 1e3:7.1f} ms"
         f"  p99 {lat['p99'] * 1e3:7.1f} ms  max {lat['max'] * 1e3:7.1f} ms  server CPU "
         f"{res['server_cpu_fraction'] * 100:3.0f}% (system {res['server_system_fraction'] * 100:.0f}%; "
         f"{res['server_cpu_per_call_s'] * 1e6:.0f} us/call)  "
         f"generator CPU {res['generator_cpu_fraction'] * 100:3.0f}%  "
         f"{res['bytes_per_station'] / 1024:5.1f} KB/station  connect+boot {res['connect_and_boot_s']:.1f} s"
-        + (f"  ERRORS {res['errors']}" if errs else ""))
+        + (f"  ERRORS {res['errors']}" if errs else "")
+    )
 
 
 def _print_profile(path: str, out: Callable[[str], None], top: int = 30) -> None:
@@ -783,11 +908,17 @@ def _print_profile(path: str, out: Callable[[str], None], top: int = 30) -> None
 def target_lines(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     s = results["summary"]
     return [
-        (f"load {results['stations']} stations: ocppkit/ocpp throughput >= {TARGET_THROUGHPUT_RATIO:g}x, "
-         f"p99 not higher", f"{results['throughput_ratio']:.1f}x",
-         results["targets"]["throughput_ge_10x_at_p99_not_higher"]),
-        (f"load: ocppkit server memory per connected station < {TARGET_BYTES_PER_STATION // 1024} KB",
-         f"{s['ocppkit']['bytes_per_station'] / 1024:.1f} KB", results["targets"]["ocppkit_bytes_per_station_lt_50k"]),
+        (
+            f"load {results['stations']} stations: ocppkit/ocpp throughput >= {TARGET_THROUGHPUT_RATIO:g}x, "
+            f"p99 not higher",
+            f"{results['throughput_ratio']:.1f}x",
+            results["targets"]["throughput_ge_10x_at_p99_not_higher"],
+        ),
+        (
+            f"load: ocppkit server memory per connected station < {TARGET_BYTES_PER_STATION // 1024} KB",
+            f"{s['ocppkit']['bytes_per_station'] / 1024:.1f} KB",
+            results["targets"]["ocppkit_bytes_per_station_lt_50k"],
+        ),
     ]
 
 
@@ -806,16 +937,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deflate", action="store_true", help="generator: offer permessage-deflate")
     parser.add_argument("--memory-only", action="store_true", help="generator: connect, boot, measure memory, leave")
     parser.add_argument("--cpu", type=int, help="server, generator: run on this CPU only (internal)")
-    parser.add_argument("--no-pin", dest="pin", action="store_false",
-                        help="do not pin the server and the generator to different CPUs")
+    parser.add_argument(
+        "--no-pin", dest="pin", action="store_false", help="do not pin the server and the generator to different CPUs"
+    )
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--deflate-memory", action=argparse.BooleanOptionalAction, default=None,
-                        help="also measure memory per station with permessage-deflate (default: full run only)")
+    parser.add_argument(
+        "--deflate-memory",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also measure memory per station with permessage-deflate (default: full run only)",
+    )
     parser.add_argument("--profile", metavar="FILE", help="server: write cProfile stats to FILE when stopping")
-    parser.add_argument("--profile-server", metavar="DIR",
-                        help="profile each server with cProfile (slows it down): DIR/<server>.pstats; prints "
-                             "the top functions")
+    parser.add_argument(
+        "--profile-server",
+        metavar="DIR",
+        help="profile each server with cProfile (slows it down): DIR/<server>.pstats; prints the top functions",
+    )
     args = parser.parse_args(argv)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
@@ -823,14 +961,33 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_serve(args.serve, args.version, args.max_seconds, args.profile))
         return 0
     if args.generate:
-        result = asyncio.run(_generate(args.port, args.server_pid, args.version, args.stations, args.duration,
-                                       args.warmup, args.deadline, args.deflate, args.memory_only))
+        result = asyncio.run(
+            _generate(
+                args.port,
+                args.server_pid,
+                args.version,
+                args.stations,
+                args.duration,
+                args.warmup,
+                args.deadline,
+                args.deflate,
+                args.memory_only,
+            )
+        )
         print(json.dumps(result))
         return 0
     if args.profile_server:
         Path(args.profile_server).mkdir(parents=True, exist_ok=True)
-    run(quick=args.quick, stations=args.stations, duration=args.duration, rounds=args.rounds, version=args.version,
-        profile_dir=args.profile_server, deflate_memory=args.deflate_memory, pin=args.pin)
+    run(
+        quick=args.quick,
+        stations=args.stations,
+        duration=args.duration,
+        rounds=args.rounds,
+        version=args.version,
+        profile_dir=args.profile_server,
+        deflate_memory=args.deflate_memory,
+        pin=args.pin,
+    )
     return 0
 
 

@@ -143,8 +143,9 @@ def _loops(item: PayloadInput, cls: type, call_cls: type) -> dict[str, Callable[
     }
 
 
-def run(*, quick: bool, sample_time: float | None = None, repeats: int | None = None,
-        out: Callable[[str], None] = print) -> dict[str, Any]:
+def run(
+    *, quick: bool, sample_time: float | None = None, repeats: int | None = None, out: Callable[[str], None] = print
+) -> dict[str, Any]:
     sample_time = sample_time or (0.005 if quick else 0.05)
     repeats = repeats or (15 if quick else 31)
     items = inputs()
@@ -154,8 +155,10 @@ def run(*, quick: bool, sample_time: float | None = None, repeats: int | None = 
         "inputs_fingerprint": fingerprint(items),
         "inputs": [],
     }
-    out(f"Payload decode: {repeats} interleaved rounds x ~{sample_time * 1e3:.0f} ms samples per "
-        f"contender; inputs fingerprint {results['inputs_fingerprint']}")
+    out(
+        f"Payload decode: {repeats} interleaved rounds x ~{sample_time * 1e3:.0f} ms samples per "
+        f"contender; inputs fingerprint {results['inputs_fingerprint']}"
+    )
     for item in items:
         cls = getattr(importlib.import_module(item.ocppkit_module), item.ocppkit_class)
         call_cls = getattr(importlib.import_module(item.ocpp_call_module), item.action)
@@ -215,12 +218,15 @@ def _print_input(row: dict[str, Any], out: Callable[[str], None]) -> None:
     out(f"  {'contender':<50} {'median':>10} {'min':>10} {'x ocppkit':>10}")
     kit = row["contenders"]["ocppkit"]["median_s"]
     for c in row["contenders"].values():
-        out(f"  {c['label']:<50} {fmt_time(c['median_s']):>10} {fmt_time(c['min_s']):>10} "
-            f"{c['median_s'] / kit:>9.2f}x")
+        out(f"  {c['label']:<50} {fmt_time(c['median_s']):>10} {fmt_time(c['min_s']):>10} {c['median_s'] / kit:>9.2f}x")
     r, t = row["ratios"], row["targets"]
-    out(f"  ocpp / ocppkit            = {r['ocpp_over_ocppkit']:8.1f}x  "
+    out(
+        f"  ocpp / ocppkit            = {r['ocpp_over_ocppkit']:8.1f}x  "
         f"(from minimums {r['ocpp_over_ocppkit_min']:.1f}x)"
-        f"  target >= {TARGET_OCPP_RATIO:g}x: {'PASS' if t['ocpp_over_ocppkit_ge_100'] else 'MISS'}")
-    out(f"  ocppkit / msgspec-untyped = {r['ocppkit_over_msgspec_untyped']:8.2f}x  (from minimums "
+        f"  target >= {TARGET_OCPP_RATIO:g}x: {'PASS' if t['ocpp_over_ocppkit_ge_100'] else 'MISS'}"
+    )
+    out(
+        f"  ocppkit / msgspec-untyped = {r['ocppkit_over_msgspec_untyped']:8.2f}x  (from minimums "
         f"{r['ocppkit_over_msgspec_untyped_min']:.2f}x)  target <= {TARGET_UNTYPED_RATIO:g}x: "
-        f"{'PASS' if t['ocppkit_over_untyped_le_1.3'] else 'MISS'}")
+        f"{'PASS' if t['ocppkit_over_untyped_le_1.3'] else 'MISS'}"
+    )

@@ -258,8 +258,10 @@ def verify(name: str, request: Any) -> dict[str, Any]:
         if frame[0] == 3 and "currentTime" in frame[2]:
             frame[2]["currentTime"] = "<now>"
     assert wires["c"] == wires["py"], f"{name}: the twins put different frames on the wire"
-    return {"request_frame_bytes": len(_twins("c")[1].encode(ocppkit.Call("1", name, request))),
-            "response_frame_example": msgspec.json.encode(wires["c"][1]).decode()}
+    return {
+        "request_frame_bytes": len(_twins("c")[1].encode(ocppkit.Call("1", name, request))),
+        "response_frame_example": msgspec.json.encode(wires["c"][1]).decode(),
+    }
 
 
 # --------------------------------------------------------------------------------- memory
@@ -297,10 +299,15 @@ def _memory_child(twin: str, n: int) -> dict[str, Any]:
 
     # Warm up: everything a round trip touches once (lazy imports, caches, decoders).
     for _ in range(3):
-        round_trip(Connection("station", VERSION, clock=clock, codec=codec),
-                   Connection("csms", VERSION, clock=clock, codec=codec))
-    out: dict[str, Any] = {"twin": twin, "connections": n, "connection_class":
-                           f"{Connection.__module__}.{Connection.__qualname__}"}
+        round_trip(
+            Connection("station", VERSION, clock=clock, codec=codec),
+            Connection("csms", VERSION, clock=clock, codec=codec),
+        )
+    out: dict[str, Any] = {
+        "twin": twin,
+        "connections": n,
+        "connection_class": f"{Connection.__module__}.{Connection.__qualname__}",
+    }
     sample = Connection("csms", VERSION, clock=clock, codec=codec)
     out["sys_getsizeof"] = sys.getsizeof(sample)
     out["has_dict"] = hasattr(sample, "__dict__")
@@ -338,13 +345,19 @@ def _memory_child(twin: str, n: int) -> dict[str, Any]:
 
     peer_station = Connection("station", VERSION, clock=clock, codec=codec, ids=_counter_ids("p"))
     peer_csms = Connection("csms", VERSION, clock=clock, codec=codec)
-    idle, after_csms = traced(lambda: Connection("csms", VERSION, clock=clock, codec=codec),
-                              lambda c: round_trip(peer_station, c))
-    _, after_station = traced(lambda: Connection("station", VERSION, clock=clock, codec=codec),
-                              lambda c: round_trip(c, peer_csms))
+    idle, after_csms = traced(
+        lambda: Connection("csms", VERSION, clock=clock, codec=codec), lambda c: round_trip(peer_station, c)
+    )
+    _, after_station = traced(
+        lambda: Connection("station", VERSION, clock=clock, codec=codec), lambda c: round_trip(c, peer_csms)
+    )
     adapter_like, _ = traced(lambda: Connection("csms", VERSION, clock=loop.time, codec=codec), None)
-    out.update(traced_idle_per_conn=idle, traced_after_round_trip_csms=after_csms,
-               traced_after_round_trip_station=after_station, traced_idle_clock_loop_time=adapter_like)
+    out.update(
+        traced_idle_per_conn=idle,
+        traced_after_round_trip_csms=after_csms,
+        traced_after_round_trip_station=after_station,
+        traced_idle_clock_loop_time=adapter_like,
+    )
     loop.close()
     return out
 
@@ -353,8 +366,14 @@ def memory(n: int = IDLE_CONNECTIONS) -> dict[str, Any]:
     """Bytes per connection for both twins, each measured in a fresh child process."""
     results = {}
     for twin in ("c", "py"):
-        proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_rpc", "--memory-child", twin, "-n", str(n)],
-                              cwd=ROOT, capture_output=True, text=True, check=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_rpc", "--memory-child", twin, "-n", str(n)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
         results[twin] = json.loads(proc.stdout.strip().splitlines()[-1])
     return results
 
@@ -362,8 +381,9 @@ def memory(n: int = IDLE_CONNECTIONS) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ run
 
 
-def run(*, quick: bool, sample_time: float | None = None, repeats: int | None = None,
-        out: Callable[[str], None] = print) -> dict[str, Any]:
+def run(
+    *, quick: bool, sample_time: float | None = None, repeats: int | None = None, out: Callable[[str], None] = print
+) -> dict[str, Any]:
     from ocppkit import rpc
 
     sample_time = sample_time or (0.005 if quick else 0.05)
@@ -379,12 +399,16 @@ def run(*, quick: bool, sample_time: float | None = None, repeats: int | None = 
     built = ROOT / "build" / "cython" / "_rpc_c.py"
     stale = built.exists() and built.read_bytes() != (ROOT / "ocppkit" / "_rpc_py.py").read_bytes()
     results["rpc_c_built_from_current_source"] = None if not built.exists() else not stale
-    out(f"RPC round trips ({VERSION}, two connections back to back, demo CSMS handlers): {repeats} interleaved "
+    out(
+        f"RPC round trips ({VERSION}, two connections back to back, demo CSMS handlers): {repeats} interleaved "
         f"rounds x ~{sample_time * 1e3:.0f} ms samples per contender; ocppkit.Connection is "
-        f"{ocppkit.Connection.__module__}.{ocppkit.Connection.__qualname__}")
+        f"{ocppkit.Connection.__module__}.{ocppkit.Connection.__qualname__}"
+    )
     if stale:
-        out("  WARNING: build/cython/_rpc_c.py differs from ocppkit/_rpc_py.py: the C twin may be stale "
-            "(rebuild: pip install -e .)")
+        out(
+            "  WARNING: build/cython/_rpc_c.py differs from ocppkit/_rpc_py.py: the C twin may be stale "
+            "(rebuild: pip install -e .)"
+        )
     for name, request in messages().items():
         checks = verify(name, request)
         loops = {
@@ -448,37 +472,53 @@ def run(*, quick: bool, sample_time: float | None = None, repeats: int | None = 
 
 def _print_message(row: dict[str, Any], out: Callable[[str], None]) -> None:
     out("")
-    out(f"{row['message']}  (request frame {row['request_frame_bytes']} bytes; response e.g. "
-        f"{row['response_frame_example'][:70]}{'...' if len(row['response_frame_example']) > 70 else ''})")
+    out(
+        f"{row['message']}  (request frame {row['request_frame_bytes']} bytes; response e.g. "
+        f"{row['response_frame_example'][:70]}{'...' if len(row['response_frame_example']) > 70 else ''})"
+    )
     out(f"  {'contender':<44} {'median':>10} {'min':>10} {'per s (median)':>15} {'per s (best)':>13}")
     for cd in row["contenders"].values():
-        out(f"  {cd['label']:<44} {fmt_time(cd['median_s']):>10} {fmt_time(cd['min_s']):>10} "
-            f"{cd['per_s_median']:>15,.0f} {cd['per_s_best']:>13,.0f}")
+        out(
+            f"  {cd['label']:<44} {fmt_time(cd['median_s']):>10} {fmt_time(cd['min_s']):>10} "
+            f"{cd['per_s_median']:>15,.0f} {cd['per_s_best']:>13,.0f}"
+        )
     r, t = row["ratios"], row["targets"]
-    out(f"  py / c = {r['py_over_c']:.2f}x (from minimums {r['py_over_c_min']:.2f}x)  target >= "
-        f"{TARGET_C_OVER_PY:g}x: {'PASS' if t['py_over_c_ge_1.3'] else 'MISS'}")
+    out(
+        f"  py / c = {r['py_over_c']:.2f}x (from minimums {r['py_over_c_min']:.2f}x)  target >= "
+        f"{TARGET_C_OVER_PY:g}x: {'PASS' if t['py_over_c_ge_1.3'] else 'MISS'}"
+    )
     if "c_per_s_ge_100k" in t:
-        out(f"  c round trips/s = {row['contenders']['c']['per_s_median']:,.0f} (median), target >= "
-            f"{TARGET_ROUND_TRIPS_PER_S:,.0f}: {'PASS' if t['c_per_s_ge_100k'] else 'MISS'}")
+        out(
+            f"  c round trips/s = {row['contenders']['c']['per_s_median']:,.0f} (median), target >= "
+            f"{TARGET_ROUND_TRIPS_PER_S:,.0f}: {'PASS' if t['c_per_s_ge_100k'] else 'MISS'}"
+        )
     if "c-lean" in row["contenders"]:
-        out(f"  (info) with a lean handler: {row['contenders']['c-lean']['per_s_median']:,.0f} round trips/s "
-            f"(median); c / c-lean = {r['c_over_c_lean']:.2f}x")
+        out(
+            f"  (info) with a lean handler: {row['contenders']['c-lean']['per_s_median']:,.0f} round trips/s "
+            f"(median); c / c-lean = {r['c_over_c_lean']:.2f}x"
+        )
     layer = row["connection_layer_s"]
-    out(f"  connections + router over codec + handler: c {fmt_time(layer['c'])} ({r['c_over_codec_c']:.2f}x), "
+    out(
+        f"  connections + router over codec + handler: c {fmt_time(layer['c'])} ({r['c_over_codec_c']:.2f}x), "
         f"py {fmt_time(layer['py'])} ({r['py_over_codec_py']:.2f}x); uuid4 ids cost "
-        f"{r['c_uuid4_over_c']:.2f}x")
+        f"{r['c_uuid4_over_c']:.2f}x"
+    )
 
 
 def _print_memory(mem: dict[str, Any], out: Callable[[str], None]) -> None:
     n = next(iter(mem.values()))["connections"]
     out("")
     out(f"Memory per connection ({n:,} connections, fresh child process per twin; tracemalloc, RSS cross-check)")
-    out(f"  {'':<6} {'idle':>8} {'RSS idle':>9} {'after RT csms':>14} {'after RT station':>17} "
-        f"{'idle, loop.time':>16} {'getsizeof':>10}")
+    out(
+        f"  {'':<6} {'idle':>8} {'RSS idle':>9} {'after RT csms':>14} {'after RT station':>17} "
+        f"{'idle, loop.time':>16} {'getsizeof':>10}"
+    )
     for twin, m in mem.items():
-        out(f"  {twin:<6} {m['traced_idle_per_conn']:>7.0f}B {m['rss_idle_per_conn']:>8.0f}B "
+        out(
+            f"  {twin:<6} {m['traced_idle_per_conn']:>7.0f}B {m['rss_idle_per_conn']:>8.0f}B "
             f"{m['traced_after_round_trip_csms']:>13.0f}B {m['traced_after_round_trip_station']:>16.0f}B "
-            f"{m['traced_idle_clock_loop_time']:>15.0f}B {m['sys_getsizeof']:>9}B")
+            f"{m['traced_idle_clock_loop_time']:>15.0f}B {m['sys_getsizeof']:>9}B"
+        )
         ok = m["traced_idle_per_conn"] < TARGET_IDLE_BYTES
         out(f"         idle < {TARGET_IDLE_BYTES} B: {'PASS' if ok else 'MISS'}")
 
@@ -488,14 +528,28 @@ def target_lines(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     for row in results["messages"]:
         t = row["targets"]
         if "c_per_s_ge_100k" in t:
-            lines.append((f"rpc {row['message']}: C round trips/s >= {TARGET_ROUND_TRIPS_PER_S:,.0f} (median)",
-                          f"{row['contenders']['c']['per_s_median']:,.0f}", t["c_per_s_ge_100k"]))
-        lines.append((f"rpc {row['message']}: pure/C twin >= {TARGET_C_OVER_PY:g}x",
-                      f"{row['ratios']['py_over_c']:.2f}x", t["py_over_c_ge_1.3"]))
+            lines.append(
+                (
+                    f"rpc {row['message']}: C round trips/s >= {TARGET_ROUND_TRIPS_PER_S:,.0f} (median)",
+                    f"{row['contenders']['c']['per_s_median']:,.0f}",
+                    t["c_per_s_ge_100k"],
+                )
+            )
+        lines.append(
+            (
+                f"rpc {row['message']}: pure/C twin >= {TARGET_C_OVER_PY:g}x",
+                f"{row['ratios']['py_over_c']:.2f}x",
+                t["py_over_c_ge_1.3"],
+            )
+        )
     for twin, m in results["memory"].items():
-        lines.append((f"rpc idle connection ({twin} twin) < {TARGET_IDLE_BYTES} B (tracemalloc, "
-                      f"{m['connections']:,} conns)", f"{m['traced_idle_per_conn']:.0f} B",
-                      results["memory_targets"][twin]))
+        lines.append(
+            (
+                f"rpc idle connection ({twin} twin) < {TARGET_IDLE_BYTES} B (tracemalloc, {m['connections']:,} conns)",
+                f"{m['traced_idle_per_conn']:.0f} B",
+                results["memory_targets"][twin],
+            )
+        )
     return lines
 
 

@@ -78,8 +78,10 @@ def pieces(item: FrameInput) -> dict[str, tuple[Callable[..., Any], Any, dict[st
 
 def run(quick: bool) -> None:
     sample_time, repeats = (0.005, 7) if quick else (0.02, 15)
-    print(f"ocppkit codec profile: {repeats} interleaved rounds x ~{sample_time * 1e3:.0f} ms samples; "
-          f"IMPLEMENTATION={ocppkit.IMPLEMENTATION!r}")
+    print(
+        f"ocppkit codec profile: {repeats} interleaved rounds x ~{sample_time * 1e3:.0f} ms samples; "
+        f"IMPLEMENTATION={ocppkit.IMPLEMENTATION!r}"
+    )
     for item in frames():
         cls = getattr(importlib.import_module(item.ocppkit_module), item.ocppkit_class)
         loops = {name: _loop(*op) for name, op in pieces(item).items()}
@@ -103,8 +105,10 @@ def cprofile_small() -> None:
     item = next(f for f in frames() if f.name == "v201 BootNotification")
     codec_py = PyCodec(item.version)
     frame = codec_py.decode(item.data)
-    runs: list[tuple[str, Callable[[Any], Any], Any]] = [("PyCodec.decode", codec_py.decode, item.data),
-                                                         ("Codec.encode", codec_py.encode, frame)]
+    runs: list[tuple[str, Callable[[Any], Any], Any]] = [
+        ("PyCodec.decode", codec_py.decode, item.data),
+        ("Codec.encode", codec_py.encode, frame),
+    ]
     for title, fn, arg in runs:
         fn(arg)
         prof = cProfile.Profile()

@@ -39,8 +39,16 @@ from ocppkit import Call, CallResult
 from .bench_rpc import Pair, _twins, messages
 
 STEPS = ("call", "s.out", "c.in", "c.events", "dispatch", "c.out", "s.in", "s.events", "timer")
-PIECES = ("encode Call", "decode Call", "handler", "encode CallResult", "decode CallResult", "Call()",
-          "uuid4 id", "timer")
+PIECES = (
+    "encode Call",
+    "decode Call",
+    "handler",
+    "encode CallResult",
+    "decode CallResult",
+    "Call()",
+    "uuid4 id",
+    "timer",
+)
 
 
 def _steps(pair: Pair, request: Any, n: int) -> list[float]:
@@ -67,8 +75,9 @@ def _steps(pair: Pair, request: Any, n: int) -> list[float]:
         list(st.events())
         t8 = pc()
         t9 = pc()
-        for i, (a, b) in enumerate(((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5), (t5, t6), (t6, t7),
-                                    (t7, t8), (t8, t9))):
+        for i, (a, b) in enumerate(
+            ((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5), (t5, t6), (t6, t7), (t7, t8), (t8, t9))
+        ):
             acc[i] += b - a
     return [a / n / 1e9 for a in acc]
 
@@ -87,9 +96,14 @@ def _pieces(twin: str, request: Any, n: int) -> list[float]:
     rdata = codec.encode(result)
     pc = time.perf_counter_ns
     ops: list[Callable[[], Any]] = [
-        lambda: codec.encode(call), lambda: codec.decode(data), lambda: handler(request),
-        lambda: codec.encode(result), lambda: codec.decode(rdata, action), lambda: Call("1", action, request),
-        lambda: str(uuid.uuid4()), lambda: None,  # "timer": an empty call, for scale
+        lambda: codec.encode(call),
+        lambda: codec.decode(data),
+        lambda: handler(request),
+        lambda: codec.encode(result),
+        lambda: codec.decode(rdata, action),
+        lambda: Call("1", action, request),
+        lambda: str(uuid.uuid4()),
+        lambda: None,  # "timer": an empty call, for scale
     ]
     out = []
     gc.collect()
@@ -111,7 +125,7 @@ def run(quick: bool, cprofile: bool) -> None:
     for k in keys:
         _steps(pairs[k], reqs[k[1]], 50)
     for r in range(rounds):
-        order = keys[r % len(keys):] + keys[: r % len(keys)]
+        order = keys[r % len(keys) :] + keys[: r % len(keys)]
         for k in order:
             steps[k].append(_steps(pairs[k], reqs[k[1]], n))
             pieces[k].append(_pieces(k[0], reqs[k[1]], n))
@@ -142,8 +156,11 @@ def run(quick: bool, cprofile: bool) -> None:
             "events x2": s[3] + s[7],
         }
         total = sum(layer.values())
-        print(f"  {k[0] + ', ' + k[1]:<22} " + ", ".join(f"{name} {us(v).strip()}" for name, v in layer.items())
-              + f"; total {us(total).strip()}")
+        print(
+            f"  {k[0] + ', ' + k[1]:<22} "
+            + ", ".join(f"{name} {us(v).strip()}" for name, v in layer.items())
+            + f"; total {us(total).strip()}"
+        )
 
     if cprofile:
         pair = Pair("py")

@@ -45,8 +45,9 @@ def _run(benchmark: Any, name: str, contender: str, kind: str) -> None:
     fn, arg, kwargs = prepare(item)[contender]
     fn(arg, **kwargs)  # warm-up: decoder construction, schema loading
     benchmark.group = f"{name}: {kind}"
-    benchmark.extra_info.update(frame_bytes=len(item.data), payload_bytes=len(item.payload),
-                                version=item.version, action=item.action)
+    benchmark.extra_info.update(
+        frame_bytes=len(item.data), payload_bytes=len(item.payload), version=item.version, action=item.action
+    )
     result = benchmark(fn, arg, **kwargs)
     assert result is not None
 

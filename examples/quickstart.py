@@ -1,6 +1,6 @@
 """A CALL and its CALLRESULT through the codec, as a CSMS sees them (no network needed).
 
-    python examples/quickstart.py
+python examples/quickstart.py
 """
 
 from __future__ import annotations

@@ -132,7 +132,8 @@ def test_adding_a_release_is_one_config_line(tmp_path: Path, monkeypatch: pytest
     editions = tmp_path / "editions.toml"
     editions.write_text(
         (REPO / "codegen" / "editions.toml").read_text()
-        + '[editions."2.2"]\ninherits = "2.1"\nsubprotocol = "ocpp2.2"\nstation_actions = ["TickTock"]\nboth_actions = []\n'
+        + '[editions."2.2"]\ninherits = "2.1"\nsubprotocol = "ocpp2.2"\n'
+        + 'station_actions = ["TickTock"]\nboth_actions = []\n'
     )
     out = tmp_path / "out"
     assert codegen_main(["--config", str(config), "--editions", str(editions), "--out", str(out)]) == 0

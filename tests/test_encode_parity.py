@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ocppkit
-from ocppkit import v16, v201, v21
+from ocppkit import v16, v21, v201
 from ocppkit._codec_py import Codec as PyCodec
 
 c_module = pytest.importorskip("ocppkit._codec_c", reason="C extension not built (see test_extension_is_in_use)")

@@ -142,9 +142,7 @@ def test_max_length_counts_code_points() -> None:
     )
     with pytest.raises(PayloadError):
         decode_payload(
-            b'{"chargingStation":{"model":"'
-            + ("😀" * 21).encode()
-            + b'","vendorName":"V"},"reason":"PowerUp"}',
+            b'{"chargingStation":{"model":"' + ("😀" * 21).encode() + b'","vendorName":"V"},"reason":"PowerUp"}',
             v201.BootNotificationRequest,
         )
 

@@ -23,8 +23,10 @@ from ocppkit import (
     Router,
     SendReceived,
     UnmatchedResponse,
+    v16,
+    v21,
+    v201,
 )
-from ocppkit import v16, v201, v21
 from tests.helpers import Pair
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)

@@ -18,7 +18,7 @@ wrong: v201.AuthorizeResponse = call(v201.HeartbeatRequest())  # E: assignment
 v201.HeartbeatRequest(current_time="x")  # E: call-arg
 station = v201.ChargingStationType(model=1, vendor_name="A")  # E: arg-type
 v201.BootNotificationRequest(charging_station=v201.ChargingStationType(model="M", vendor_name="A"))  # E: call-arg
-v201.BootReasonEnumType.POWERUP  # E: attr-defined
+v201.BootReasonEnumType.POWERUP  # noqa: B018  # E: attr-defined
 router = ocppkit.Router()
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar, assert_type
 
 import ocppkit
-from ocppkit import v16, v201, v21
+from ocppkit import v16, v21, v201
 
 R = TypeVar("R", bound=ocppkit.Response)
 
