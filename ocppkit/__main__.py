@@ -233,7 +233,7 @@ def _station_setup(args: argparse.Namespace) -> tuple[Any, int]:
     """The TLS context and security profile of ``ocppkit station``, checking the options."""
     import ssl
 
-    from .adapters._handshake import identity_from_path
+    from .adapters.handshake import identity_from_path
 
     url = urllib.parse.urlsplit(args.url)
     shown = _printable(args.url)

@@ -15,7 +15,7 @@ connection, for either role. The rules it keeps (OCPP_REFERENCE.md 1.6, 1.10):
   with ``SecurityError``.
 
 Its two states, the outgoing-call slot and the station's boot, change only through the tables
-in ``ocppkit/_rpc_states.py``: each method works out which input it met, and ``_fire`` /
+in ``ocppkit/states.py``: each method works out which input it met, and ``_fire`` /
 ``_fire_boot`` take the table's transition (or raise on a pair the table lacks).
 
 The same source is compiled by Cython into ``ocppkit._rpc_c`` (see setup.py); ``ocppkit.rpc``
@@ -29,7 +29,22 @@ from typing import Any, Literal
 
 from ._base import Request, Response, SendPayload
 from ._codec_cache import shared_codec
-from ._rpc_states import (
+from .errors import ErrorCode, LocalProtocolError, OcppError, parse_error_code
+from .events import (
+    CallReceived,
+    CallTimedOut,
+    ErrorReceived,
+    Event,
+    LateResponse,
+    ProtocolViolation,
+    ResultErrorReceived,
+    ResultInvalid,
+    ResultReceived,
+    SendReceived,
+    UnmatchedResponse,
+)
+from .frames import Call, CallError, CallResult, CallResultError, MessageType, Send
+from .states import (
     ACCEPTED,
     AWAITING,
     BOOT_INITIAL,
@@ -52,21 +67,6 @@ from ._rpc_states import (
     Input,
     missing_transition,
 )
-from .errors import ErrorCode, LocalProtocolError, OcppError, parse_error_code
-from .events import (
-    CallReceived,
-    CallTimedOut,
-    ErrorReceived,
-    Event,
-    LateResponse,
-    ProtocolViolation,
-    ResultErrorReceived,
-    ResultInvalid,
-    ResultReceived,
-    SendReceived,
-    UnmatchedResponse,
-)
-from .frames import Call, CallError, CallResult, CallResultError, MessageType, Send
 
 __all__ = ["BOOT_TRANSITIONS", "SLOT_TRANSITIONS", "Connection", "Role"]
 
@@ -231,7 +231,7 @@ class Connection:
         self._max_pending = max_pending_received
         self._gating = boot_gating
         self._allowed_pending = allowed_while_pending
-        # The two states, changed only by _fire and _fire_boot (ocppkit/_rpc_states.py).
+        # The two states, changed only by _fire and _fire_boot (ocppkit/states.py).
         self._slot = SLOT_INITIAL
         self._boot = BOOT_INITIAL_BOOTED if booted else BOOT_INITIAL
         # Containers are created on first use: an idle connection stays small.

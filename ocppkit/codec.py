@@ -7,6 +7,8 @@
 
 The running twin's date-time guard also serves :func:`decode_payload`, passed in explicitly
 (each codec holds its own in its configuration; nothing is swapped in another module).
+:func:`read_head` reads a frame's message type, id and action (or error code) from its first
+bytes without decoding it, for tools that must look at frames the codec refuses.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import TYPE_CHECKING
 from . import _codec_py
 from ._datetimes import Suspect
 from ._datetimes import datetime_suspect as _py_suspect
+from ._head import Head, read_head
 from ._payload import payload_decoder
 
-__all__ = ["IMPLEMENTATION", "NO_EXTENSIONS", "Codec", "PyCodec", "decode_payload"]
+__all__ = ["IMPLEMENTATION", "NO_EXTENSIONS", "Codec", "Head", "PyCodec", "decode_payload", "read_head"]
 
 #: Set when the environment asks for the pure-Python twin.
 NO_EXTENSIONS = os.environ.get("OCPPKIT_NO_EXTENSIONS", "") not in ("", "0") or (

@@ -1,7 +1,7 @@
 """The sans-IO connection facade: picks the compiled twin (``ocppkit._rpc_c``, the same source
 as ``ocppkit/_rpc_py.py`` compiled by Cython) unless ``OCPPKIT_NO_EXTENSIONS`` is set.
 ``SLOT_TRANSITIONS`` and ``BOOT_TRANSITIONS`` are the tables both twins run
-(``ocppkit/_rpc_states.py``, drawn in docs/rpc.md). ``DEFAULT_ALLOWED_WHILE_PENDING`` is the
+(``ocppkit/states.py``, drawn in docs/rpc.md). ``DEFAULT_ALLOWED_WHILE_PENDING`` is the
 default of ``Connection(allowed_while_pending=...)``."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from . import _rpc_py
 from ._rpc_py import DEFAULT_ALLOWED_WHILE_PENDING, Role
-from ._rpc_states import BOOT_TRANSITIONS, SLOT_TRANSITIONS
 from .codec import NO_EXTENSIONS
+from .states import BOOT_TRANSITIONS, SLOT_TRANSITIONS
 
 __all__ = [
     "BOOT_TRANSITIONS",

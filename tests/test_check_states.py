@@ -1,4 +1,4 @@
-"""`ocppkit check` follows the connection's own state tables (ocppkit/_rpc_states.py).
+"""`ocppkit check` follows the connection's own state tables (ocppkit/states.py).
 
 Sessions are recorded from a real station and CSMS ``Connection`` pair whose every transition is
 traced; the recording is then checked, and after each record the checker's view of the station's
@@ -18,7 +18,11 @@ import pytest
 from ocppkit import CallReceived, LocalProtocolError
 from ocppkit._rpc_py import DEFAULT_ALLOWED_WHILE_PENDING
 from ocppkit._rpc_py import Connection as PyConnection
-from ocppkit._rpc_states import (
+from ocppkit.check import Options, check_files
+from ocppkit.check.analyze import Analyzer
+from ocppkit.check.inputs import open_source
+from ocppkit.check.rules import allowed_while_pending
+from ocppkit.states import (
     ACCEPTED,
     AWAITING,
     BOOT_INITIAL,
@@ -30,10 +34,6 @@ from ocppkit._rpc_states import (
     TRANSMIT,
     UNKNOWN,
 )
-from ocppkit.check import Options, check_files
-from ocppkit.check.analyze import Analyzer
-from ocppkit.check.inputs import open_source
-from ocppkit.check.rules import allowed_while_pending
 from tests.check_helpers import (
     Entry,
     Recorder,

@@ -189,3 +189,24 @@ def test_no_module_assigns_into_another() -> None:
                 if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id in modules:
                     problems.append(f"{path.relative_to(REPO)}:{node.lineno}: assigns {t.value.id}.{t.attr}")
     assert problems == []
+
+
+def _private(module: str) -> bool:
+    return any(part.startswith("_") and part != "__init__" for part in module.split("."))
+
+
+def test_no_private_module_is_imported_across_packages() -> None:
+    """A private module (``ocppkit._x``, ``ocppkit.adapters._x``) is imported only from its own
+    package: the tools (``ocppkit.check``) and the adapters use the public modules of the core."""
+    edges = graph()
+    crossing = sorted(
+        (module, target)
+        for module, targets in edges.items()
+        for target in targets
+        if _private(target)
+        and target.rpartition(".")[0] != module.rpartition(".")[0]
+        and not target.startswith(module + ".")  # a package's own private modules
+        and not module.startswith("ocppkit.v")  # generated classes build on ocppkit._base
+        and module != "ocppkit._codec_c"
+    )
+    assert crossing == []

@@ -477,9 +477,9 @@ def test_connection_is_sans_io() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
-    from ocppkit import _rpc_py, _rpc_states
+    from ocppkit import _rpc_py, states
 
-    for module in (_rpc_py, _rpc_states):
+    for module in (_rpc_py, states):
         with open(module.__file__ or "") as f:
             assert "import time" not in f.read()
 

@@ -24,7 +24,7 @@ from ocppkit import (
     v21,
     v201,
 )
-from ocppkit._rpc_states import AWAITING, IDLE
+from ocppkit.states import AWAITING, IDLE
 from tests.helpers import FakeClock
 
 MODS = {"1.6": v16, "2.0.1": v201, "2.1": v21}

@@ -35,7 +35,7 @@ from ocppkit import (
     v201,
 )
 from ocppkit._rpc_py import Connection as PyConnection
-from ocppkit._rpc_states import (
+from ocppkit.states import (
     BOOT_INITIAL,
     BOOT_INITIAL_BOOTED,
     BOOT_INPUTS,

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from .._base import Request, Response, SendPayload
+from .. import Request, Response, SendPayload
 from ..errors import CallErrorResponse as CallErrorResponse
 from ..errors import CallTimeout as CallTimeout
 from ..errors import LocalProtocolError, OcppError

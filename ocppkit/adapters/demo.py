@@ -20,7 +20,7 @@ from typing import Any, Protocol, TextIO
 
 import msgspec
 
-from .._base import Response
+from .. import Response
 from ..edition import Edition, edition
 from ..errors import CallErrorResponse, CallTimeout, OcppError
 from ..frames import MessageType

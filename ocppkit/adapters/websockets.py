@@ -17,7 +17,7 @@ Both roles share one :class:`~ocppkit.adapters.asyncio.SessionOptions` record (`
 or the keyword parameters of the same names) and open each connection's session with
 :func:`~ocppkit.adapters.asyncio.open_session`; the websockets connection is wrapped in a
 transport that turns websockets' ``ConnectionClosed`` into ``ConnectionError``. The handshake
-rules (identity, Basic auth, TLS profile checks) live in ``_handshake``.
+rules (identity, Basic auth, TLS profile checks) live in ``ocppkit.adapters.handshake``.
 """
 
 from __future__ import annotations
@@ -40,11 +40,14 @@ from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFact
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
-from .._base import Request, Response, SendPayload
+from .. import Request, Response, SendPayload
 from ..edition import EDITIONS, edition, edition_for_subprotocol
 from ..policy import Policy
 from ..router import Router
-from ._handshake import (
+from ._negotiation import check_versions, routers_by_version, select_subprotocol
+from ._options import FrameHook, OptionAttributes, SessionOptions, merge_options
+from .asyncio import Session, open_session
+from .handshake import (
     Authenticate,
     Handshake,
     basic_auth_header,
@@ -52,9 +55,6 @@ from ._handshake import (
     parse_basic,
     tls_context_check,
 )
-from ._negotiation import check_versions, routers_by_version, select_subprotocol
-from ._options import FrameHook, OptionAttributes, SessionOptions, merge_options
-from .asyncio import Session, open_session
 
 __all__ = [
     "SUBPROTOCOLS",

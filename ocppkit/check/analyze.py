@@ -23,10 +23,10 @@ from typing import Any
 import msgspec
 
 from .. import Codec, OcppError, Policy
-from .._head import read_head
-from .._rpc_states import AWAITING, CALL, DEQUEUE, IDLE, RESPONSE, SLOT_TRANSITIONS
+from ..codec import read_head
 from ..edition import VERSIONS, edition
 from ..frames import Call, CallResult, MessageType
+from ..states import AWAITING, CALL, DEQUEUE, IDLE, RESPONSE, SLOT_TRANSITIONS
 from .correlate import MAX_RECENT, Correlator
 from .findings import KINDS, SEVERITIES, Finding, FindingLog
 from .observe import PLAIN, Conn, Held, Outstanding

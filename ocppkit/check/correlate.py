@@ -16,10 +16,10 @@ from typing import Any
 
 import msgspec
 
-from .._head import read_head
-from .._rpc_states import CALL, DEADLINE, RESPONSE, STRAY, TRANSMIT
+from ..codec import read_head
 from ..errors import OcppError, PayloadError
 from ..frames import Call, CallError, CallResult, CallResultError, MessageType, Send
+from ..states import CALL, DEADLINE, RESPONSE, STRAY, TRANSMIT
 from .findings import FindingLog
 from .observe import INVALID, PLAIN, SPECIAL, Care, Conn, EarlyAnswer, Outstanding, SlotObserver
 from .rules import CSMS, SIDE_NAMES, STATION, concurrent_call_severity

@@ -1,7 +1,7 @@
 """What the checker keeps per connection: a passive observer of both directions of a station's
 traffic, whose states change only through the connection's own state tables.
 
-``ocppkit.Connection`` runs two tables (``ocppkit/_rpc_states.py``, drawn in docs/rpc.md): the
+``ocppkit.Connection`` runs two tables (``ocppkit/states.py``, drawn in docs/rpc.md): the
 outgoing-call slot of one side (``SLOT_TRANSITIONS``: IDLE / AWAITING) and the station's boot
 (``BOOT_TRANSITIONS``: UNKNOWN / PENDING / ACCEPTED / REJECTED). The checker watches both sides
 of a recording, so it keeps one :class:`SlotObserver` per side and one :class:`BootObserver` per
@@ -19,7 +19,7 @@ connection, and fires the table's inputs as it sees them on the wire:
 - the CSMS's answer to a BootNotification: its status, through ``BOOT_INPUTS``.
 
 These two modules of ocppkit's own core are what the checker imports beyond its public API:
-``ocppkit._rpc_states`` (the tables) and ``ocppkit._head`` (a frame's head).
+``ocppkit.states`` (the tables) and ``ocppkit.codec.read_head`` (a frame's head).
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from typing import Any
 
 import msgspec
 
-from .._rpc_states import (
+from ..edition import Edition
+from ..frames import CallError
+from ..states import (
     ACCEPTED,
     BOOT_INITIAL,
     BOOT_INPUTS,
@@ -46,8 +48,6 @@ from .._rpc_states import (
     Input,
     State,
 )
-from ..edition import Edition
-from ..frames import CallError
 from .rules import STATION, allowed_while_pending
 from .stats import Stats
 

@@ -5,14 +5,13 @@ CALL. Nothing here compares version strings."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from functools import cache
 from types import MappingProxyType
 
 from ..edition import EDITIONS, Edition, edition
 from ..errors import parse_error_code
-from ..rpc import PyConnection
+from ..rpc import DEFAULT_ALLOWED_WHILE_PENDING
 
 __all__ = [
     "CSMS",
@@ -33,7 +32,7 @@ _SIDES = {"station": STATION, "csms": CSMS}
 
 #: Station calls a CSMS accepts while the boot is Pending: the default of
 #: ``ocppkit.Connection(allowed_while_pending=...)``, read from the public constructor.
-allowed_while_pending: frozenset[str] = inspect.signature(PyConnection).parameters["allowed_while_pending"].default
+allowed_while_pending: frozenset[str] = DEFAULT_ALLOWED_WHILE_PENDING
 
 
 @cache

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._head import read_head
+from ..codec import read_head
 from ..edition import EDITIONS, VERSIONS
 from ..errors import OcppError
 from ..frames import Call, MessageType, Send
