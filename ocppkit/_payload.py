@@ -226,10 +226,14 @@ def encode_payload(obj: OcppStruct, *, validate: bool = True) -> bytes:
     With ``validate`` (the default) the result is checked against the schema first, so a value
     the schema forbids raises :class:`ocppkit.LocalProtocolError` instead of reaching the wire.
     """
+    cls = obj.__class__
+    info = getattr(cls, "__ocpp__", None)
+    if info is None:
+        raise TypeError(
+            f"obj: expected a generated <Action>Request/<Action>Response (or SEND) payload, got {cls.__name__}"
+        )
     data = ENCODER.encode(obj)
     if validate:
-        cls = obj.__class__
-        info = cls.__ocpp__  # type: ignore[attr-defined]
         try:
             decoder(cls).decode(data)
         except msgspec.ValidationError as exc:

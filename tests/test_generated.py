@@ -168,6 +168,13 @@ def test_encode_refuses_invalid_values() -> None:
         encode_payload(naive)
 
 
+def test_encode_refuses_what_is_not_a_message_payload() -> None:
+    with pytest.raises(TypeError, match=r"expected a generated .*, got IdTokenInfoType"):
+        encode_payload(v201.IdTokenInfoType(status=v201.AuthorizationStatusEnumType.ACCEPTED))
+    with pytest.raises(TypeError, match="got int"):
+        encode_payload(3)  # type: ignore[arg-type]
+
+
 def test_error_codes_are_spelt_per_version() -> None:
     with pytest.raises(PayloadError) as e16:
         decode_payload(b'{"idTag":"x","extra":1}', v16.AuthorizeRequest)
