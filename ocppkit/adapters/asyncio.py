@@ -125,6 +125,7 @@ class Session:
 
     Attributes:
         closed: an :class:`asyncio.Event`, set when the session has ended.
+        excess_calls: the peer's calls refused by the rate limit so far.
         close_reason: why it ended (empty while it runs). The parameters are kept as
             attributes of the same names, and ``version`` is the connection's version.
     """
