@@ -203,6 +203,8 @@ def _serve(args: argparse.Namespace) -> int:
             authenticate=authenticate if args.security_profile else None,
             ssl_context=ssl_context,
             on_frame=printer,
+            max_call_rate=args.max_call_rate,
+            max_call_burst=args.max_call_burst,
         )
         try:
             await csms.start(args.host, args.port)
@@ -342,6 +344,26 @@ def _positive(text: str) -> float:
     return value
 
 
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected calls per second, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected calls per second >= 0 (0: no limit), got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 (0: no limit), got {value}")
+    return value
+
+
 _FULL_FRAMES = "print every frame in full (by default payloads longer than 160 characters are cut)"
 
 
@@ -392,6 +414,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--certfile", help="profiles 2 and 3: the server certificate (PEM)")
     serve.add_argument("--keyfile", help="profiles 2 and 3: its private key (PEM; default: in --certfile)")
     serve.add_argument("--cafile", help="profile 3: the CA that signs station certificates (PEM)")
+    serve.add_argument(
+        "--max-call-rate",
+        type=_rate,
+        default=20.0,
+        metavar="CALLS_PER_S",
+        help="calls a second each station may make on average; further ones are answered GenericError, and "
+        "a station that keeps on is disconnected (1008) (default: %(default)g; 0: no limit)",
+    )
+    serve.add_argument(
+        "--max-call-burst",
+        type=_count,
+        default=50,
+        metavar="N",
+        help="calls a station may make at once before --max-call-rate applies (default: %(default)s; 0: no limit)",
+    )
     serve.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
 
     station = sub.add_parser(

@@ -445,3 +445,40 @@ def test_the_station_carries_on_over_the_new_connection(version: str, how: str, 
         assert second[-1] == "StatusNotification"  # ... and the session went on to its end
 
     run(scenario(), timeout=90)
+
+
+# ---------------------------------------------------------------- serve: call rate limit
+
+
+def test_serve_max_call_rate_and_burst() -> None:
+    async def heartbeats(port: int, count: int) -> list[Any]:
+        async with connect(f"ws://127.0.0.1:{port}/RATE", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            for i in range(count):
+                await ws.send(f'[2,"{i}","Heartbeat",{{}}]')
+            return [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(count)]
+
+    async def scenario() -> None:
+        for args, count, expected in [
+            (("--max-call-rate", "0.001", "--max-call-burst", "3"), 5, [3, 3, 3, 4, 4]),
+            (("--max-call-rate", "0", "--max-call-burst", "3"), 80, [3] * 80),  # 0: no limit
+        ]:
+            proc, port = await _start_serve(*args)
+            try:
+                answers = await heartbeats(port, count)
+            finally:
+                proc.terminate()
+                await asyncio.wait_for(proc.communicate(), 20)
+            assert [a[0] for a in answers] == expected, args
+            for refused in (a for a in answers if a[0] == 4):
+                assert refused[2] == "GenericError" and refused[3].startswith("Rate limited")
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--max-call-rate", "-1", "calls per second >= 0"), ("--max-call-burst", "x", "a whole number")],
+)
+def test_serve_bad_limits_are_refused(option: str, value: str, message: str) -> None:
+    out = cli("serve", option, value)
+    assert out.returncode == 2 and option in out.stderr and message in out.stderr

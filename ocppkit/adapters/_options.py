@@ -48,6 +48,14 @@ class SessionOptions:
             more raises :class:`ocppkit.LocalProtocolError`.
         max_pending_received: calls of the peer received and not yet answered (default 64);
             further ones are answered ``GenericError``.
+        max_call_rate: calls a second the peer may make on average (default 20; 0: no limit), a
+            token bucket holding ``max_call_burst`` calls. A call beyond it is answered
+            ``GenericError`` ("Rate limited") without reaching its handler. A real station sends a
+            few calls a second at most, so only a flood meets the default.
+        max_call_burst: calls the peer may make at once before ``max_call_rate`` applies (default
+            50; 0: no limit).
+        max_excess_calls: calls refused by the rate limit after which the session closes the
+            transport (WebSocket close code 1008; default 100; 0: never close, only refuse).
         boot_gating: keep the boot rules of :class:`ocppkit.Connection` (a CSMS refuses a
             station's calls until its BootNotification is accepted; see docs/adapters.md).
         policy: an :class:`ocppkit.Policy` relaxing chosen rules when decoding the peer's messages.
@@ -66,6 +74,9 @@ class SessionOptions:
     max_bad_messages: int = 20
     max_queued_calls: int = 64
     max_pending_received: int = 64
+    max_call_rate: float = 20.0
+    max_call_burst: int = 50
+    max_excess_calls: int = 100
     boot_gating: bool = False
     policy: Policy | None = None
     compression: str | None = "deflate"
@@ -80,6 +91,12 @@ class SessionOptions:
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
+        if not (_seconds(self.max_call_rate) and self.max_call_rate >= 0 and self.max_call_rate < float("inf")):
+            raise ValueError(f"max_call_rate: expected calls per second >= 0 (0: no limit), got {self.max_call_rate!r}")
+        for name in ("max_call_burst", "max_excess_calls"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+                raise ValueError(f"{name}: expected an int >= 0 (0: no limit), got {value!r}")
         if not isinstance(self.boot_gating, bool):
             raise TypeError(f"boot_gating: expected True or False, got {self.boot_gating!r}")
         if self.policy is not None and not isinstance(self.policy, Policy):
@@ -150,6 +167,9 @@ class OptionAttributes:
     max_bad_messages = _Option[int]()
     max_queued_calls = _Option[int]()
     max_pending_received = _Option[int]()
+    max_call_rate = _Option[float]()
+    max_call_burst = _Option[int]()
+    max_excess_calls = _Option[int]()
     boot_gating = _Option[bool]()
     policy = _Option["Policy | None"]()
     compression = _Option["str | None"]()

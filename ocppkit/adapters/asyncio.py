@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from .. import Request, Response, SendPayload
 from ..errors import CallErrorResponse as CallErrorResponse
 from ..errors import CallTimeout as CallTimeout
-from ..errors import LocalProtocolError, OcppError
+from ..errors import ErrorCode, LocalProtocolError, OcppError
 from ..events import (
     CallReceived,
     CallTimedOut,
@@ -39,6 +40,7 @@ from ..router import NO_HANDLER, Router, answer
 from ..rpc import Connection, Role
 from ._options import FrameHook as FrameHook
 from ._options import SessionOptions as SessionOptions
+from ._ratelimit import TokenBucket
 from ._text import printable
 
 # CallErrorResponse and CallTimeout live in ocppkit.errors (exported by ocppkit); they stay
@@ -46,6 +48,7 @@ from ._text import printable
 __all__ = ["FrameHook", "Session", "SessionOptions", "Transport", "current_session", "open_session"]
 
 log = logging.getLogger("ocppkit")
+_TURN = 32  # messages a session reads in a row before it lets other tasks run
 R = TypeVar("R", bound=Response)
 
 
@@ -113,10 +116,16 @@ class Session:
             is processed, before the session acts on it (see the hooks in docs/adapters.md).
         on_frame: ``on_frame(identity, direction, data)``, called with every message received
             (``"in"``, before decoding) and sent (``"out"``, just before it is written).
+        max_call_rate: calls a second the peer may make on average (0, the default here: no
+            limit); a call beyond it is answered ``GenericError`` and not dispatched.
+        max_call_burst: calls the peer may make at once before the rate applies (0: no limit).
+        max_excess_calls: calls refused by the rate limit after which the session closes the
+            transport (close code 1008; 0: never).
         logger: where to log; default the ``"ocppkit"`` logger.
 
     Attributes:
         closed: an :class:`asyncio.Event`, set when the session has ended.
+        excess_calls: the peer's calls refused by the rate limit so far.
         close_reason: why it ended (empty while it runs). The parameters are kept as
             attributes of the same names, and ``version`` is the connection's version.
     """
@@ -131,6 +140,9 @@ class Session:
         max_bad_messages: int = 20,
         on_event: Callable[[Session, Any], None] | None = None,
         on_frame: FrameHook | None = None,
+        max_call_rate: float = 0.0,
+        max_call_burst: int = 0,
+        max_excess_calls: int = 0,
         logger: logging.Logger | None = None,
     ) -> None:
         self.transport = transport
@@ -141,6 +153,14 @@ class Session:
         self.max_bad_messages = max_bad_messages
         self.on_event = on_event
         self.on_frame = on_frame
+        self.max_call_rate = max_call_rate
+        self.max_call_burst = max_call_burst
+        self.max_excess_calls = max_excess_calls
+        #: calls of the peer refused by the rate limit so far
+        self.excess_calls = 0
+        self._bucket = (
+            TokenBucket(max_call_rate, max_call_burst, time.monotonic) if max_call_rate and max_call_burst else None
+        )
         self.log = logger or log
         self.closed = asyncio.Event()
         self.close_reason = ""
@@ -211,17 +231,27 @@ class Session:
     async def run(self) -> None:
         """Read messages until the transport closes; then fail what is still waiting."""
         try:
+            turn = 0
             while True:
                 data = await self.transport.recv()
                 if self.on_frame is not None:
-                    self.on_frame(self.identity, "in", data if isinstance(data, bytes) else data.encode())
+                    self._frame_hook("in", data if isinstance(data, bytes) else data.encode())
                 self.connection.receive_data(data)
                 self._process()
                 await self._flush()
                 if self.connection.bad_messages >= self.max_bad_messages:
                     self.close_reason = f"too many invalid messages ({self.connection.bad_messages})"
-                    await self.transport.close(1008, self.close_reason[:120])
+                    await self._close_violating()
                     break
+                if self.max_excess_calls and self.excess_calls >= self.max_excess_calls:
+                    self.close_reason = f"too many calls over the rate limit ({self.excess_calls})"
+                    await self._close_violating()
+                    break
+                turn += 1
+                if turn >= _TURN:
+                    # recv() does not yield while messages are buffered: let other connections run
+                    turn = 0
+                    await asyncio.sleep(0)
         except (ConnectionError, EOFError) as exc:  # the transport has closed
             self.close_reason = self.close_reason or str(exc) or type(exc).__name__
         finally:
@@ -243,12 +273,31 @@ class Session:
 
     # ------------------------------------------------------------- internals
 
+    async def _close_violating(self) -> None:
+        """Close with 1008, reading on (and discarding) what the peer sent before it sees our
+        close: a transport that stops reading while its queue is full (websockets does) would
+        otherwise only see the peer's closing frame at its close timeout."""
+        closing = asyncio.ensure_future(self.transport.close(1008, self.close_reason[:120]))
+        try:
+            while not closing.done():
+                await self.transport.recv()
+        except (ConnectionError, EOFError):
+            pass
+        finally:
+            await closing
+
     def _process(self) -> None:
         for event in self.connection.events():
             if self.on_event is not None:
-                self.on_event(self, event)
+                try:
+                    self.on_event(self, event)
+                except Exception:  # a hook's failure never ends the connection
+                    self.log.exception("%s: the on_event hook failed on %s", self._who, type(event).__name__)
             if isinstance(event, CallReceived):
-                self._dispatch(event)
+                if self._bucket is None or self._bucket.take():
+                    self._dispatch(event)
+                else:
+                    self._rate_limited(event)
             elif isinstance(event, ResultReceived):
                 self._resolve(event.unique_id, event.response)
             elif isinstance(event, ErrorReceived):
@@ -272,6 +321,20 @@ class Session:
                 self.log.info("%s: dropped %s for %s", self._who, type(event).__name__, shown)
             # SendReceived and ResultErrorReceived reach the application through on_event.
         self._arm_timer()
+
+    def _rate_limited(self, event: CallReceived) -> None:
+        self.excess_calls += 1
+        description = f"Rate limited: more than {self.max_call_rate:g} calls per second"
+        self.connection.send_error(event.unique_id, ErrorCode.GENERIC_ERROR, description, {})
+        if self.excess_calls == 1:
+            self.log.warning("%s: %s (%s refused)", self._who, description, event.action)
+
+    def _frame_hook(self, direction: str, data: bytes) -> None:
+        assert self.on_frame is not None
+        try:
+            self.on_frame(self.identity, direction, data)
+        except Exception:  # a hook's failure never ends the connection
+            self.log.exception("%s: the on_frame hook failed (%s)", self._who, direction)
 
     def _resolve(self, uid: str, value: Any, error: bool = False) -> None:
         future = self._futures.pop(uid, None)
@@ -331,7 +394,7 @@ class Session:
             async with self._send_lock:  # drained inside the lock: frames keep their order across tasks
                 for data in self.connection.data_to_send():
                     if self.on_frame is not None:
-                        self.on_frame(self.identity, "out", data)
+                        self._frame_hook("out", data)
                     await self.transport.send(data)
         self._arm_timer()
 
@@ -417,4 +480,7 @@ def open_session(
         max_bad_messages=o.max_bad_messages,
         on_event=o.on_event,
         on_frame=o.on_frame,
+        max_call_rate=o.max_call_rate,
+        max_call_burst=o.max_call_burst,
+        max_excess_calls=o.max_excess_calls,
     )

@@ -46,6 +46,7 @@ from ..policy import Policy
 from ..router import Router
 from ._negotiation import check_versions, routers_by_version, select_subprotocol
 from ._options import FrameHook, OptionAttributes, SessionOptions, merge_options
+from ._text import printable
 from .asyncio import Session, open_session
 from .handshake import (
     Authenticate,
@@ -120,11 +121,15 @@ def _websocket_settings(options: SessionOptions, deflate: type[Any]) -> dict[str
     }
 
 
-async def _run_hook(hook: Callable[[Session], Awaitable[None] | None] | None, session: Session) -> None:
-    if hook is not None:
+async def _run_hook(hook: Callable[[Session], Awaitable[None] | None] | None, session: Session, name: str) -> None:
+    if hook is None:
+        return
+    try:
         done = hook(session)
         if isinstance(done, Awaitable):
             await done
+    except Exception:  # a hook's failure is logged and never ends the connection
+        log.exception("%s: the %s hook failed", printable(session.identity), name)
 
 
 class CSMSServer(OptionAttributes):
@@ -143,9 +148,10 @@ class CSMSServer(OptionAttributes):
     What every station's session shares is one
     :class:`~ocppkit.adapters.asyncio.SessionOptions` record, ``options``; the keyword
     parameters ``call_timeout``, ``ping_interval``, ``max_frame_size``, ``max_bad_messages``,
-    ``boot_gating``, ``on_event``, ``on_frame``, ``compression`` and ``policy`` fill its fields of
-    the same names (over ``options``, when both are given). Each connection's session is opened
-    by :func:`~ocppkit.adapters.asyncio.open_session` with it.
+    ``max_call_rate``, ``max_call_burst``, ``max_excess_calls``, ``boot_gating``, ``on_event``,
+    ``on_frame``, ``compression`` and ``policy`` fill its fields of the same names (over
+    ``options``, when both are given). Each connection's session is opened by
+    :func:`~ocppkit.adapters.asyncio.open_session` with it.
 
     Parameters:
         routers: a mapping of OCPP version to the :class:`ocppkit.Router` answering the
@@ -165,6 +171,12 @@ class CSMSServer(OptionAttributes):
             the codec.
         max_bad_messages: protocol violations after which a station is disconnected (close code
             1008; default 20).
+        max_call_rate: calls a second each station may make on average (default 20; 0: no
+            limit); a call beyond it is answered ``GenericError`` ("Rate limited").
+        max_call_burst: calls a station may make at once before the rate applies (default 50;
+            0: no limit).
+        max_excess_calls: calls refused by the rate limit after which a station is disconnected
+            (close code 1008; default 100; 0: never).
         boot_gating: refuse (``SecurityError``) a station's calls until its BootNotification is
             accepted (default False); see :class:`ocppkit.Connection`.
         on_connect: ``on_connect(session)`` (may be a coroutine), after the upgrade and before the
@@ -203,6 +215,9 @@ class CSMSServer(OptionAttributes):
         ping_interval: float | None | UnsetType = UNSET,
         max_frame_size: int | UnsetType = UNSET,
         max_bad_messages: int | UnsetType = UNSET,
+        max_call_rate: float | UnsetType = UNSET,
+        max_call_burst: int | UnsetType = UNSET,
+        max_excess_calls: int | UnsetType = UNSET,
         boot_gating: bool | UnsetType = UNSET,
         on_connect: Callable[[Session], Awaitable[None] | None] | None = None,
         on_disconnect: Callable[[Session], Awaitable[None] | None] | None = None,
@@ -218,6 +233,9 @@ class CSMSServer(OptionAttributes):
             ping_interval=ping_interval,
             max_frame_size=max_frame_size,
             max_bad_messages=max_bad_messages,
+            max_call_rate=max_call_rate,
+            max_call_burst=max_call_burst,
+            max_excess_calls=max_excess_calls,
             boot_gating=boot_gating,
             on_event=on_event,
             on_frame=on_frame,
@@ -325,12 +343,12 @@ class CSMSServer(OptionAttributes):
         if old is not None:
             await old.transport.close(1000, "replaced by a new connection")
         try:
-            await _run_hook(self.on_connect, session)  # before the first message is read
+            await _run_hook(self.on_connect, session, "on_connect")  # before the first message is read
             await session.run()
         finally:
             if self.sessions.get(identity) is session:
                 del self.sessions[identity]
-            await _run_hook(self.on_disconnect, session)
+            await _run_hook(self.on_disconnect, session, "on_disconnect")
 
 
 @dataclass
@@ -498,7 +516,7 @@ class ChargingStation(OptionAttributes):
         self.session = session
         self.connections += 1
         self._connected.set()
-        await _run_hook(self.on_connect, session)  # the session is already reading
+        await _run_hook(self.on_connect, session, "on_connect")  # the session is already reading
         return session
 
     async def _maintain(self) -> None:

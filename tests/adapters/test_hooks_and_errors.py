@@ -184,31 +184,6 @@ def test_on_event_sees_every_event_before_the_session_acts_and_is_the_way_to_sen
     run(scenario())
 
 
-def test_an_exception_in_on_event_ends_the_connection() -> None:
-    async def scenario() -> None:
-        gone: list[str] = []
-
-        def on_event(session: Session, event: Any) -> None:
-            raise RuntimeError("bug in the hook")
-
-        csms = CSMSServer(
-            csms_router("2.0.1"),
-            versions=("2.0.1",),
-            on_event=on_event,
-            on_disconnect=lambda session: gone.append(session.identity),
-        )
-        await csms.start("127.0.0.1", 0)
-        try:
-            ws = await raw_station(csms, "E2")
-            await ws.send('[2,"h1","Heartbeat",{}]')
-            await until(lambda: gone == ["E2"])
-            await ws.close()
-        finally:
-            await csms.close()
-
-    run(scenario())
-
-
 def test_on_frame_sees_every_message_before_decoding_and_before_sending() -> None:
     async def scenario() -> None:
         frames: list[tuple[str, str, bytes]] = []
