@@ -17,7 +17,14 @@ from typing import Any
 
 # What users see (re-exported by ocppkit.adapters.websockets); parse_basic and tls_context_check
 # are the websockets adapter's helpers.
-__all__ = ["Authenticate", "Handshake", "basic_auth_header", "identity_from_path"]
+__all__ = [
+    "Authenticate",
+    "CertificateRule",
+    "Handshake",
+    "basic_auth_header",
+    "common_name_is_identity",
+    "identity_from_path",
+]
 
 
 def identity_from_path(path: str) -> str | None:
@@ -64,12 +71,30 @@ class Handshake:
     remote_address: Any = None
 
     def certificate_common_name(self) -> str | None:
-        """The commonName of the client certificate's subject (profile 3), or None."""
+        """The commonName (CN) of the client certificate's subject (profile 3), or None."""
+        return self._subject("commonName")
+
+    def certificate_organization(self) -> str | None:
+        """The organizationName (O) of the client certificate's subject (profile 3), or None."""
+        return self._subject("organizationName")
+
+    def _subject(self, name: str) -> str | None:
         for rdn in (self.client_certificate or {}).get("subject", ()):
             for key, value in rdn:
-                if key == "commonName":
+                if key == name:
                     return str(value)
         return None
+
+
+def common_name_is_identity(handshake: Handshake) -> bool:
+    """The default profile-3 binding: the client certificate's CN equals the station identity
+    (exactly, case included)."""
+    return handshake.certificate_common_name() == handshake.identity
+
+
+#: certificate_rule(handshake) -> True when the (verified) client certificate may speak for
+#: ``handshake.identity``; profile 3.
+CertificateRule = Callable[[Handshake], bool]
 
 
 #: authenticate(handshake) -> True to accept, False for 401, or an HTTP status code (e.g. 404)

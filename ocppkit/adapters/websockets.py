@@ -23,6 +23,7 @@ rules (identity, Basic auth, TLS profile checks) live in ``ocppkit.adapters.hand
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 import ssl
@@ -49,8 +50,10 @@ from ._options import FrameHook, OptionAttributes, SessionOptions, merge_options
 from .asyncio import Session, open_session
 from .handshake import (
     Authenticate,
+    CertificateRule,
     Handshake,
     basic_auth_header,
+    common_name_is_identity,
     identity_from_path,
     parse_basic,
     tls_context_check,
@@ -63,6 +66,7 @@ __all__ = [
     "Handshake",
     "RetryBackOff",
     "basic_auth_header",
+    "common_name_is_identity",
     "identity_from_path",
 ]
 
@@ -157,6 +161,12 @@ class CSMSServer(OptionAttributes):
         authenticate: ``authenticate(handshake)`` decides before the upgrade: True accepts, False
             refuses with HTTP 401, an int refuses with that HTTP status; it may be a coroutine.
             Required for profiles 1 and 2 (it checks the password).
+        certificate_rule: profile 3: ``certificate_rule(handshake) -> bool``, whether the verified
+            client certificate may speak for ``handshake.identity``; checked before
+            ``authenticate``, a False refuses with HTTP 401. Default
+            :func:`common_name_is_identity` (the certificate's CN equals the identity).
+        organization: profile 3: when given, the certificate's subject O must equal it too (the
+            OCPP 2.x rule that O is the CSO's name); otherwise HTTP 401.
         ssl_context: the server's TLS context, for profiles 2 and 3 (profile 3 needs
             ``verify_mode = CERT_REQUIRED``); its minimum version is raised to TLS 1.2.
         call_timeout: seconds a call of the CSMS waits for the station's answer (default 30).
@@ -186,7 +196,9 @@ class CSMSServer(OptionAttributes):
             fields).
 
     Attributes:
-        sessions: the live sessions by station identity. The parameters are kept as attributes
+        sessions: the live sessions by station identity.
+        refusals: a :class:`collections.Counter` of the handshakes refused, by reason
+            (``"certificate"``, ``"organization"``, ...). The parameters are kept as attributes
             of the same names (``routers`` as a mapping of version to router; the fields of
             ``options`` read and write ``options``).
     """
@@ -199,6 +211,8 @@ class CSMSServer(OptionAttributes):
         security_profile: int = 0,
         authenticate: Authenticate | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        certificate_rule: CertificateRule | None = None,
+        organization: str | None = None,
         call_timeout: float | UnsetType = UNSET,
         ping_interval: float | None | UnsetType = UNSET,
         max_frame_size: int | UnsetType = UNSET,
@@ -232,6 +246,9 @@ class CSMSServer(OptionAttributes):
         self.security_profile = security_profile
         self.authenticate = authenticate
         self.ssl_context = tls_context_check(ssl_context, security_profile, server=True)
+        self.certificate_rule: CertificateRule = certificate_rule or common_name_is_identity
+        self.organization = organization
+        self.refusals: collections.Counter[str] = collections.Counter()
         self.on_connect = on_connect
         self.on_disconnect = on_disconnect
         self.sessions: dict[str, Session] = {}
@@ -301,6 +318,10 @@ class CSMSServer(OptionAttributes):
             hs.client_certificate = ssl_object.getpeercert() if ssl_object is not None else None
             if not hs.client_certificate:
                 return connection.respond(401, "A client certificate is required\n")
+            if not self.certificate_rule(hs):
+                return self._refuse(connection, 401, "certificate", hs, "The certificate is not this station's\n")
+            if self.organization is not None and hs.certificate_organization() != self.organization:
+                return self._refuse(connection, 401, "organization", hs, "The certificate's organization is not ours\n")
         if self.authenticate is not None:
             verdict = self.authenticate(hs)
             if isinstance(verdict, Awaitable):
@@ -311,6 +332,12 @@ class CSMSServer(OptionAttributes):
                 return connection.respond(int(verdict), "Refused\n")
         self._identities[id(connection)] = identity
         return None
+
+    def _refuse(self, connection: ServerConnection, status: int, reason: str, hs: Handshake, body: str) -> HttpResponse:
+        """An HTTP refusal of the handshake, logged (identity escaped) and counted by reason."""
+        self.refusals[reason] += 1
+        log.warning("refused station %s from %s: %s (HTTP %d)", ascii(hs.identity), hs.remote_address, reason, status)
+        return connection.respond(status, body)
 
     async def _serve(self, ws: ServerConnection) -> None:
         identity = self._identities.pop(id(ws), None) or identity_from_path(ws.request.path if ws.request else "")

@@ -308,7 +308,7 @@ def test_profile_3_mutual_tls_with_a_serial_number_check(pki: dict[str, Any]) ->
                 versions=("2.0.1",),
                 security_profile=3,
                 ssl_context=_server_ctx(pki, mutual=True),
-                authenticate=authenticate,
+                certificate_rule=authenticate,
             )
         )
         try:
