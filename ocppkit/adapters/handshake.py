@@ -11,13 +11,15 @@ import base64
 import binascii
 import ssl
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 # What users see (re-exported by ocppkit.adapters.websockets); parse_basic and tls_context_check
 # are the websockets adapter's helpers.
 __all__ = [
+    "AuthThrottle",
     "Authenticate",
     "CertificateRule",
     "Handshake",
@@ -133,3 +135,68 @@ def parse_basic(value: str) -> tuple[str | None, bytes | None]:
         return user.decode("utf-8"), secret
     except UnicodeDecodeError:
         return None, None
+
+
+@dataclass
+class AuthThrottle:
+    """Slows down password guessing: after ``identity_failures`` failed handshakes of one
+    identity (or ``address_failures`` from one source address) that key is refused (HTTP 429,
+    without asking ``authenticate``) for ``lockout`` seconds, doubling with every further failure
+    up to ``max_lockout``. A success clears the identity's count (not the address's). The table is
+    bounded: an entry is forgotten ``forget_after`` seconds after its last failure, and at most
+    ``max_entries`` are kept (the least recently failed go first). Clock-free: callers pass ``now``.
+
+    Attributes:
+        identity_failures: failures of one identity before it is refused for a while (default 3).
+        address_failures: failures from one source address before it is (default 20).
+        lockout: seconds of the first refusal (default 1.0); doubles with each further failure.
+        max_lockout: the longest refusal, in seconds (default 300).
+        forget_after: seconds after its last failure that an entry is dropped (default 900).
+        max_entries: the most identities and addresses remembered (default 10000).
+    """
+
+    identity_failures: int = 3
+    address_failures: int = 20
+    lockout: float = 1.0
+    max_lockout: float = 300.0
+    forget_after: float = 900.0
+    max_entries: int = 10_000
+
+    def __post_init__(self) -> None:
+        # (kind, value) -> [failures, last failure, refused until]; least recently failed first
+        self._table: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
+
+    def _limit(self, key: tuple[str, str]) -> int:
+        return self.identity_failures if key[0] == "identity" else self.address_failures
+
+    def _expire(self, now: float) -> None:
+        while self._table:
+            key, (_, last, _until) = next(iter(self._table.items()))
+            if now - last < self.forget_after and len(self._table) <= self.max_entries:
+                return
+            del self._table[key]
+
+    def locked(self, keys: Sequence[tuple[str, str]], now: float) -> float:
+        """Seconds for which any of ``keys`` (``("identity", x)``, ``("address", host)``) stays
+        refused; 0 when none is."""
+        self._expire(now)
+        return max((entry[2] - now for key in keys if (entry := self._table.get(key))), default=0.0) if keys else 0.0
+
+    def failed(self, keys: Sequence[tuple[str, str]], now: float) -> None:
+        """Count one failed handshake against each of ``keys``."""
+        for key in keys:
+            entry = self._table.pop(key, None) or [0.0, now, now]
+            entry[0] += 1
+            entry[1] = now
+            over = entry[0] - self._limit(key)
+            if over >= 0:
+                entry[2] = now + min(self.max_lockout, self.lockout * 2**over)
+            self._table[key] = entry  # most recently failed last
+        self._expire(now)
+
+    def succeeded(self, key: tuple[str, str]) -> None:
+        """Forget the failures of ``key`` (the identity that just authenticated)."""
+        self._table.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._table)

@@ -27,6 +27,7 @@ import collections
 import logging
 import random
 import ssl
+import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from ._options import FrameHook, OptionAttributes, SessionOptions, merge_options
 from .asyncio import Session, open_session
 from .handshake import (
     Authenticate,
+    AuthThrottle,
     CertificateRule,
     Handshake,
     basic_auth_header,
@@ -61,6 +63,7 @@ from .handshake import (
 
 __all__ = [
     "SUBPROTOCOLS",
+    "AuthThrottle",
     "CSMSServer",
     "ChargingStation",
     "Handshake",
@@ -167,6 +170,9 @@ class CSMSServer(OptionAttributes):
             :func:`common_name_is_identity` (the certificate's CN equals the identity).
         organization: profile 3: when given, the certificate's subject O must equal it too (the
             OCPP 2.x rule that O is the CSO's name); otherwise HTTP 401.
+        auth_throttle: the :class:`AuthThrottle` slowing down password guessing per identity
+            and per source address (default ``AuthThrottle()``; None disables it). An exception
+            in ``authenticate`` refuses that handshake with HTTP 500 (logged) and nothing else.
         ssl_context: the server's TLS context, for profiles 2 and 3 (profile 3 needs
             ``verify_mode = CERT_REQUIRED``); its minimum version is raised to TLS 1.2.
         call_timeout: seconds a call of the CSMS waits for the station's answer (default 30).
@@ -213,6 +219,7 @@ class CSMSServer(OptionAttributes):
         ssl_context: ssl.SSLContext | None = None,
         certificate_rule: CertificateRule | None = None,
         organization: str | None = None,
+        auth_throttle: AuthThrottle | None | UnsetType = UNSET,
         call_timeout: float | UnsetType = UNSET,
         ping_interval: float | None | UnsetType = UNSET,
         max_frame_size: int | UnsetType = UNSET,
@@ -248,6 +255,7 @@ class CSMSServer(OptionAttributes):
         self.ssl_context = tls_context_check(ssl_context, security_profile, server=True)
         self.certificate_rule: CertificateRule = certificate_rule or common_name_is_identity
         self.organization = organization
+        self.auth_throttle = AuthThrottle() if isinstance(auth_throttle, UnsetType) else auth_throttle
         self.refusals: collections.Counter[str] = collections.Counter()
         self.on_connect = on_connect
         self.on_disconnect = on_disconnect
@@ -323,15 +331,38 @@ class CSMSServer(OptionAttributes):
             if self.organization is not None and hs.certificate_organization() != self.organization:
                 return self._refuse(connection, 401, "organization", hs, "The certificate's organization is not ours\n")
         if self.authenticate is not None:
-            verdict = self.authenticate(hs)
-            if isinstance(verdict, Awaitable):
-                verdict = await verdict
-            if verdict is False:
-                return connection.respond(401, "Not authorized\n")
-            if verdict is not True:
-                return connection.respond(int(verdict), "Refused\n")
+            refusal = await self._authenticate(connection, hs)
+            if refusal is not None:
+                return refusal
         self._identities[id(connection)] = identity
         return None
+
+    async def _authenticate(self, connection: ServerConnection, hs: Handshake) -> HttpResponse | None:
+        """``authenticate`` behind the throttle: a refusal, or None to accept."""
+        host = hs.remote_address[0] if isinstance(hs.remote_address, tuple) else str(hs.remote_address)
+        keys = [("identity", hs.identity), ("address", host)]
+        throttle, now = self.auth_throttle, time.monotonic()
+        wait = throttle.locked(keys, now) if throttle is not None else 0.0
+        if wait > 0:
+            response = self._refuse(connection, 429, "throttled", hs, "Too many failed attempts\n")
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            return response
+        try:
+            verdict = self.authenticate(hs)  # type: ignore[misc]
+            if isinstance(verdict, Awaitable):
+                verdict = await verdict
+        except Exception:
+            log.exception("authenticate raised for station %s from %s", ascii(hs.identity), host)
+            return self._refuse(connection, 500, "authenticate-error", hs, "Internal error\n")
+        if verdict is True:
+            if throttle is not None:
+                throttle.succeeded(keys[0])
+            return None
+        if throttle is not None:
+            throttle.failed(keys, now)
+        if verdict is False:
+            return self._refuse(connection, 401, "authentication", hs, "Not authorized\n")
+        return self._refuse(connection, int(verdict), "authenticate", hs, "Refused\n")
 
     def _refuse(self, connection: ServerConnection, status: int, reason: str, hs: Handshake, body: str) -> HttpResponse:
         """An HTTP refusal of the handshake, logged (identity escaped) and counted by reason."""
