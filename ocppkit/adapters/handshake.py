@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ssl
+import string
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,9 +24,14 @@ __all__ = [
     "Authenticate",
     "CertificateRule",
     "Handshake",
+    "IdentityRule",
     "basic_auth_header",
     "common_name_is_identity",
+    "default_identity_rule",
+    "identifier_string_rule",
     "identity_from_path",
+    "identity_in_path",
+    "lenient_identity_rule",
 ]
 
 
@@ -39,6 +45,60 @@ def identity_from_path(path: str) -> str | None:
     if not identity or len(identity) > 48 or ":" in identity:
         return None
     return identity
+
+
+def identity_in_path(path: str, prefix: str = "/") -> str | None:
+    """The identity a CSMS reads from an upgrade request's ``path``: the path (without its query)
+    must be ``prefix`` followed by exactly one segment, which is percent-decoded as UTF-8
+    (RFC 3986). None otherwise: another prefix, more segments (``/a/X`` when the prefix is
+    ``/``), an empty segment, or bytes that are not UTF-8. The identity rules judge the rest."""
+    raw = path.split("?", 1)[0]
+    if not raw.startswith(prefix):
+        return None
+    segment = raw[len(prefix) :]
+    if not segment or "/" in segment:
+        return None
+    try:
+        return urllib.parse.unquote(segment, errors="strict")
+    except UnicodeDecodeError:
+        return None
+
+
+_IDENTIFIER_CHARACTERS = frozenset(string.ascii_letters + string.digits + "*-_=+|@.")
+#: The subprotocols whose editions define the identity as an identifierString (OCPP 2.x).
+_IDENTIFIER_STRING_SUBPROTOCOLS = frozenset({"ocpp2.0.1", "ocpp2.1"})
+
+
+def identifier_string_rule(identity: str) -> bool:
+    """OCPP 2.x: an identifierString of 1 to 48 characters, letters, digits and ``* - _ = + | @ .``
+    (``:`` excluded: it separates the Basic-auth user name), and not ``.`` or ``..``."""
+    return 0 < len(identity) <= 48 and _IDENTIFIER_CHARACTERS.issuperset(identity) and identity not in (".", "..")
+
+
+def lenient_identity_rule(identity: str) -> bool:
+    """OCPP 1.6 defines no identity syntax and real stations use spaces and more (``RDAM 123``):
+    1 to 48 printable characters (no control characters, so no CR, LF, NUL or terminal escape),
+    no ``/`` (after percent-decoding) and no ``:``, and not ``.`` or ``..``."""
+    return (
+        0 < len(identity) <= 48
+        and identity.isprintable()
+        and "/" not in identity
+        and ":" not in identity
+        and identity not in (".", "..")
+    )
+
+
+def default_identity_rule(identity: str, subprotocols: Sequence[str]) -> bool:
+    """:func:`identifier_string_rule` when the station offers only OCPP 2.x subprotocols, else
+    :func:`lenient_identity_rule` (an offer including 1.6, or none the CSMS knows)."""
+    if subprotocols and _IDENTIFIER_STRING_SUBPROTOCOLS.issuperset(subprotocols):
+        return identifier_string_rule(identity)
+    return lenient_identity_rule(identity)
+
+
+#: identity_rule(identity, offered_subprotocols) -> True when the (percent-decoded) identity may
+#: connect; False refuses with HTTP 404 before the upgrade.
+IdentityRule = Callable[[str, Sequence[str]], bool]
 
 
 def basic_auth_header(identity: str, password: str | bytes) -> str:

@@ -27,7 +27,6 @@ import collections
 import logging
 import random
 import ssl
-import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from .. import Request, Response, SendPayload
 from ..edition import EDITIONS, edition, edition_for_subprotocol
 from ..policy import Policy
 from ..router import Router
+from ._admission import admit
 from ._negotiation import check_versions, routers_by_version, select_subprotocol
 from ._options import FrameHook, OptionAttributes, SessionOptions, merge_options
 from .asyncio import Session, open_session
@@ -54,10 +54,14 @@ from .handshake import (
     AuthThrottle,
     CertificateRule,
     Handshake,
+    IdentityRule,
     basic_auth_header,
     common_name_is_identity,
+    default_identity_rule,
+    identifier_string_rule,
     identity_from_path,
-    parse_basic,
+    identity_in_path,
+    lenient_identity_rule,
     tls_context_check,
 )
 
@@ -70,7 +74,11 @@ __all__ = [
     "RetryBackOff",
     "basic_auth_header",
     "common_name_is_identity",
+    "default_identity_rule",
+    "identifier_string_rule",
     "identity_from_path",
+    "identity_in_path",
+    "lenient_identity_rule",
 ]
 
 log = logging.getLogger("ocppkit")
@@ -164,6 +172,13 @@ class CSMSServer(OptionAttributes):
         authenticate: ``authenticate(handshake)`` decides before the upgrade: True accepts, False
             refuses with HTTP 401, an int refuses with that HTTP status; it may be a coroutine.
             Required for profiles 1 and 2 (it checks the password).
+        path_prefix: the URL path before the identity (default ``"/"``); a request is
+            ``path_prefix`` plus exactly one segment, so one station has one URL (``/a/X`` is
+            refused with HTTP 404 unless the prefix is ``/a/``). Must start and end with ``/``.
+        identity_rule: ``identity_rule(identity, offered_subprotocols) -> bool`` on the
+            percent-decoded identity; False refuses with HTTP 404 before the upgrade (default
+            :func:`default_identity_rule`: the 2.x identifierString when only 2.x is offered,
+            else :func:`lenient_identity_rule`).
         certificate_rule: profile 3: ``certificate_rule(handshake) -> bool``, whether the verified
             client certificate may speak for ``handshake.identity``; checked before
             ``authenticate``, a False refuses with HTTP 401. Default
@@ -217,6 +232,8 @@ class CSMSServer(OptionAttributes):
         security_profile: int = 0,
         authenticate: Authenticate | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        path_prefix: str = "/",
+        identity_rule: IdentityRule | None = None,
         certificate_rule: CertificateRule | None = None,
         organization: str | None = None,
         auth_throttle: AuthThrottle | None | UnsetType = UNSET,
@@ -253,6 +270,10 @@ class CSMSServer(OptionAttributes):
         self.security_profile = security_profile
         self.authenticate = authenticate
         self.ssl_context = tls_context_check(ssl_context, security_profile, server=True)
+        if not (path_prefix.startswith("/") and path_prefix.endswith("/")):
+            raise ValueError(f"path_prefix: must start and end with '/', got {path_prefix!r}")
+        self.path_prefix = path_prefix
+        self.identity_rule: IdentityRule = identity_rule or default_identity_rule
         self.certificate_rule: CertificateRule = certificate_rule or common_name_is_identity
         self.organization = organization
         self.auth_throttle = AuthThrottle() if isinstance(auth_throttle, UnsetType) else auth_throttle
@@ -299,76 +320,7 @@ class CSMSServer(OptionAttributes):
         return select_subprotocol(offered, self.versions)  # None: no subprotocol; _serve then closes
 
     async def _process_request(self, connection: ServerConnection, request: HttpRequest) -> HttpResponse | None:
-        identity = identity_from_path(request.path)
-        if identity is None:
-            return connection.respond(404, "Unknown charging station\n")
-        hs = Handshake(
-            identity=identity,
-            path=request.path,
-            remote_address=connection.remote_address,
-            subprotocols=[p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol") for p in h.split(",")],
-        )
-        if self.security_profile in (1, 2):
-            user, secret = parse_basic(request.headers.get("Authorization", ""))
-            if user is None or secret is None:
-                response = connection.respond(401, "Authentication required\n")
-                response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
-                return response
-            if user != identity:
-                return connection.respond(401, "The user name must be the station identity\n")
-            hs.password_bytes = secret
-            try:
-                hs.password = secret.decode("utf-8")
-            except UnicodeDecodeError:
-                hs.password = None
-        if self.security_profile == 3:
-            ssl_object = connection.transport.get_extra_info("ssl_object")
-            hs.client_certificate = ssl_object.getpeercert() if ssl_object is not None else None
-            if not hs.client_certificate:
-                return connection.respond(401, "A client certificate is required\n")
-            if not self.certificate_rule(hs):
-                return self._refuse(connection, 401, "certificate", hs, "The certificate is not this station's\n")
-            if self.organization is not None and hs.certificate_organization() != self.organization:
-                return self._refuse(connection, 401, "organization", hs, "The certificate's organization is not ours\n")
-        if self.authenticate is not None:
-            refusal = await self._authenticate(connection, hs)
-            if refusal is not None:
-                return refusal
-        self._identities[id(connection)] = identity
-        return None
-
-    async def _authenticate(self, connection: ServerConnection, hs: Handshake) -> HttpResponse | None:
-        """``authenticate`` behind the throttle: a refusal, or None to accept."""
-        host = hs.remote_address[0] if isinstance(hs.remote_address, tuple) else str(hs.remote_address)
-        keys = [("identity", hs.identity), ("address", host)]
-        throttle, now = self.auth_throttle, time.monotonic()
-        wait = throttle.locked(keys, now) if throttle is not None else 0.0
-        if wait > 0:
-            response = self._refuse(connection, 429, "throttled", hs, "Too many failed attempts\n")
-            response.headers["Retry-After"] = str(int(wait) + 1)
-            return response
-        try:
-            verdict = self.authenticate(hs)  # type: ignore[misc]
-            if isinstance(verdict, Awaitable):
-                verdict = await verdict
-        except Exception:
-            log.exception("authenticate raised for station %s from %s", ascii(hs.identity), host)
-            return self._refuse(connection, 500, "authenticate-error", hs, "Internal error\n")
-        if verdict is True:
-            if throttle is not None:
-                throttle.succeeded(keys[0])
-            return None
-        if throttle is not None:
-            throttle.failed(keys, now)
-        if verdict is False:
-            return self._refuse(connection, 401, "authentication", hs, "Not authorized\n")
-        return self._refuse(connection, int(verdict), "authenticate", hs, "Refused\n")
-
-    def _refuse(self, connection: ServerConnection, status: int, reason: str, hs: Handshake, body: str) -> HttpResponse:
-        """An HTTP refusal of the handshake, logged (identity escaped) and counted by reason."""
-        self.refusals[reason] += 1
-        log.warning("refused station %s from %s: %s (HTTP %d)", ascii(hs.identity), hs.remote_address, reason, status)
-        return connection.respond(status, body)
+        return await admit(self, connection, request)
 
     async def _serve(self, ws: ServerConnection) -> None:
         identity = self._identities.pop(id(ws), None) or identity_from_path(ws.request.path if ws.request else "")
