@@ -69,7 +69,12 @@ async def admit(server: CSMSServer, connection: ServerConnection, request: HttpR
         refusal = await _authenticate(server, connection, hs)
         if refusal is not None:
             return refusal
-    server._identities[id(connection)] = identity
+    if identity in server.sessions:
+        if server.duplicates == "reject":
+            return refuse(server, connection, 409, "duplicate", identity, "This station is already connected\n")
+        if not server._may_replace(identity):
+            return refuse(server, connection, 409, "replacement-limit", identity, "Replaced too often\n")
+    server._identities[connection] = identity
     return None
 
 

@@ -27,7 +27,9 @@ import collections
 import logging
 import random
 import ssl
+import time
 import urllib.parse
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -179,6 +181,13 @@ class CSMSServer(OptionAttributes):
             percent-decoded identity; False refuses with HTTP 404 before the upgrade (default
             :func:`default_identity_rule`: the 2.x identifierString when only 2.x is offered,
             else :func:`lenient_identity_rule`).
+        duplicates: what a new authenticated connection of a live identity does: ``"replace"``
+            (default: it takes over at once, the old connection is aborted without waiting for
+            its close handshake, logged at INFO) or ``"reject"`` (HTTP 409 while the old one is
+            alive).
+        max_replacements: ``"replace"``: at most this many takeovers of one identity per minute
+            (default 10); more are refused with HTTP 409, so replacement cannot keep a station
+            offline.
         certificate_rule: profile 3: ``certificate_rule(handshake) -> bool``, whether the verified
             client certificate may speak for ``handshake.identity``; checked before
             ``authenticate``, a False refuses with HTTP 401. Default
@@ -234,6 +243,8 @@ class CSMSServer(OptionAttributes):
         ssl_context: ssl.SSLContext | None = None,
         path_prefix: str = "/",
         identity_rule: IdentityRule | None = None,
+        duplicates: str = "replace",
+        max_replacements: int = 10,
         certificate_rule: CertificateRule | None = None,
         organization: str | None = None,
         auth_throttle: AuthThrottle | None | UnsetType = UNSET,
@@ -273,6 +284,13 @@ class CSMSServer(OptionAttributes):
         if not (path_prefix.startswith("/") and path_prefix.endswith("/")):
             raise ValueError(f"path_prefix: must start and end with '/', got {path_prefix!r}")
         self.path_prefix = path_prefix
+        if duplicates not in ("replace", "reject"):
+            raise ValueError(f"duplicates: expected 'replace' or 'reject', got {duplicates!r}")
+        if not isinstance(max_replacements, int) or max_replacements < 1:
+            raise ValueError(f"max_replacements: expected an int >= 1, got {max_replacements!r}")
+        self.duplicates = duplicates
+        self.max_replacements = max_replacements
+        self._replaced: dict[str, collections.deque[float]] = {}  # live identities only
         self.identity_rule: IdentityRule = identity_rule or default_identity_rule
         self.certificate_rule: CertificateRule = certificate_rule or common_name_is_identity
         self.organization = organization
@@ -282,7 +300,8 @@ class CSMSServer(OptionAttributes):
         self.on_disconnect = on_disconnect
         self.sessions: dict[str, Session] = {}
         self._server: Server | None = None
-        self._identities: dict[int, str] = {}
+        # identities admitted by process_request, until _serve takes them (dropped with the connection)
+        self._identities: weakref.WeakKeyDictionary[ServerConnection, str] = weakref.WeakKeyDictionary()
 
     @property
     def port(self) -> int:
@@ -322,8 +341,13 @@ class CSMSServer(OptionAttributes):
     async def _process_request(self, connection: ServerConnection, request: HttpRequest) -> HttpResponse | None:
         return await admit(self, connection, request)
 
+    def _may_replace(self, identity: str) -> bool:
+        """Whether a new connection may take over ``identity`` (the per-minute limit)."""
+        recent = self._replaced.get(identity)
+        return recent is None or len(recent) < self.max_replacements or time.monotonic() - recent[0] > 60
+
     async def _serve(self, ws: ServerConnection) -> None:
-        identity = self._identities.pop(id(ws), None) or identity_from_path(ws.request.path if ws.request else "")
+        identity = self._identities.pop(ws, None)
         ed = edition_for_subprotocol(ws.subprotocol or "")
         if ed is None or identity is None:
             await ws.close(1002, "No supported OCPP subprotocol")  # the handshake ended without one
@@ -332,14 +356,20 @@ class CSMSServer(OptionAttributes):
         session = open_session(_WebSocket(ws), "csms", ed.version, router, identity=identity, options=self.options)
         old = self.sessions.get(identity)
         self.sessions[identity] = session
-        if old is not None:
-            await old.transport.close(1000, "replaced by a new connection")
+        if old is not None and isinstance(old.transport, _WebSocket):
+            self._replaced.setdefault(identity, collections.deque(maxlen=self.max_replacements)).append(
+                time.monotonic()
+            )
+            log.info("station %s: replaced by a new connection; the old one is aborted", ascii(identity))
+            old.close_reason = "replaced by a new connection"  # what on_disconnect reads
+            old.transport.ws.transport.abort()  # at once: a peer may never complete a close handshake
         try:
             await _run_hook(self.on_connect, session)  # before the first message is read
             await session.run()
         finally:
             if self.sessions.get(identity) is session:
                 del self.sessions[identity]
+                self._replaced.pop(identity, None)
             await _run_hook(self.on_disconnect, session)
 
 
