@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hmac
 import os
 import signal
 import sys
@@ -150,6 +151,8 @@ def _serve_checks(args: argparse.Namespace) -> None:
         raise UsageError(f"--certfile and --keyfile are for security profiles 2 and 3 (TLS), not {profile}")
     if profile == 3 and not args.cafile:
         raise UsageError("security profile 3 needs --cafile (the CA that signs station certificates)")
+    if profile < 3 and args.organization is not None:
+        raise UsageError(f"--organization is for security profile 3 (station certificates), not {profile}")
     if profile < 3 and args.cafile:
         raise UsageError(f"--cafile is for security profile 3 (station certificates), not {profile}")
     _existing_files(args, "certfile", "keyfile", "cafile")
@@ -190,8 +193,8 @@ def _serve(args: argparse.Namespace) -> int:
     ssl_context = _ssl_server(args)
 
     def authenticate(hs: Any) -> bool:
-        if args.security_profile in (1, 2):
-            return bool(hs.password == args.password)
+        if args.security_profile in (1, 2):  # constant time: the comparison leaks no prefix length
+            return hs.password_bytes is not None and hmac.compare_digest(hs.password_bytes, args.password.encode())
         return True
 
     async def main() -> None:
@@ -202,6 +205,7 @@ def _serve(args: argparse.Namespace) -> int:
             security_profile=args.security_profile,
             authenticate=authenticate if args.security_profile else None,
             ssl_context=ssl_context,
+            organization=args.organization,
             on_frame=printer,
             max_call_rate=args.max_call_rate,
             max_call_burst=args.max_call_burst,
@@ -428,6 +432,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=50,
         metavar="N",
         help="calls a station may make at once before --max-call-rate applies (default: %(default)s; 0: no limit)",
+    )
+    serve.add_argument(
+        "--organization",
+        help="profile 3: the organisation (O) every station certificate must name; its CN must be the identity",
     )
     serve.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
 

@@ -328,12 +328,17 @@ def test_full_frames_for_serve_station_and_demo() -> None:
 
 
 def test_serve_escapes_what_stations_send() -> None:
-    """A hostile identity (%1B) and control characters in a frame never reach the terminal raw."""
+    """A hostile identity (%1B) is refused before the upgrade (HTTP 404), and control characters
+    in a frame never reach the terminal raw."""
 
     async def scenario() -> str:
         proc, port = await _start_serve()
         try:
-            async with connect(f"ws://127.0.0.1:{port}/EVIL%1B%5B2J%E2%80%AE", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                async with connect(f"ws://127.0.0.1:{port}/EVIL%1B%5B2J%E2%80%AE", subprotocols=["ocpp2.0.1"]):  # type: ignore[list-item]
+                    pass
+            assert refused.value.response.status_code == 404
+            async with connect(f"ws://127.0.0.1:{port}/EVIL", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
                 await ws.send('[2,"1","Heartbeat",{"x":"\x1b]0;owned\x07"}]')
                 await ws.recv()
                 await ws.send("\x1b[31mnot json\u009b")
@@ -348,7 +353,7 @@ def test_serve_escapes_what_stations_send() -> None:
 
     out = run(scenario())
     assert "\x1b" not in out and "\x07" not in out and "\u009b" not in out and "\u202e" not in out
-    assert "EVIL\\x1b[2J\\u202e → csms" in out and "\\x1b]0;owned\\x07" in out and "\\x1b[31mnot json\\x9b" in out
+    assert "EVIL → csms" in out and "\\x1b]0;owned\\x07" in out and "\\x1b[31mnot json\\x9b" in out
 
 
 # ---------------------------------------------------------------- station: reconnection

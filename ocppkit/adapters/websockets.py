@@ -23,18 +23,19 @@ rules (identity, Basic auth, TLS profile checks) live in ``ocppkit.adapters.hand
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
-import random
 import ssl
+import time
 import urllib.parse
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 import websockets
 from msgspec import UNSET, UnsetType
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, ServerPerMessageDeflateFactory
 from websockets.http11 import Request as HttpRequest
@@ -44,81 +45,51 @@ from .. import Request, Response, SendPayload
 from ..edition import EDITIONS, edition, edition_for_subprotocol
 from ..policy import Policy
 from ..router import Router
+from ._admission import admit
+from ._backoff import RetryBackOff
 from ._negotiation import check_versions, routers_by_version, select_subprotocol
 from ._options import FrameHook, OptionAttributes, SessionOptions, merge_options
 from ._text import printable
+from ._wstransport import WebSocketTransport, websocket_settings
 from .asyncio import Session, open_session
 from .handshake import (
     Authenticate,
+    AuthThrottle,
+    CertificateRule,
     Handshake,
+    IdentityRule,
     basic_auth_header,
+    common_name_is_identity,
+    default_identity_rule,
+    identifier_string_rule,
     identity_from_path,
-    parse_basic,
+    identity_in_path,
+    lenient_identity_rule,
     tls_context_check,
 )
 
 __all__ = [
     "SUBPROTOCOLS",
+    "AuthThrottle",
     "CSMSServer",
     "ChargingStation",
     "Handshake",
     "RetryBackOff",
     "basic_auth_header",
+    "common_name_is_identity",
+    "default_identity_rule",
+    "identifier_string_rule",
     "identity_from_path",
+    "identity_in_path",
+    "lenient_identity_rule",
 ]
 
 log = logging.getLogger("ocppkit")
 R = TypeVar("R", bound=Response)
 
-#: permessage-deflate (RFC 7692), which OCPP 2.x requires a CSMS to offer, with a 2 KiB window
-#: and a small zlib state: OCPP frames are small, and each connection keeps its own compressor
-#: and decompressor. Measured per connected station (benchmarks/bench_load.py): about 18 KB
-#: without compression, 53 KB with websockets' defaults (4 KiB, memLevel 5), 46 KB with these.
-_DEFLATE: dict[str, Any] = {
-    "server_max_window_bits": 11,
-    "client_max_window_bits": 11,
-    "compress_settings": {"memLevel": 4},
-}
-
 #: OCPP version -> WebSocket subprotocol (read-only), from the editions: the same as
 #: ``ocppkit.edition(version).subprotocol``.
 SUBPROTOCOLS: Mapping[str, str] = MappingProxyType({v: e.subprotocol for v, e in EDITIONS.items()})
-
-
-class _WebSocket:
-    """A websockets connection as the Session's :class:`~ocppkit.adapters.asyncio.Transport`
-    (text frames only). websockets' exceptions stop here: a closed connection is a
-    ``ConnectionError`` whose message is websockets' account of the close."""
-
-    __slots__ = ("ws",)
-
-    def __init__(self, ws: ServerConnection | ClientConnection) -> None:
-        self.ws = ws
-
-    async def send(self, data: bytes) -> None:
-        try:
-            await self.ws.send(data, text=True)
-        except websockets.exceptions.ConnectionClosed as exc:
-            raise ConnectionError(str(exc)) from exc
-
-    async def recv(self) -> bytes | str:
-        try:
-            return await self.ws.recv(decode=False)
-        except websockets.exceptions.ConnectionClosed as exc:
-            raise ConnectionError(str(exc)) from exc
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        await self.ws.close(code, reason)
-
-
-def _websocket_settings(options: SessionOptions, deflate: type[Any]) -> dict[str, Any]:
-    """What both roles pass to websockets' ``serve``/``connect`` from the session options."""
-    return {
-        "ping_interval": options.ping_interval or None,  # 0 disables pings, as None does
-        "max_size": options.max_frame_size,
-        "compression": options.compression,
-        "extensions": [deflate(**_DEFLATE)] if options.compression == "deflate" else None,
-    }
 
 
 async def _run_hook(hook: Callable[[Session], Awaitable[None] | None] | None, session: Session, name: str) -> None:
@@ -163,6 +134,29 @@ class CSMSServer(OptionAttributes):
         authenticate: ``authenticate(handshake)`` decides before the upgrade: True accepts, False
             refuses with HTTP 401, an int refuses with that HTTP status; it may be a coroutine.
             Required for profiles 1 and 2 (it checks the password).
+        path_prefix: the URL path before the identity (default ``"/"``); a request is
+            ``path_prefix`` plus exactly one segment, so one station has one URL (``/a/X`` is
+            refused with HTTP 404 unless the prefix is ``/a/``). Must start and end with ``/``.
+        identity_rule: ``identity_rule(identity, offered_subprotocols) -> bool`` on the
+            percent-decoded identity; False refuses with HTTP 404 before the upgrade (default
+            :func:`default_identity_rule`: the 2.x identifierString when only 2.x is offered,
+            else :func:`lenient_identity_rule`).
+        duplicates: what a new authenticated connection of a live identity does: ``"replace"``
+            (default: it takes over at once, the old connection is aborted without waiting for
+            its close handshake, logged at INFO) or ``"reject"`` (HTTP 409 while the old one is
+            alive).
+        max_replacements: ``"replace"``: at most this many takeovers of one identity per minute
+            (default 10); more are refused with HTTP 409, so replacement cannot keep a station
+            offline.
+        certificate_rule: profile 3: ``certificate_rule(handshake) -> bool``, whether the verified
+            client certificate may speak for ``handshake.identity``; checked before
+            ``authenticate``, a False refuses with HTTP 401. Default
+            :func:`common_name_is_identity` (the certificate's CN equals the identity).
+        organization: profile 3: when given, the certificate's subject O must equal it too (the
+            OCPP 2.x rule that O is the CSO's name); otherwise HTTP 401.
+        auth_throttle: the :class:`AuthThrottle` slowing down password guessing per identity
+            and per source address (default ``AuthThrottle()``; None disables it). An exception
+            in ``authenticate`` refuses that handshake with HTTP 500 (logged) and nothing else.
         ssl_context: the server's TLS context, for profiles 2 and 3 (profile 3 needs
             ``verify_mode = CERT_REQUIRED``); its minimum version is raised to TLS 1.2.
         call_timeout: seconds a call of the CSMS waits for the station's answer (default 30).
@@ -198,7 +192,9 @@ class CSMSServer(OptionAttributes):
             fields).
 
     Attributes:
-        sessions: the live sessions by station identity. The parameters are kept as attributes
+        sessions: the live sessions by station identity.
+        refusals: a :class:`collections.Counter` of the handshakes refused, by reason
+            (``"certificate"``, ``"organization"``, ...). The parameters are kept as attributes
             of the same names (``routers`` as a mapping of version to router; the fields of
             ``options`` read and write ``options``).
     """
@@ -211,6 +207,13 @@ class CSMSServer(OptionAttributes):
         security_profile: int = 0,
         authenticate: Authenticate | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        path_prefix: str = "/",
+        identity_rule: IdentityRule | None = None,
+        duplicates: str = "replace",
+        max_replacements: int = 10,
+        certificate_rule: CertificateRule | None = None,
+        organization: str | None = None,
+        auth_throttle: AuthThrottle | None | UnsetType = UNSET,
         call_timeout: float | UnsetType = UNSET,
         ping_interval: float | None | UnsetType = UNSET,
         max_frame_size: int | UnsetType = UNSET,
@@ -250,11 +253,27 @@ class CSMSServer(OptionAttributes):
         self.security_profile = security_profile
         self.authenticate = authenticate
         self.ssl_context = tls_context_check(ssl_context, security_profile, server=True)
+        if not (path_prefix.startswith("/") and path_prefix.endswith("/")):
+            raise ValueError(f"path_prefix: must start and end with '/', got {path_prefix!r}")
+        self.path_prefix = path_prefix
+        if duplicates not in ("replace", "reject"):
+            raise ValueError(f"duplicates: expected 'replace' or 'reject', got {duplicates!r}")
+        if not isinstance(max_replacements, int) or max_replacements < 1:
+            raise ValueError(f"max_replacements: expected an int >= 1, got {max_replacements!r}")
+        self.duplicates = duplicates
+        self.max_replacements = max_replacements
+        self._replaced: dict[str, collections.deque[float]] = {}  # live identities only
+        self.identity_rule: IdentityRule = identity_rule or default_identity_rule
+        self.certificate_rule: CertificateRule = certificate_rule or common_name_is_identity
+        self.organization = organization
+        self.auth_throttle = AuthThrottle() if isinstance(auth_throttle, UnsetType) else auth_throttle
+        self.refusals: collections.Counter[str] = collections.Counter()
         self.on_connect = on_connect
         self.on_disconnect = on_disconnect
         self.sessions: dict[str, Session] = {}
         self._server: Server | None = None
-        self._identities: dict[int, str] = {}
+        # identities admitted by process_request, until _serve takes them (dropped with the connection)
+        self._identities: weakref.WeakKeyDictionary[ServerConnection, str] = weakref.WeakKeyDictionary()
 
     @property
     def port(self) -> int:
@@ -271,7 +290,7 @@ class CSMSServer(OptionAttributes):
             select_subprotocol=self._select_subprotocol,
             process_request=self._process_request,
             ssl=self.ssl_context,
-            **_websocket_settings(self.options, ServerPerMessageDeflateFactory),
+            **websocket_settings(self.options, ServerPerMessageDeflateFactory),
         )
 
     async def close(self) -> None:
@@ -292,92 +311,40 @@ class CSMSServer(OptionAttributes):
         return select_subprotocol(offered, self.versions)  # None: no subprotocol; _serve then closes
 
     async def _process_request(self, connection: ServerConnection, request: HttpRequest) -> HttpResponse | None:
-        identity = identity_from_path(request.path)
-        if identity is None:
-            return connection.respond(404, "Unknown charging station\n")
-        hs = Handshake(
-            identity=identity,
-            path=request.path,
-            remote_address=connection.remote_address,
-            subprotocols=[p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol") for p in h.split(",")],
-        )
-        if self.security_profile in (1, 2):
-            user, secret = parse_basic(request.headers.get("Authorization", ""))
-            if user is None or secret is None:
-                response = connection.respond(401, "Authentication required\n")
-                response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
-                return response
-            if user != identity:
-                return connection.respond(401, "The user name must be the station identity\n")
-            hs.password_bytes = secret
-            try:
-                hs.password = secret.decode("utf-8")
-            except UnicodeDecodeError:
-                hs.password = None
-        if self.security_profile == 3:
-            ssl_object = connection.transport.get_extra_info("ssl_object")
-            hs.client_certificate = ssl_object.getpeercert() if ssl_object is not None else None
-            if not hs.client_certificate:
-                return connection.respond(401, "A client certificate is required\n")
-        if self.authenticate is not None:
-            verdict = self.authenticate(hs)
-            if isinstance(verdict, Awaitable):
-                verdict = await verdict
-            if verdict is False:
-                return connection.respond(401, "Not authorized\n")
-            if verdict is not True:
-                return connection.respond(int(verdict), "Refused\n")
-        self._identities[id(connection)] = identity
-        return None
+        return await admit(self, connection, request)
+
+    def _may_replace(self, identity: str) -> bool:
+        """Whether a new connection may take over ``identity`` (the per-minute limit)."""
+        recent = self._replaced.get(identity)
+        return recent is None or len(recent) < self.max_replacements or time.monotonic() - recent[0] > 60
 
     async def _serve(self, ws: ServerConnection) -> None:
-        identity = self._identities.pop(id(ws), None) or identity_from_path(ws.request.path if ws.request else "")
+        identity = self._identities.pop(ws, None)
         ed = edition_for_subprotocol(ws.subprotocol or "")
         if ed is None or identity is None:
             await ws.close(1002, "No supported OCPP subprotocol")  # the handshake ended without one
             return
         router = self.routers.get(ed.version)
-        session = open_session(_WebSocket(ws), "csms", ed.version, router, identity=identity, options=self.options)
+        session = open_session(
+            WebSocketTransport(ws), "csms", ed.version, router, identity=identity, options=self.options
+        )
         old = self.sessions.get(identity)
         self.sessions[identity] = session
-        if old is not None:
-            await old.transport.close(1000, "replaced by a new connection")
+        if old is not None and isinstance(old.transport, WebSocketTransport):
+            self._replaced.setdefault(identity, collections.deque(maxlen=self.max_replacements)).append(
+                time.monotonic()
+            )
+            log.info("station %s: replaced by a new connection; the old one is aborted", ascii(identity))
+            old.close_reason = "replaced by a new connection"  # what on_disconnect reads
+            old.transport.ws.transport.abort()  # at once: a peer may never complete a close handshake
         try:
             await _run_hook(self.on_connect, session, "on_connect")  # before the first message is read
             await session.run()
         finally:
             if self.sessions.get(identity) is session:
                 del self.sessions[identity]
+                self._replaced.pop(identity, None)
             await _run_hook(self.on_disconnect, session, "on_disconnect")
-
-
-@dataclass
-class RetryBackOff:
-    """Reconnect timing, as OCPP 2.x's ``OCPPCommCtrlr.RetryBackOff*`` variables define it:
-    the first attempt waits ``wait_minimum`` plus up to ``random_range`` seconds; each failure
-    doubles the wait, ``repeat_times`` times at most; a successful connection resets it.
-
-    Attributes:
-        wait_minimum: seconds before the first reconnection attempt (``RetryBackOffWaitMinimum``).
-        random_range: at most this many seconds of random jitter added to each wait
-            (``RetryBackOffRandomRange``).
-        repeat_times: how many times the wait doubles (``RetryBackOffRepeatTimes``).
-    """
-
-    wait_minimum: float = 1.0
-    random_range: float = 2.0
-    repeat_times: int = 6
-
-    def delays(self, rng: random.Random | None = None) -> Any:
-        """An endless iterator of the waits, in seconds, before each reconnection attempt."""
-        rng = rng or random.Random()
-        wait = self.wait_minimum
-        n = 0
-        while True:
-            yield wait + rng.uniform(0, self.random_range)
-            if n < self.repeat_times:
-                wait *= 2
-                n += 1
 
 
 class ChargingStation(OptionAttributes):
@@ -503,14 +470,14 @@ class ChargingStation(OptionAttributes):
             additional_headers=self._headers(),
             ssl=self.ssl_context,
             open_timeout=10,
-            **_websocket_settings(self.options, ClientPerMessageDeflateFactory),
+            **websocket_settings(self.options, ClientPerMessageDeflateFactory),
         )
         ed = edition_for_subprotocol(ws.subprotocol or "")
         if ed is None:
             await ws.close(1002, "No OCPP subprotocol agreed")
             raise ConnectionError("the server agreed to none of our OCPP versions")
         session = open_session(
-            _WebSocket(ws), "station", ed.version, self.router, identity=self.identity, options=self.options
+            WebSocketTransport(ws), "station", ed.version, self.router, identity=self.identity, options=self.options
         )
         session.start()
         self.session = session

@@ -109,7 +109,9 @@ def test_identity_and_authenticate_hook() -> None:
         return 404 if hs.identity.startswith("UNKNOWN") else True
 
     async def scenario() -> None:
-        csms = await started(CSMSServer(csms_router("2.0.1"), versions=("2.0.1",), authenticate=authenticate))
+        csms = await started(
+            CSMSServer(csms_router("2.0.1"), versions=("2.0.1",), authenticate=authenticate, path_prefix="/ocpp/")
+        )
         try:
             async with ChargingStation(f"ws://127.0.0.1:{csms.port}/ocpp/RDAM%7C123", versions=["2.0.1"]) as st:
                 assert st.identity == "RDAM|123" and set(csms.sessions) == {"RDAM|123"}
@@ -308,7 +310,7 @@ def test_profile_3_mutual_tls_with_a_serial_number_check(pki: dict[str, Any]) ->
                 versions=("2.0.1",),
                 security_profile=3,
                 ssl_context=_server_ctx(pki, mutual=True),
-                authenticate=authenticate,
+                certificate_rule=authenticate,
             )
         )
         try:

@@ -224,7 +224,7 @@ def test_rpc_station_against_ocppkit_csms(ocpp_rpc: NodeEnv, version: str) -> No
     identity = "RDAM|123"  # ocpp-rpc percent-encodes it in the URL; ocppkit decodes it
 
     async def main() -> None:
-        async with ocppkit_csms(version) as csms:
+        async with ocppkit_csms(version, path_prefix="/ocpp/") as csms:
             url = f"ws://127.0.0.1:{csms.server.port}/ocpp"
             async with rpc_station(node_env, url, identity, [PROTOCOL[version]]) as node:
                 hello = await node.expect(lambda e: e["event"] in ("connected", "connect_failed"))

@@ -1,0 +1,107 @@
+"""The CSMS's decision before the WebSocket upgrade: the path and identity rules, HTTP Basic
+(profiles 1 and 2) behind the :class:`~ocppkit.adapters.handshake.AuthThrottle`, the profile-3
+certificate binding, the user's ``authenticate``; every refusal logged (escaped) and counted."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING
+
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request as HttpRequest
+from websockets.http11 import Response as HttpResponse
+
+from .handshake import Handshake, identity_in_path, parse_basic
+
+if TYPE_CHECKING:
+    from .websockets import CSMSServer
+
+log = logging.getLogger("ocppkit")
+
+
+def refuse(
+    server: CSMSServer, connection: ServerConnection, status: int, reason: str, who: str, body: str
+) -> HttpResponse:
+    """An HTTP refusal of the handshake, logged (``who`` escaped) and counted by reason."""
+    server.refusals[reason] += 1
+    log.warning("refused station %s from %s: %s (HTTP %d)", ascii(who), connection.remote_address, reason, status)
+    return connection.respond(status, body)
+
+
+async def admit(server: CSMSServer, connection: ServerConnection, request: HttpRequest) -> HttpResponse | None:
+    """The refusal of this upgrade request, or None to accept it (the identity is then recorded)."""
+    offered = [p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol") for p in h.split(",")]
+    identity = identity_in_path(request.path, server.path_prefix)
+    if identity is None:
+        return refuse(server, connection, 404, "path", request.path, "Unknown charging station\n")
+    if not server.identity_rule(identity, offered):
+        return refuse(server, connection, 404, "identity", identity, "Unknown charging station\n")
+    hs = Handshake(identity=identity, path=request.path, remote_address=connection.remote_address, subprotocols=offered)
+    if server.security_profile in (1, 2):
+        user, secret = parse_basic(request.headers.get("Authorization", ""))
+        if user is None or secret is None:
+            response = refuse(server, connection, 401, "no-credentials", identity, "Authentication required\n")
+            response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
+            return response
+        if user != identity:
+            return refuse(
+                server, connection, 401, "user-name", identity, "The user name must be the station identity\n"
+            )
+        hs.password_bytes = secret
+        try:
+            hs.password = secret.decode("utf-8")
+        except UnicodeDecodeError:
+            hs.password = None
+    if server.security_profile == 3:
+        ssl_object = connection.transport.get_extra_info("ssl_object")
+        hs.client_certificate = ssl_object.getpeercert() if ssl_object is not None else None
+        if not hs.client_certificate:
+            return refuse(server, connection, 401, "no-certificate", identity, "A client certificate is required\n")
+        if not server.certificate_rule(hs):
+            return refuse(server, connection, 401, "certificate", identity, "The certificate is not this station's\n")
+        if server.organization is not None and hs.certificate_organization() != server.organization:
+            return refuse(
+                server, connection, 401, "organization", identity, "The certificate's organization is not ours\n"
+            )
+    if server.authenticate is not None:
+        refusal = await _authenticate(server, connection, hs)
+        if refusal is not None:
+            return refusal
+    if identity in server.sessions:
+        if server.duplicates == "reject":
+            return refuse(server, connection, 409, "duplicate", identity, "This station is already connected\n")
+        if not server._may_replace(identity):
+            return refuse(server, connection, 409, "replacement-limit", identity, "Replaced too often\n")
+    server._identities[connection] = identity
+    return None
+
+
+async def _authenticate(server: CSMSServer, connection: ServerConnection, hs: Handshake) -> HttpResponse | None:
+    """``authenticate`` behind the throttle: a refusal, or None to accept."""
+    host = hs.remote_address[0] if isinstance(hs.remote_address, tuple) else str(hs.remote_address)
+    keys = [("identity", hs.identity), ("address", host)]
+    throttle, now = server.auth_throttle, time.monotonic()
+    wait = throttle.locked(keys, now) if throttle is not None else 0.0
+    if wait > 0:
+        response = refuse(server, connection, 429, "throttled", hs.identity, "Too many failed attempts\n")
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    assert server.authenticate is not None
+    try:
+        verdict = server.authenticate(hs)
+        if isinstance(verdict, Awaitable):
+            verdict = await verdict
+    except Exception:
+        log.exception("authenticate raised for station %s from %s", ascii(hs.identity), host)
+        return refuse(server, connection, 500, "authenticate-error", hs.identity, "Internal error\n")
+    if verdict is True:
+        if throttle is not None:
+            throttle.succeeded(keys[0])
+        return None
+    if throttle is not None:
+        throttle.failed(keys, now)
+    if verdict is False:
+        return refuse(server, connection, 401, "authentication", hs.identity, "Not authorized\n")
+    return refuse(server, connection, int(verdict), "authenticate", hs.identity, "Refused\n")
