@@ -159,7 +159,9 @@ async def _serve(kind: str, version: str, max_seconds: float, profile: str | Non
         from ocppkit.adapters.demo import csms_router
         from ocppkit.adapters.websockets import CSMSServer
 
-        csms = CSMSServer(csms_router(version), versions=(version,))
+        # The generator's stations connect as /ocpp/<id>; a benchmark lifts the per-connection
+        # call limit (the security defaults are for hostile peers, not for a measured load).
+        csms = CSMSServer(csms_router(version), versions=(version,), path_prefix="/ocpp/", max_call_rate=0)
         await csms.start("127.0.0.1", 0)
         port = csms.port
     else:
