@@ -328,44 +328,28 @@ def _station(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a TCP port number, got {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a TCP port from 0 to 65535, got {port}")
-    return port
+def _option(
+    convert: Callable[[str], float], ok: Callable[[float], bool], kind: str, bound: str
+) -> Callable[[str], Any]:
+    """An argparse ``type=``: ``convert`` the text (else "expected <kind>"), then check ``ok``
+    (else "expected <bound>")."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {bound}, got {text.strip()}")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text}")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected calls per second, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected calls per second >= 0 (0: no limit), got {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0 (0: no limit), got {value}")
-    return value
+_port = _option(int, lambda v: 0 <= v <= 65535, "a TCP port number", "a TCP port from 0 to 65535")
+_positive = _option(float, lambda v: v > 0, "a number of seconds", "more than 0 seconds")
+_rate = _option(float, lambda v: 0 <= v < float("inf"), "calls per second", "calls per second >= 0 (0: no limit)")
+_count = _option(int, lambda v: v >= 0, "a whole number", "a number >= 0 (0: no limit)")
 
 
 _FULL_FRAMES = "print every frame in full (by default payloads longer than 160 characters are cut)"
