@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import logging
 import sys
-from collections.abc import Awaitable
 from typing import Any
 
 import pytest
@@ -21,23 +20,9 @@ from ocppkit import CallErrorResponse, CallTimeout, ErrorCode, v201
 from ocppkit.adapters.asyncio import Session, SessionOptions, current_session, open_session
 from ocppkit.adapters.demo import csms_router
 from ocppkit.adapters.websockets import SUBPROTOCOLS, ChargingStation, CSMSServer
+from tests.adapters.aio import run, until
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
-
-
-def run(coro: Awaitable[Any], timeout: float = 20.0) -> Any:
-    async def main() -> Any:
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(main())
-
-
-async def until(predicate: Any, timeout: float = 5.0) -> None:
-    end = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > end:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 class Boom(Exception):

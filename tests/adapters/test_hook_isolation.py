@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable
 from typing import Any
 
 import pytest
@@ -17,23 +16,9 @@ from ocppkit import v201
 from ocppkit.adapters.asyncio import Session
 from ocppkit.adapters.demo import csms_router
 from ocppkit.adapters.websockets import ChargingStation, CSMSServer
+from tests.adapters.aio import run, until
 
 SUBPROTOCOL: Any = ["ocpp2.0.1"]
-
-
-def run(coro: Awaitable[Any], timeout: float = 20.0) -> Any:
-    async def main() -> Any:
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(main())
-
-
-async def until(predicate: Any, timeout: float = 5.0) -> None:
-    end = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > end:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def failing(*args: Any) -> None:

@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 import json
 import socket
-from collections.abc import Awaitable
 from typing import Any
 
 import pytest
@@ -20,15 +19,9 @@ from ocppkit import v21, v201
 from ocppkit.adapters.asyncio import CallErrorResponse, Session, current_session
 from ocppkit.adapters.demo import csms_router
 from ocppkit.adapters.websockets import ChargingStation, CSMSServer, RetryBackOff
+from tests.adapters.aio import run, until
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
-
-
-def run(coro: Awaitable[Any], timeout: float = 20.0) -> Any:
-    async def main() -> Any:
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(main())
 
 
 def boot() -> v201.BootNotificationRequest:
@@ -41,14 +34,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def until(predicate: Any, timeout: float = 5.0) -> None:
-    end = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > end:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 async def raw_station(csms: CSMSServer, identity: str, version: str = "2.0.1") -> Any:

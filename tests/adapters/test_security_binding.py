@@ -4,13 +4,11 @@ real loopback TLS with trustme certificates; refusals are logged (escaped) and c
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import ssl
 import subprocess
 import sys
-from collections.abc import Awaitable
 from typing import Any
 
 import pytest
@@ -19,15 +17,9 @@ import websockets
 
 from ocppkit.adapters.demo import csms_router, run_station_session
 from ocppkit.adapters.websockets import ChargingStation, CSMSServer, Handshake
+from tests.adapters.aio import run
 
 REFUSED = (ssl.SSLError, OSError, websockets.InvalidHandshake, EOFError)
-
-
-def run(coro: Awaitable[Any], timeout: float = 20.0) -> Any:
-    async def main() -> Any:
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(main())
 
 
 @pytest.fixture(scope="module")

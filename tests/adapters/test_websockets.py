@@ -13,7 +13,6 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +33,9 @@ from ocppkit.adapters.websockets import (
     basic_auth_header,
     identity_from_path,
 )
+from tests.adapters.aio import run
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
-
-
-def run(coro: Awaitable[Any], timeout: float = 20.0) -> Any:
-    async def main() -> Any:
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(main())
 
 
 def boot201() -> v201.BootNotificationRequest:
