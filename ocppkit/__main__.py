@@ -209,6 +209,12 @@ def _serve(args: argparse.Namespace) -> int:
             on_frame=printer,
             max_call_rate=args.max_call_rate,
             max_call_burst=args.max_call_burst,
+            max_excess_calls=args.max_excess_calls,
+            path_prefix=args.path_prefix,
+            duplicates=args.duplicates,
+            max_replacements=args.max_replacements,
+            send_timeout=args.send_timeout or None,
+            backlog=args.backlog,
         )
         try:
             await csms.start(args.host, args.port)
@@ -218,7 +224,9 @@ def _serve(args: argparse.Namespace) -> int:
         _on_stop_signals(stop.set)
         scheme = "wss" if args.security_profile >= 2 else "ws"
         print(
-            f"CSMS listening on {scheme}://{args.host}:{csms.port}/<identity> (OCPP {', '.join(versions)})", flush=True
+            f"CSMS listening on {scheme}://{args.host}:{csms.port}{args.path_prefix}<identity>"
+            f" (OCPP {', '.join(versions)})",
+            flush=True,
         )
         try:
             await stop.wait()
@@ -350,6 +358,14 @@ _port = _option(int, lambda v: 0 <= v <= 65535, "a TCP port number", "a TCP port
 _positive = _option(float, lambda v: v > 0, "a number of seconds", "more than 0 seconds")
 _rate = _option(float, lambda v: 0 <= v < float("inf"), "calls per second", "calls per second >= 0 (0: no limit)")
 _count = _option(int, lambda v: v >= 0, "a whole number", "a number >= 0 (0: no limit)")
+_at_least_one = _option(int, lambda v: v >= 1, "a whole number", "a number >= 1")
+_seconds_or_off = _option(float, lambda v: v >= 0, "a number of seconds", "seconds >= 0 (0: no limit)")
+
+
+def _prefix(value: str) -> str:
+    if not (value.startswith("/") and value.endswith("/")):
+        raise argparse.ArgumentTypeError(f"must start and end with '/' (e.g. /ocpp/), got {_printable(value)}")
+    return value
 
 
 _FULL_FRAMES = "print every frame in full (by default payloads longer than 160 characters are cut)"
@@ -416,6 +432,50 @@ def build_parser() -> argparse.ArgumentParser:
         default=50,
         metavar="N",
         help="calls a station may make at once before --max-call-rate applies (default: %(default)s; 0: no limit)",
+    )
+    serve.add_argument(
+        "--max-excess-calls",
+        type=_count,
+        default=100,
+        metavar="N",
+        help="calls refused by the rate limit after which a station is disconnected (1008) "
+        "(default: %(default)s; 0: never)",
+    )
+    serve.add_argument(
+        "--path-prefix",
+        type=_prefix,
+        default="/",
+        metavar="PREFIX",
+        help="the URL path before the identity, e.g. /ocpp/ (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--duplicates",
+        choices=["replace", "reject"],
+        default="replace",
+        help="a second connection of a connected identity takes over, or is refused with HTTP 409 "
+        "(default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-replacements",
+        type=_at_least_one,
+        default=10,
+        metavar="N",
+        help="takeovers of one identity per minute; more are refused with HTTP 409 (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--send-timeout",
+        type=_seconds_or_off,
+        default=30.0,
+        metavar="SECONDS",
+        help="a station that reads nothing for this long while frames wait for it is disconnected "
+        "(default: %(default)g; 0: no limit)",
+    )
+    serve.add_argument(
+        "--backlog",
+        type=_at_least_one,
+        default=2048,
+        metavar="N",
+        help="the listen queue, for mass reconnects (default: %(default)s; capped by net.core.somaxconn)",
     )
     serve.add_argument(
         "--organization",

@@ -4,6 +4,7 @@ certificate binding, the user's ``authenticate``; every refusal logged (escaped)
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from collections.abc import Awaitable
@@ -19,6 +20,39 @@ if TYPE_CHECKING:
     from .websockets import CSMSServer
 
 log = logging.getLogger("ocppkit")
+
+
+class Takeovers:
+    """When each identity was last taken over by a new connection, for ``max_replacements`` per
+    minute. The history outlives the sessions (a takeover followed by a clean close must still
+    count), so it is bounded: entries older than the window go, and at most ``max_identities``
+    identities are kept (the least recently taken over dropped first)."""
+
+    __slots__ = ("_times", "limit", "max_identities", "window")
+
+    def __init__(self, limit: int, window: float = 60.0, max_identities: int = 10_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_identities = max_identities
+        self._times: collections.OrderedDict[str, collections.deque[float]] = collections.OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def allowed(self, identity: str, now: float) -> bool:
+        """Whether one more takeover of ``identity`` stays within the limit."""
+        recent = self._times.get(identity)
+        return recent is None or len(recent) < self.limit or now - recent[0] > self.window
+
+    def record(self, identity: str, now: float) -> None:
+        recent = self._times.pop(identity, None) or collections.deque(maxlen=self.limit)
+        recent.append(now)
+        self._times[identity] = recent  # the most recent last
+        while self._times:
+            oldest = next(iter(self._times.values()))
+            if len(self._times) <= self.max_identities and now - oldest[-1] <= self.window:
+                break
+            self._times.popitem(last=False)
 
 
 def refuse(
@@ -72,7 +106,7 @@ async def admit(server: CSMSServer, connection: ServerConnection, request: HttpR
     if identity in server.sessions:
         if server.duplicates == "reject":
             return refuse(server, connection, 409, "duplicate", identity, "This station is already connected\n")
-        if not server._may_replace(identity):
+        if not server._takeovers.allowed(identity, time.monotonic()):
             return refuse(server, connection, 409, "replacement-limit", identity, "Replaced too often\n")
     server._identities[connection] = identity
     return None

@@ -63,6 +63,13 @@ class SessionOptions:
             can; None turns it off.
         ping_interval: seconds between keep-alive pings where the transport sends them (the
             websockets adapter does); None or 0 disables them.
+        send_timeout: seconds the session waits for the transport to take a message while the
+            peer reads nothing (its receive window and our send buffer are full) before it aborts
+            the connection (default 30; None: wait for ever). A peer that never reads cannot hold
+            the session's memory or its handlers.
+        accept_binary: take binary WebSocket frames as OCPP-J messages (default False: OCPP-J
+            sends text frames, and a binary one closes the connection with 1003, as RFC 6455
+            §7.4.1 has it). A text frame that is not UTF-8 always closes it with 1007 (§8.1).
         on_event: ``on_event(session, event)``, with every event of the connection, before the
             session acts on it (a plain function).
         on_frame: ``on_frame(identity, direction, data)``, with every message as bytes; direction
@@ -81,6 +88,8 @@ class SessionOptions:
     policy: Policy | None = None
     compression: str | None = "deflate"
     ping_interval: float | None = 20.0
+    send_timeout: float | None = 30.0
+    accept_binary: bool = False
     on_event: Callable[[Session, Any], None] | None = None
     on_frame: FrameHook | None = None
 
@@ -105,6 +114,10 @@ class SessionOptions:
             raise ValueError(f"compression: expected 'deflate' or None, got {self.compression!r}")
         if self.ping_interval is not None and not (_seconds(self.ping_interval) and self.ping_interval >= 0):
             raise ValueError(f"ping_interval: expected seconds >= 0 or None, got {self.ping_interval!r}")
+        if self.send_timeout is not None and not (_seconds(self.send_timeout) and self.send_timeout > 0):
+            raise ValueError(f"send_timeout: expected seconds > 0 or None, got {self.send_timeout!r}")
+        if not isinstance(self.accept_binary, bool):
+            raise TypeError(f"accept_binary: expected True or False, got {self.accept_binary!r}")
         for name in ("on_event", "on_frame"):
             hook = getattr(self, name)
             if hook is not None and not callable(hook):
@@ -174,5 +187,7 @@ class OptionAttributes:
     policy = _Option["Policy | None"]()
     compression = _Option["str | None"]()
     ping_interval = _Option["float | None"]()
+    send_timeout = _Option["float | None"]()
+    accept_binary = _Option[bool]()
     on_event = _Option["Callable[[Session, Any], None] | None"]()
     on_frame = _Option["FrameHook | None"]()

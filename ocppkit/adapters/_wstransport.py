@@ -4,6 +4,7 @@ imports it."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import websockets
@@ -26,14 +27,19 @@ DEFLATE: dict[str, Any] = {
 
 
 class WebSocketTransport:
-    """A websockets connection as the Session's :class:`~ocppkit.adapters.asyncio.Transport`
-    (text frames only). websockets' exceptions stop here: a closed connection is a
-    ``ConnectionError`` whose message is websockets' account of the close."""
+    """A websockets connection as the Session's :class:`~ocppkit.adapters.asyncio.Transport`.
+    websockets' exceptions stop here: a closed connection is a ``ConnectionError`` whose message
+    is websockets' account of the close.
 
-    __slots__ = ("ws",)
+    Text frames are UTF-8 checked by websockets (one that is not closes with 1007, RFC 6455
+    §8.1). A binary frame closes the connection with 1003 (RFC 6455 §7.4.1: a type of data the
+    endpoint cannot accept; OCPP-J messages are text) unless ``accept_binary``."""
 
-    def __init__(self, ws: ServerConnection | ClientConnection) -> None:
+    __slots__ = ("accept_binary", "ws")
+
+    def __init__(self, ws: ServerConnection | ClientConnection, accept_binary: bool = False) -> None:
         self.ws = ws
+        self.accept_binary = accept_binary
 
     async def send(self, data: bytes) -> None:
         try:
@@ -43,22 +49,27 @@ class WebSocketTransport:
 
     async def recv(self) -> bytes | str:
         try:
-            return await self.ws.recv(decode=False)
+            data = await self.ws.recv()  # text: str (UTF-8 checked); binary: bytes
         except websockets.exceptions.ConnectionClosed as exc:
             raise ConnectionError(str(exc)) from exc
+        if isinstance(data, bytes) and not self.accept_binary:
+            # Read on (discarding) until the close completes: websockets stops reading while its
+            # queue is full and would otherwise see the peer's closing frame only at its timeout.
+            closing = asyncio.ensure_future(self.ws.close(1003, "OCPP-J messages are text frames"))
+            try:
+                while not closing.done():
+                    await self.ws.recv(decode=False)
+            except websockets.exceptions.ConnectionClosed:
+                pass
+            await closing
+            raise ConnectionError("a binary frame: closed with 1003 (OCPP-J messages are text frames)")
+        return data
+
+    def abort(self) -> None:
+        self.ws.transport.abort()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self.ws.close(code, reason)
-
-
-def _websocket_settings(options: SessionOptions, deflate: type[Any]) -> dict[str, Any]:
-    """What both roles pass to websockets' ``serve``/``connect`` from the session options."""
-    return {
-        "ping_interval": options.ping_interval or None,  # 0 disables pings, as None does
-        "max_size": options.max_frame_size,
-        "compression": options.compression,
-        "extensions": [deflate(**DEFLATE)] if options.compression == "deflate" else None,
-    }
 
 
 def websocket_settings(options: SessionOptions, deflate: type[Any]) -> dict[str, Any]:

@@ -94,6 +94,11 @@ class Transport(Protocol):
         """Close the connection with a WebSocket close code and reason."""
         ...
 
+    def abort(self) -> None:
+        """Drop the connection at once, without a close handshake (the peer may never answer
+        one); a ``send`` or ``recv`` waiting on it then raises ``ConnectionError``."""
+        ...
+
 
 class Session:
     """One OCPP-J connection driven by asyncio. Create it (:func:`open_session` does, from
@@ -121,6 +126,8 @@ class Session:
         max_call_burst: calls the peer may make at once before the rate applies (0: no limit).
         max_excess_calls: calls refused by the rate limit after which the session closes the
             transport (close code 1008; 0: never).
+        send_timeout: seconds a write may wait for a peer that reads nothing before the session
+            aborts the transport (None, the default here: no limit).
         logger: where to log; default the ``"ocppkit"`` logger.
 
     Attributes:
@@ -143,6 +150,7 @@ class Session:
         max_call_rate: float = 0.0,
         max_call_burst: int = 0,
         max_excess_calls: int = 0,
+        send_timeout: float | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
         self.transport = transport
@@ -156,6 +164,7 @@ class Session:
         self.max_call_rate = max_call_rate
         self.max_call_burst = max_call_burst
         self.max_excess_calls = max_excess_calls
+        self.send_timeout = send_timeout
         #: calls of the peer refused by the rate limit so far
         self.excess_calls = 0
         self._bucket = (
@@ -392,11 +401,26 @@ class Session:
     async def _flush(self) -> None:
         if self.connection.has_data_to_send or self._send_lock.locked():
             async with self._send_lock:  # drained inside the lock: frames keep their order across tasks
-                for data in self.connection.data_to_send():
-                    if self.on_frame is not None:
-                        self._frame_hook("out", data)
-                    await self.transport.send(data)
+                stall = (
+                    asyncio.get_running_loop().call_later(self.send_timeout, self._stalled)
+                    if self.send_timeout
+                    else None
+                )
+                try:
+                    for data in self.connection.data_to_send():
+                        if self.on_frame is not None:
+                            self._frame_hook("out", data)
+                        await self.transport.send(data)
+                finally:
+                    if stall is not None:
+                        stall.cancel()
         self._arm_timer()
+
+    def _stalled(self) -> None:
+        """The peer has read nothing for ``send_timeout`` seconds while we had data for it."""
+        self.close_reason = f"the peer read nothing for {self.send_timeout:g} s (send buffer full)"
+        self.log.warning("%s: %s; connection aborted", self._who, self.close_reason)
+        self.transport.abort()
 
     def _arm_timer(self) -> None:
         deadline = self.connection.next_deadline()
@@ -483,4 +507,5 @@ def open_session(
         max_call_rate=o.max_call_rate,
         max_call_burst=o.max_call_burst,
         max_excess_calls=o.max_excess_calls,
+        send_timeout=o.send_timeout,
     )

@@ -45,7 +45,7 @@ from .. import Request, Response, SendPayload
 from ..edition import EDITIONS, edition, edition_for_subprotocol
 from ..policy import Policy
 from ..router import Router
-from ._admission import admit
+from ._admission import Takeovers, admit
 from ._backoff import RetryBackOff
 from ._negotiation import check_versions, routers_by_version, select_subprotocol
 from ._options import FrameHook, OptionAttributes, SessionOptions, merge_options
@@ -119,7 +119,8 @@ class CSMSServer(OptionAttributes):
     What every station's session shares is one
     :class:`~ocppkit.adapters.asyncio.SessionOptions` record, ``options``; the keyword
     parameters ``call_timeout``, ``ping_interval``, ``max_frame_size``, ``max_bad_messages``,
-    ``max_call_rate``, ``max_call_burst``, ``max_excess_calls``, ``boot_gating``, ``on_event``,
+    ``max_call_rate``, ``max_call_burst``, ``max_excess_calls``, ``send_timeout``,
+    ``accept_binary``, ``boot_gating``, ``on_event``,
     ``on_frame``, ``compression`` and ``policy`` fill its fields of the same names (over
     ``options``, when both are given). Each connection's session is opened by
     :func:`~ocppkit.adapters.asyncio.open_session` with it.
@@ -171,6 +172,14 @@ class CSMSServer(OptionAttributes):
             0: no limit).
         max_excess_calls: calls refused by the rate limit after which a station is disconnected
             (close code 1008; default 100; 0: never).
+        send_timeout: seconds a message to a station may wait while the station reads nothing
+            (its window and our buffer full) before its connection is aborted (default 30; None:
+            no limit).
+        accept_binary: take binary WebSocket frames as messages (default False: one closes the
+            connection with 1003; OCPP-J uses text frames).
+        backlog: the listen queue of the server socket (default 2048, so that thousands of
+            stations reconnecting at once after an outage are queued rather than refused; the
+            kernel caps it at ``net.core.somaxconn``).
         boot_gating: refuse (``SecurityError``) a station's calls until its BootNotification is
             accepted (default False); see :class:`ocppkit.Connection`.
         on_connect: ``on_connect(session)`` (may be a coroutine), after the upgrade and before the
@@ -221,6 +230,9 @@ class CSMSServer(OptionAttributes):
         max_call_rate: float | UnsetType = UNSET,
         max_call_burst: int | UnsetType = UNSET,
         max_excess_calls: int | UnsetType = UNSET,
+        send_timeout: float | None | UnsetType = UNSET,
+        accept_binary: bool | UnsetType = UNSET,
+        backlog: int = 2048,
         boot_gating: bool | UnsetType = UNSET,
         on_connect: Callable[[Session], Awaitable[None] | None] | None = None,
         on_disconnect: Callable[[Session], Awaitable[None] | None] | None = None,
@@ -239,12 +251,17 @@ class CSMSServer(OptionAttributes):
             max_call_rate=max_call_rate,
             max_call_burst=max_call_burst,
             max_excess_calls=max_excess_calls,
+            send_timeout=send_timeout,
+            accept_binary=accept_binary,
             boot_gating=boot_gating,
             on_event=on_event,
             on_frame=on_frame,
             compression=compression,
             policy=policy,
         )
+        if not (isinstance(backlog, int) and not isinstance(backlog, bool) and backlog >= 1):
+            raise ValueError(f"backlog: expected an int >= 1, got {backlog!r}")
+        self.backlog = backlog
         self.routers, self.versions = routers_by_version(routers, versions)
         if security_profile not in (0, 1, 2, 3):
             raise ValueError(f"security_profile: expected 0, 1, 2 or 3, got {security_profile!r}")
@@ -262,7 +279,7 @@ class CSMSServer(OptionAttributes):
             raise ValueError(f"max_replacements: expected an int >= 1, got {max_replacements!r}")
         self.duplicates = duplicates
         self.max_replacements = max_replacements
-        self._replaced: dict[str, collections.deque[float]] = {}  # live identities only
+        self._takeovers = Takeovers(max_replacements)
         self.identity_rule: IdentityRule = identity_rule or default_identity_rule
         self.certificate_rule: CertificateRule = certificate_rule or common_name_is_identity
         self.organization = organization
@@ -290,6 +307,7 @@ class CSMSServer(OptionAttributes):
             select_subprotocol=self._select_subprotocol,
             process_request=self._process_request,
             ssl=self.ssl_context,
+            backlog=self.backlog,
             **websocket_settings(self.options, ServerPerMessageDeflateFactory),
         )
 
@@ -313,11 +331,6 @@ class CSMSServer(OptionAttributes):
     async def _process_request(self, connection: ServerConnection, request: HttpRequest) -> HttpResponse | None:
         return await admit(self, connection, request)
 
-    def _may_replace(self, identity: str) -> bool:
-        """Whether a new connection may take over ``identity`` (the per-minute limit)."""
-        recent = self._replaced.get(identity)
-        return recent is None or len(recent) < self.max_replacements or time.monotonic() - recent[0] > 60
-
     async def _serve(self, ws: ServerConnection) -> None:
         identity = self._identities.pop(ws, None)
         ed = edition_for_subprotocol(ws.subprotocol or "")
@@ -326,24 +339,26 @@ class CSMSServer(OptionAttributes):
             return
         router = self.routers.get(ed.version)
         session = open_session(
-            WebSocketTransport(ws), "csms", ed.version, router, identity=identity, options=self.options
+            WebSocketTransport(ws, self.options.accept_binary),
+            "csms",
+            ed.version,
+            router,
+            identity=identity,
+            options=self.options,
         )
         old = self.sessions.get(identity)
         self.sessions[identity] = session
-        if old is not None and isinstance(old.transport, WebSocketTransport):
-            self._replaced.setdefault(identity, collections.deque(maxlen=self.max_replacements)).append(
-                time.monotonic()
-            )
+        if old is not None:
+            self._takeovers.record(identity, time.monotonic())
             log.info("station %s: replaced by a new connection; the old one is aborted", ascii(identity))
             old.close_reason = "replaced by a new connection"  # what on_disconnect reads
-            old.transport.ws.transport.abort()  # at once: a peer may never complete a close handshake
+            old.transport.abort()  # at once: a peer may never complete a close handshake
         try:
             await _run_hook(self.on_connect, session, "on_connect")  # before the first message is read
             await session.run()
         finally:
             if self.sessions.get(identity) is session:
                 del self.sessions[identity]
-                self._replaced.pop(identity, None)
             await _run_hook(self.on_disconnect, session, "on_disconnect")
 
 
@@ -357,7 +372,8 @@ class ChargingStation(OptionAttributes):
     :class:`~ocppkit.adapters.asyncio.SessionOptions` record, ``options``, whose fields
     ``call_timeout``, ``ping_interval``, ``max_bad_messages``, ``on_event``, ``on_frame``,
     ``compression`` and ``policy`` may also be given as keyword parameters (over ``options``);
-    ``max_frame_size``, ``boot_gating`` and the queue limits come with ``options`` only.
+    ``max_frame_size``, ``boot_gating``, ``send_timeout``, ``accept_binary`` and the queue limits
+    come with ``options`` only.
 
     Parameters:
         url: the CSMS's ``ws://`` or ``wss://`` URL, ending with the station identity.
@@ -477,7 +493,12 @@ class ChargingStation(OptionAttributes):
             await ws.close(1002, "No OCPP subprotocol agreed")
             raise ConnectionError("the server agreed to none of our OCPP versions")
         session = open_session(
-            WebSocketTransport(ws), "station", ed.version, self.router, identity=self.identity, options=self.options
+            WebSocketTransport(ws, self.options.accept_binary),
+            "station",
+            ed.version,
+            self.router,
+            identity=self.identity,
+            options=self.options,
         )
         session.start()
         self.session = session

@@ -268,6 +268,12 @@ class MemoryTransport:
             await self.outbox.put(None)
             await self.inbox.put(None)
 
+    def abort(self) -> None:
+        if self.closed is None:
+            self.closed = (1006, "aborted")
+            self.outbox.put_nowait(None)
+            self.inbox.put_nowait(None)
+
 
 def test_open_session_runs_ocpp_over_any_transport() -> None:
     async def scenario() -> None:

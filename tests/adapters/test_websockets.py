@@ -6,13 +6,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import random
-import socket
 import ssl
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +30,7 @@ from ocppkit.adapters.websockets import (
     basic_auth_header,
     identity_from_path,
 )
-from tests.adapters.aio import run
+from tests.adapters.aio import free_port, run, spawn_cli, wait_for_line
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -339,15 +336,9 @@ def test_profile_3_mutual_tls_with_a_serial_number_check(pki: dict[str, Any]) ->
 # --------------------------------------------------------------- lifecycle and peers
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_station_reconnects_with_backoff_and_waits_for_pending_calls_on_close() -> None:
     async def scenario() -> None:
-        port = _free_port()
+        port = free_port()
         router = ocppkit.Router()
         release = asyncio.Event()
 
@@ -440,33 +431,6 @@ def test_a_peer_that_never_answers_times_out() -> None:
 # ----------------------------------------------------------------------- CLI
 
 
-def _spawn(*args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "ocppkit", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-
-
-def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 20) -> str:
-    import selectors
-
-    sel = selectors.DefaultSelector()
-    assert proc.stdout is not None
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    end = time.monotonic() + timeout
-    try:
-        while time.monotonic() < end:
-            if sel.select(timeout=0.2):
-                line = proc.stdout.readline()
-                if needle in line:
-                    return line
-                if not line and proc.poll() is not None:
-                    break
-    finally:
-        sel.close()
-    raise AssertionError(f"{needle!r} not seen")
-
-
 @pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
 def test_cli_demo(version: str) -> None:
     out = subprocess.run(
@@ -478,9 +442,9 @@ def test_cli_demo(version: str) -> None:
 
 
 def test_cli_serve_and_station(pki: dict[str, Any]) -> None:
-    port = _free_port()
+    port = free_port()
     folder: Path = pki["folder"]
-    serve = _spawn(
+    serve = spawn_cli(
         "serve",
         "--port",
         str(port),
@@ -494,7 +458,7 @@ def test_cli_serve_and_station(pki: dict[str, Any]) -> None:
         str(folder / "server.key"),
     )
     try:
-        _wait_for_line(serve, "CSMS listening")
+        wait_for_line(serve, "CSMS listening")
         for version in ("1.6", "2.0.1", "2.1"):
             station = subprocess.run(
                 [

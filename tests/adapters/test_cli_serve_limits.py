@@ -1,0 +1,71 @@
+"""``ocppkit serve`` applies the limits it takes as options, in a real process over loopback:
+the path prefix, the call rate and the disconnect after refused calls, the duplicate policy."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import websockets
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from .aio import free_port, run, spawn_cli, wait_for_line
+
+V201: Any = ["ocpp2.0.1"]
+
+
+def test_serve_takes_the_prefix_the_rate_limits_and_the_duplicate_policy() -> None:
+    port = free_port()
+    serve = spawn_cli(
+        "serve",
+        "--port",
+        str(port),
+        "--version",
+        "2.0.1",
+        "--path-prefix",
+        "/ocpp/",
+        "--max-call-rate",
+        "0.5",
+        "--max-call-burst",
+        "2",
+        "--max-excess-calls",
+        "3",
+        "--duplicates",
+        "reject",
+        "--send-timeout",
+        "5",
+        "--backlog",
+        "512",
+    )
+
+    async def scenario() -> None:
+        base = f"ws://127.0.0.1:{port}"
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await connect(f"{base}/CS1", subprotocols=V201)  # no prefix: not a station URL
+        assert refused.value.response.status_code == 404
+        async with connect(f"{base}/ocpp/CS1", subprotocols=V201) as ws:
+            with pytest.raises(websockets.InvalidStatus) as duplicate:
+                await connect(f"{base}/ocpp/CS1", subprotocols=V201)
+            assert duplicate.value.response.status_code == 409  # --duplicates reject
+            for i in range(5):
+                await ws.send(f'[2,"{i}","Heartbeat",{{}}]')
+            answers = []
+            try:
+                while True:
+                    answers.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+            except ConnectionClosed:
+                pass
+            assert [a[0] for a in answers] == [3, 3, 4, 4, 4]  # the burst, then refusals
+            assert {a[2] for a in answers[2:]} == {"GenericError"}
+            assert ws.close_code == 1008  # after --max-excess-calls refusals
+
+    try:
+        line = wait_for_line(serve, "CSMS listening")
+        assert f"ws://127.0.0.1:{port}/ocpp/<identity>" in line
+        run(scenario())
+    finally:
+        serve.terminate()
+        serve.communicate(timeout=10)
