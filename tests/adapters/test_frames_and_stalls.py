@@ -5,6 +5,7 @@ after ``send_timeout``, and the listen backlog queues a mass reconnect."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import select
@@ -13,6 +14,7 @@ import time
 from typing import Any
 
 import pytest
+import websockets
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
@@ -202,3 +204,29 @@ def test_the_takeover_history_is_bounded_in_time_and_size() -> None:
     assert len(t) == 3 and t.allowed("A", 5.0)  # the least recently taken over went first
     t.record("E", 100.0)  # everything else is older than the window
     assert len(t) == 1
+
+
+def test_failed_handshakes_leave_no_identity_behind() -> None:
+    async def scenario() -> None:
+        async with CSMSServer(csms_router("2.0.1"), versions=("2.0.1",)) as csms:
+            await csms.start("127.0.0.1", 0)
+            for i in range(100):
+                # an upgrade that passes every check, from a client gone before the answer
+                reader, writer = await asyncio.open_connection("127.0.0.1", csms.port)
+                writer.write(
+                    f"GET /CS{i} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                    "Sec-WebSocket-Protocol: ocpp2.0.1\r\n\r\n".encode()
+                )
+                if i % 2:
+                    writer.transport.abort()  # half of them leave at once, half after the answer
+                else:
+                    await reader.readline()
+                    writer.close()
+                with pytest.raises(websockets.InvalidStatus):
+                    await connect(f"ws://127.0.0.1:{csms.port}/a/b{i}", subprotocols=V201)  # refused: 404
+            await until(lambda: not csms.sessions)
+            gc.collect()
+            assert len(csms._identities) == 0 and csms.refusals["path"] == 100
+
+    run(scenario(), timeout=60)
