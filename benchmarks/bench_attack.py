@@ -265,7 +265,7 @@ class _Attack:
             transport, _ = await self.loop.create_connection(
                 lambda: _Flooder(self, slot, reads), "127.0.0.1", self.port
             )
-            self.transports.append(transport)  # type: ignore[arg-type]
+            self.transports.append(transport)
         except OSError:
             self.counts["connect_failed"] += 1
             self.reconnect(slot, reads)

@@ -169,8 +169,8 @@ def test_an_attacker_that_never_closes_cannot_keep_a_station_offline() -> None:
                 if attempt < limit // 2:
                     assert status.startswith("HTTP/1.1 101"), status
                     takeovers.append(taken_at)
-                    await until(lambda: station.connections > connections, timeout=3)  # the station took it back
-                    await until(lambda: any(t > taken_at for t in successes), timeout=3)
+                    await until(lambda c=connections: station.connections > c, timeout=3)  # the station took it back
+                    await until(lambda at=taken_at: any(t > at for t in successes), timeout=3)
                 else:
                     assert status.startswith("HTTP/1.1 409"), status  # one too many: refused
             session = station.session
