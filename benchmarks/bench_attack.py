@@ -223,7 +223,7 @@ class _Flooder(asyncio.Protocol):
         transport = self.transport
         assert transport is not None
         for _ in range(8):
-            if self.paused or self.closed or self.attack.stopping:
+            if self.paused or self.closed or self.attack.stopping or transport.is_closing():
                 return
             frames = []
             for _ in range(self.BATCH):
@@ -265,6 +265,7 @@ class _Attack:
             transport, _ = await self.loop.create_connection(
                 lambda: _Flooder(self, slot, reads), "127.0.0.1", self.port
             )
+            self.transports = [t for t in self.transports if not t.is_closing()]
             self.transports.append(transport)
         except OSError:
             self.counts["connect_failed"] += 1
@@ -287,7 +288,8 @@ async def _run_attack(port: int, flooders: int, max_seconds: float) -> None:
         print("max-seconds reached, stopping", file=sys.stderr, flush=True)
     attack.stopping = True
     for transport in attack.transports:
-        transport.abort()
+        if not transport.is_closing():
+            transport.abort()
     print(json.dumps(dict(attack.counts)), flush=True)
 
 
