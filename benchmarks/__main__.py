@@ -1,4 +1,4 @@
-"""``python -m benchmarks [payload|codec|import|rpc|load|all] [--quick] [--json FILE]``: see benchmarks/README.md."""
+"""``python -m benchmarks [payload|codec|import|rpc|load|attack|all] [--quick] [--json FILE]``: see README.md."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import bench_codec, bench_import, bench_load, bench_payload, bench_rpc
+from . import bench_attack, bench_codec, bench_import, bench_load, bench_payload, bench_rpc
 
 
 def _versions() -> dict[str, str]:
@@ -79,12 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("payload", "codec", "import", "rpc", "load", "all"),
+        choices=("payload", "codec", "import", "rpc", "load", "attack", "all"),
         default="all",
-        help="`all`: payload, codec, import, rpc, and load when --quick or --with-load",
+        help="`all`: payload, codec, import, rpc, attack, and load when --quick or --with-load",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="short run for CI (`all --quick` about 30-35 s, load included)"
+        "--quick", action="store_true", help="short run for CI (`all --quick` about 70-80 s, load and attack included)"
     )
     parser.add_argument("--json", metavar="FILE", help="also write machine-readable results to FILE")
     parser.add_argument("--repeats", type=int, help="payload, codec, rpc: interleaved rounds (default 31, quick 15)")
@@ -103,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, help="load: rounds, each runs both servers (default 2, quick 1)")
     parser.add_argument("--load-version", default="2.0.1", choices=("2.0.1", "1.6"), help="load: OCPP version")
+    parser.add_argument("--flooders", type=int, help="attack: hostile connections (default 30)")
+    parser.add_argument(
+        "--attack-duration", type=float, help="attack: seconds of Heartbeats per trial (default 10, quick 3)"
+    )
+    parser.add_argument("--attack-rounds", type=int, help="attack: rounds of the three contenders (default 3, quick 2)")
     args = parser.parse_args(argv)
 
     versions, machine, source = _versions(), _machine(), _source_state()
@@ -155,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         print()
 
+    if args.which in ("attack", "all"):
+        results["attack"] = bench_attack.run(
+            quick=args.quick, flooders=args.flooders, duration=args.attack_duration, rounds=args.attack_rounds
+        )
+        print()
+
     targets = []
     for row in results.get("payload", {}).get("inputs", []):
         r = row["ratios"]
@@ -196,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         targets.extend(bench_rpc.target_lines(results["rpc"]))
     if "load" in results:
         targets.extend(bench_load.target_lines(results["load"]))
+    if "attack" in results:
+        targets.extend(bench_attack.target_lines(results["attack"]))
     results["targets"] = [{"target": t, "measured": m, "pass": ok} for t, m, ok in targets]
     results["elapsed_s"] = time.perf_counter() - started
 

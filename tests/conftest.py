@@ -31,6 +31,11 @@ MARKS: dict[str, tuple[str, ...]] = {
     # the adapters' suite: servers and clients on 127.0.0.1, TLS
     "tests/adapters/test_websockets.py": ("network",),
     "tests/adapters/test_websockets.py::test_cli_serve_and_station": ("slow",),
+    # issue 11's attacks: flooders, takeovers, TLS refusals, all over loopback sockets
+    "tests/adapters/test_flood.py": ("network",),
+    "tests/adapters/test_flood.py::test_a_flood_is_refused_then_closed_while_a_good_station_is_served": ("slow",),
+    "tests/adapters/test_security_duplicates.py": ("network",),
+    "tests/adapters/test_security_tls.py": ("network",),
     "tests/test_check.py::test_capture_of_a_real_loopback_session_by_tshark": ("network",),
     "tests/test_check.py::test_a_real_websocket_session_recorded_by_the_csms": ("network",),
     # the big suites: every schema against jsonschema, the twins under Hypothesis, mypy, codegen

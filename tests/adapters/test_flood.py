@@ -17,6 +17,7 @@ from ocppkit.adapters.demo import csms_router
 from ocppkit.adapters.websockets import CSMSServer
 
 SUBPROTOCOL: Any = ["ocpp2.0.1"]
+FLOODERS = 30  # issue 11: 30 flooding connections while a good station is served
 
 
 def run(coro: Awaitable[Any], timeout: float = 60.0) -> Any:
@@ -94,7 +95,7 @@ def test_a_flood_is_refused_then_closed_while_a_good_station_is_served() -> None
             done.set()
 
         try:
-            await asyncio.gather(good(), *(flooder(n) for n in range(20)))
+            await asyncio.gather(good(), *(flooder(n) for n in range(FLOODERS)))
         finally:
             await csms.close()
 
@@ -102,7 +103,7 @@ def test_a_flood_is_refused_then_closed_while_a_good_station_is_served() -> None
         p99 = sorted(latencies)[int(0.99 * len(latencies))]
         print(f"good station: p99 {p99 * 1000:.1f} ms over {len(latencies)}, {len(floods)} flood connections")
         assert p99 < 0.5, f"p99 {p99 * 1000:.0f} ms"
-        assert len(floods) >= 20
+        assert len(floods) >= FLOODERS
         for seen in floods:
             assert seen.close_code == 1008
             assert len(seen.errors) == 100  # max_excess_calls refused, then the close
