@@ -106,7 +106,9 @@ async def admit(server: CSMSServer, connection: ServerConnection, request: HttpR
     if identity in server.sessions:
         if server.duplicates == "reject":
             return refuse(server, connection, 409, "duplicate", identity, "This station is already connected\n")
-        if not server._takeovers.allowed(identity, time.monotonic()):
+        current = server.sessions.get(identity)
+        silent = current is not None and current.received == 0  # a station speaks at once
+        if not silent and not server._takeovers.allowed(identity, time.monotonic()):
             return refuse(server, connection, 409, "replacement-limit", identity, "Replaced too often\n")
     server._identities[connection] = identity
     return None

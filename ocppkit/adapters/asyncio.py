@@ -49,6 +49,8 @@ __all__ = ["FrameHook", "Session", "SessionOptions", "Transport", "current_sessi
 
 log = logging.getLogger("ocppkit")
 _TURN = 32  # messages a session reads in a row before it lets other tasks run
+_GRACE_MESSAGES = 200  # messages read (and discarded) after a 1008 close, waiting for the peer's
+_GRACE_SECONDS = 1.0  # ... and for how long at most; then the connection is aborted
 R = TypeVar("R", bound=Response)
 
 
@@ -133,6 +135,7 @@ class Session:
     Attributes:
         closed: an :class:`asyncio.Event`, set when the session has ended.
         excess_calls: the peer's calls refused by the rate limit so far.
+        received: how many messages the peer has sent so far.
         close_reason: why it ended (empty while it runs). The parameters are kept as
             attributes of the same names, and ``version`` is the connection's version.
     """
@@ -167,6 +170,8 @@ class Session:
         self.send_timeout = send_timeout
         #: calls of the peer refused by the rate limit so far
         self.excess_calls = 0
+        #: messages received from the peer so far
+        self.received = 0
         self._bucket = (
             TokenBucket(max_call_rate, max_call_burst, time.monotonic) if max_call_rate and max_call_burst else None
         )
@@ -243,6 +248,7 @@ class Session:
             turn = 0
             while True:
                 data = await self.transport.recv()
+                self.received += 1
                 if self.on_frame is not None:
                     self._frame_hook("in", data if isinstance(data, bytes) else data.encode())
                 self.connection.receive_data(data)
@@ -285,15 +291,29 @@ class Session:
     async def _close_violating(self) -> None:
         """Close with 1008, reading on (and discarding) what the peer sent before it sees our
         close: a transport that stops reading while its queue is full (websockets does) would
-        otherwise only see the peer's closing frame at its close timeout."""
+        otherwise only see the peer's closing frame at its close timeout. The reading on is
+        bounded (``_GRACE_MESSAGES``, ``_GRACE_SECONDS``): a peer that floods and never reads our
+        close is then aborted, so it cannot keep the server parsing its frames."""
         closing = asyncio.ensure_future(self.transport.close(1008, self.close_reason[:120]))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _GRACE_SECONDS
         try:
-            while not closing.done():
-                await self.transport.recv()
-        except (ConnectionError, EOFError):
+            for _ in range(_GRACE_MESSAGES):
+                if closing.done():
+                    break
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                await asyncio.wait_for(self.transport.recv(), left)
+        except (ConnectionError, EOFError, asyncio.TimeoutError):
             pass
         finally:
-            await closing
+            if not closing.done():
+                self.transport.abort()
+            try:
+                await closing
+            except (ConnectionError, EOFError):
+                pass
 
     def _process(self) -> None:
         for event in self.connection.events():
@@ -449,7 +469,8 @@ class Session:
             self._timer = None
         for uid, future in list(self._futures.items()):
             if not future.done():
-                future.set_exception(ConnectionError(f"connection closed before {uid} was answered"))
+                why = f" ({self.close_reason})" if self.close_reason else ""
+                future.set_exception(ConnectionError(f"connection closed before {uid} was answered{why}"))
         self._futures.clear()
         for task in list(self._handlers):
             task.cancel()

@@ -349,7 +349,8 @@ class CSMSServer(OptionAttributes):
         old = self.sessions.get(identity)
         self.sessions[identity] = session
         if old is not None:
-            self._takeovers.record(identity, time.monotonic())
+            if old.received:  # taking over a connection that never said anything is free
+                self._takeovers.record(identity, time.monotonic())
             log.info("station %s: replaced by a new connection; the old one is aborted", ascii(identity))
             old.close_reason = "replaced by a new connection"  # what on_disconnect reads
             old.transport.abort()  # at once: a peer may never complete a close handshake

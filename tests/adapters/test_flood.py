@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -18,6 +20,7 @@ from ocppkit.adapters.websockets import CSMSServer
 
 SUBPROTOCOL: Any = ["ocpp2.0.1"]
 FLOODERS = 30  # issue 11: 30 flooding connections while a good station is served
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(coro: Awaitable[Any], timeout: float = 60.0) -> Any:
@@ -27,63 +30,27 @@ def run(coro: Awaitable[Any], timeout: float = 60.0) -> Any:
     return asyncio.run(main())
 
 
-class Flood:
-    """What one flooding connection saw."""
-
-    def __init__(self) -> None:
-        self.results = 0
-        self.errors: list[tuple[str, str]] = []
-        self.close_code: int | None = None
-        self.seconds = 0.0
-
-
-async def flood_once(port: int, identity: str, frames: int = 400) -> Flood:
-    seen = Flood()
-    start = time.perf_counter()
-    async with connect(f"ws://127.0.0.1:{port}/{identity}", subprotocols=SUBPROTOCOL) as ws:
-
-        async def send() -> None:
-            try:
-                for i in range(frames):
-                    await ws.send(f'[2,"{identity}-{i}","Heartbeat",{{}}]')
-            except ConnectionClosed:
-                pass
-
-        sender = asyncio.create_task(send())
-        try:
-            async for message in ws:
-                frame = json.loads(message)
-                if frame[0] == 3:
-                    seen.results += 1
-                else:
-                    seen.errors.append((frame[2], frame[3]))
-        except ConnectionClosed:
-            pass
-        await sender
-        seen.close_code = ws.close_code
-    seen.seconds = time.perf_counter() - start
-    return seen
-
-
 def test_a_flood_is_refused_then_closed_while_a_good_station_is_served() -> None:
     async def scenario() -> None:
         csms = CSMSServer(csms_router("2.0.1"), versions=("2.0.1",), max_call_rate=20, max_call_burst=50)
         await csms.start("127.0.0.1", 0)
         assert csms.port is not None
         port = csms.port
-        done = asyncio.Event()
-        floods: list[Flood] = []
         latencies: list[float] = []
-
-        async def flooder(n: int) -> None:
-            for r in range(4):  # keep flooding (bounded) while the good station runs
-                floods.append(await flood_once(port, f"F{n}x{r}"))
-                if done.is_set():
-                    return
-
-        async def good() -> None:
+        flooders = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.adapters.flood_client",
+            str(port),
+            str(FLOODERS),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=str(ROOT),
+        )
+        try:
+            while len(csms.sessions) < FLOODERS // 2:  # the flooders are at it
+                await asyncio.sleep(0.01)
             async with connect(f"ws://127.0.0.1:{port}/GOOD", subprotocols=SUBPROTOCOL) as ws:
-                await asyncio.sleep(0.05)  # the flooders are at it
                 for i in range(30):
                     start = time.perf_counter()
                     await ws.send(f'[2,"g{i}","Heartbeat",{{}}]')
@@ -92,12 +59,16 @@ def test_a_flood_is_refused_then_closed_while_a_good_station_is_served() -> None
                     assert answer[:2] == [3, f"g{i}"] and "currentTime" in answer[2]
                     await asyncio.sleep(0.03)
                 assert "GOOD" in csms.sessions
-            done.set()
-
-        try:
-            await asyncio.gather(good(), *(flooder(n) for n in range(FLOODERS)))
+            assert flooders.stdin is not None
+            flooders.stdin.close()
+            out, _ = await asyncio.wait_for(flooders.communicate(), 40)
         finally:
+            if flooders.returncode is None:
+                flooders.kill()
+                await flooders.wait()
             await csms.close()
+        assert flooders.returncode == 0
+        floods = [json.loads(line) for line in out.decode().splitlines()]
 
         assert len(latencies) == 30
         p99 = sorted(latencies)[int(0.99 * len(latencies))]
@@ -105,14 +76,14 @@ def test_a_flood_is_refused_then_closed_while_a_good_station_is_served() -> None
         assert p99 < 0.5, f"p99 {p99 * 1000:.0f} ms"
         assert len(floods) >= FLOODERS
         for seen in floods:
-            assert seen.close_code == 1008
-            assert len(seen.errors) == 100  # max_excess_calls refused, then the close
-            assert {code for code, _ in seen.errors} == {"GenericError"}
-            assert all(text.startswith("Rate limited") for _, text in seen.errors)
-            assert seen.results >= 50  # the burst was served
+            assert seen["close_code"] == 1008
+            assert len(seen["errors"]) == 100  # max_excess_calls refused, then the close
+            assert {code for code, _ in seen["errors"]} == {"GenericError"}
+            assert all(text.startswith("Rate limited") for _, text in seen["errors"])
+            assert seen["results"] >= 50  # the burst was served
             # The close handshake completes at once, not at websockets' 10 s close timeout (the
             # server reads on past its close while the peer's frames are still queued).
-            assert seen.seconds < 5.0
+            assert seen["seconds"] < 5.0
 
     run(scenario())
 
@@ -147,6 +118,49 @@ def test_excess_calls_are_refused_in_16_too_and_never_closed_with_zero() -> None
                 refused = next(a for a in answers if a[0] == 4)
                 assert refused[2] == "GenericError" and refused[3].startswith("Rate limited")
                 assert "CP" in csms.sessions  # max_excess_calls=0: refused, never closed
+        finally:
+            await csms.close()
+
+    run(scenario())
+
+
+def test_a_flooder_that_never_reads_is_cut_off_soon_after_its_1008() -> None:
+    """After the 1008 close the session reads on (discarding) only briefly: a flooder that never
+    reads our close frame is aborted, instead of keeping the server parsing its frames until
+    websockets' 10 s close timeout."""
+
+    async def scenario() -> None:
+        csms = CSMSServer(csms_router("2.0.1"), versions=("2.0.1",), max_call_rate=20, max_call_burst=50)
+        await csms.start("127.0.0.1", 0)
+        stop = asyncio.Event()
+        try:
+            ws = await connect(
+                f"ws://127.0.0.1:{csms.port}/FLOOD", subprotocols=SUBPROTOCOL, max_queue=1, compression=None
+            )
+            started = time.perf_counter()
+
+            async def flood() -> None:
+                i = 0
+                try:
+                    while not stop.is_set() and time.perf_counter() - started < 15:
+                        await ws.send(f'[2,"f{i}","Heartbeat",{{}}]')
+                        i += 1
+                        if i % 100 == 0:
+                            await asyncio.sleep(0)
+                except ConnectionClosed:
+                    pass
+
+            flooder = asyncio.create_task(flood())
+            while "FLOOD" not in csms.sessions:
+                await asyncio.sleep(0.01)
+            session = csms.sessions["FLOOD"]
+            await asyncio.wait_for(session.closed.wait(), 8)
+            took = time.perf_counter() - started
+            assert session.close_reason.startswith("too many calls over the rate limit")
+            assert took < 4.0, f"{took:.1f} s"  # the grace of 1 s, not the 10 s close timeout
+            stop.set()
+            await flooder
+            ws.transport.abort()
         finally:
             await csms.close()
 
