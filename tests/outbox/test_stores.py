@@ -21,8 +21,8 @@ from ocppkit.outbox import (
     SqliteStore,
     Store,
     StoredEntry,
+    _sqlite,
 )
-from ocppkit.outbox import _sqlite
 
 from .support import Stores, event201, meter16
 
