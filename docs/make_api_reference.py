@@ -3,8 +3,9 @@
     python docs/make_api_reference.py           # rewrites docs/reference.md
     python docs/make_api_reference.py --check   # exit 1 (and say so) if docs/reference.md is stale
 
-The public names are ``ocppkit.__all__``, ``ocppkit.adapters.asyncio.__all__`` and
-``ocppkit.adapters.websockets.__all__``. Classes and functions are read with :mod:`inspect`;
+The public names are ``ocppkit.__all__``, ``ocppkit.adapters.asyncio.__all__``,
+``ocppkit.adapters.websockets.__all__`` and ``ocppkit.outbox.__all__``. Classes and functions
+are read with :mod:`inspect`;
 the compiled twins (``ocppkit._codec_c``, ``_rpc_c``, ``_router_c``) are replaced by their pure
 twins, which carry the signatures and docstrings, so the output is the same whatever the build.
 Constants and type aliases have no docstring of their own: their documentation is the ``#:``
@@ -34,7 +35,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "reference.md"
-MODULES = ("ocppkit", "ocppkit.adapters.asyncio", "ocppkit.adapters.websockets")
+MODULES = ("ocppkit", "ocppkit.adapters.asyncio", "ocppkit.adapters.websockets", "ocppkit.outbox")
 REGENERATE = "python docs/make_api_reference.py"
 SECTIONS = ("Parameters", "Attributes", "Raises", "Returns")
 _COMPILED = {
@@ -180,6 +181,12 @@ _SOURCE_ORDER = (
     "ocppkit._router_py",
     "ocppkit.events",
     "ocppkit._version",
+    "ocppkit.outbox._core",
+    "ocppkit.outbox._records",
+    "ocppkit.outbox._classify",
+    "ocppkit.outbox._errors",
+    "ocppkit.outbox._store",
+    "ocppkit.outbox._sqlite",
 )
 _GROUPS = {
     "ocppkit.codec": "Codec and frames",
@@ -194,6 +201,12 @@ _GROUPS = {
     "ocppkit._router_py": "The sans-IO connection",
     "ocppkit.events": "Connection events",
     "ocppkit._version": "Version",
+    "ocppkit.outbox._core": "The station outbox",
+    "ocppkit.outbox._records": "The station outbox",
+    "ocppkit.outbox._classify": "The station outbox",
+    "ocppkit.outbox._errors": "The station outbox",
+    "ocppkit.outbox._store": "Outbox stores",
+    "ocppkit.outbox._sqlite": "Outbox stores",
 }
 
 
