@@ -34,7 +34,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "reference.md"
-MODULES = ("ocppkit", "ocppkit.adapters.asyncio", "ocppkit.adapters.websockets")
+MODULES = ("ocppkit", "ocppkit.adapters.asyncio", "ocppkit.adapters.websockets", "ocppkit.adapters.outbox")
 REGENERATE = "python docs/make_api_reference.py"
 SECTIONS = ("Parameters", "Attributes", "Raises", "Returns")
 _COMPILED = {
