@@ -4,7 +4,8 @@
     python docs/make_api_reference.py --check   # exit 1 (and say so) if docs/reference.md is stale
 
 The public names are ``ocppkit.__all__``, ``ocppkit.adapters.asyncio.__all__``,
-``ocppkit.adapters.websockets.__all__`` and ``ocppkit.outbox.__all__``. Classes and functions
+``ocppkit.adapters.websockets.__all__``, ``ocppkit.adapters.outbox.__all__`` and
+``ocppkit.outbox.__all__``. Classes and functions
 are read with :mod:`inspect`;
 the compiled twins (``ocppkit._codec_c``, ``_rpc_c``, ``_router_c``) are replaced by their pure
 twins, which carry the signatures and docstrings, so the output is the same whatever the build.
@@ -35,7 +36,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "reference.md"
-MODULES = ("ocppkit", "ocppkit.adapters.asyncio", "ocppkit.adapters.websockets", "ocppkit.outbox")
+MODULES = (
+    "ocppkit",
+    "ocppkit.adapters.asyncio",
+    "ocppkit.adapters.websockets",
+    "ocppkit.adapters.outbox",
+    "ocppkit.outbox",
+)
 REGENERATE = "python docs/make_api_reference.py"
 SECTIONS = ("Parameters", "Attributes", "Raises", "Returns")
 _COMPILED = {

@@ -299,6 +299,8 @@ def _station(args: argparse.Namespace) -> int:
         again = "re" if station.connections > 1 else ""
         print(f"{again}connected to {_printable(args.url)} (OCPP {session.version})", flush=True)
 
+    from .outbox import OutboxError, OutboxSettings
+
     try:
         station = ws.ChargingStation(
             args.url,
@@ -310,9 +312,17 @@ def _station(args: argparse.Namespace) -> int:
             on_frame=_printer(demo, "station", args),
             on_connect=connected,
             reconnect=ws.RetryBackOff(wait_minimum=0.5, random_range=0.5, repeat_times=3),
+            outbox=args.outbox,
+            outbox_settings=OutboxSettings(retry_interval=args.retry_interval),
         )
-    except ValueError as exc:
-        raise UsageError(_printable(str(exc))) from None
+    except (ValueError, OutboxError) as exc:
+        what = f"--outbox {_printable(args.outbox)}: " if isinstance(exc, OutboxError) else ""
+        raise UsageError(what + _printable(str(exc))) from None
+    if station.outbox.core.restored:
+        print(f"outbox: {station.outbox.core.restored} message(s) from an earlier run, sent after the boot")
+    station.outbox.on_response = lambda entry, response: print(
+        f"outbox: {entry.action} of an earlier run delivered", flush=True
+    )
 
     async def main() -> int:
         await station.start()
@@ -329,6 +339,10 @@ def _station(args: argparse.Namespace) -> int:
             problems = await demo.run_station_session(
                 station, session.version, reconnect_timeout=args.connect_timeout, on_note=print
             )
+            try:
+                await asyncio.wait_for(station.outbox.drained(), args.connect_timeout)
+            except asyncio.TimeoutError:
+                problems.append(f"{station.outbox.pending()} outbox message(s) still waiting; kept for the next run")
         finally:
             await station.close()
         return _report(problems)
@@ -522,6 +536,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=15.0,
         metavar="SECONDS",
         help="how long to wait for a connection, first or after a drop (default: %(default)s)",
+    )
+    station.add_argument(
+        "--outbox",
+        metavar="FILE",
+        help="keep transaction messages in this sqlite file until the CSMS has them, across crashes and "
+        "restarts (default: in memory, across reconnects)",
+    )
+    station.add_argument(
+        "--retry-interval",
+        type=_seconds_or_off,
+        default=60.0,
+        metavar="SECONDS",
+        help="transaction messages the CSMS refused are sent again after this many seconds times the "
+        "attempts so far, 3 attempts in all (default: %(default)g)",
     )
     station.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
 

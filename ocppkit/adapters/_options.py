@@ -63,6 +63,9 @@ class SessionOptions:
             can; None turns it off.
         ping_interval: seconds between keep-alive pings where the transport sends them (the
             websockets adapter does); None or 0 disables them.
+        ping_timeout: seconds to wait for the answer to a ping before the connection is taken
+            for dead and closed (default 20; a silent network partition is noticed within
+            ``ping_interval + ping_timeout``); None waits for ever.
         send_timeout: seconds the session waits for the transport to take a message while the
             peer reads nothing (its receive window and our send buffer are full) before it aborts
             the connection (default 30; None: wait for ever). A peer that never reads cannot hold
@@ -88,6 +91,7 @@ class SessionOptions:
     policy: Policy | None = None
     compression: str | None = "deflate"
     ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
     send_timeout: float | None = 30.0
     accept_binary: bool = False
     on_event: Callable[[Session, Any], None] | None = None
@@ -114,6 +118,8 @@ class SessionOptions:
             raise ValueError(f"compression: expected 'deflate' or None, got {self.compression!r}")
         if self.ping_interval is not None and not (_seconds(self.ping_interval) and self.ping_interval >= 0):
             raise ValueError(f"ping_interval: expected seconds >= 0 or None, got {self.ping_interval!r}")
+        if self.ping_timeout is not None and not (_seconds(self.ping_timeout) and self.ping_timeout > 0):
+            raise ValueError(f"ping_timeout: expected seconds > 0 or None, got {self.ping_timeout!r}")
         if self.send_timeout is not None and not (_seconds(self.send_timeout) and self.send_timeout > 0):
             raise ValueError(f"send_timeout: expected seconds > 0 or None, got {self.send_timeout!r}")
         if not isinstance(self.accept_binary, bool):
@@ -187,6 +193,7 @@ class OptionAttributes:
     policy = _Option["Policy | None"]()
     compression = _Option["str | None"]()
     ping_interval = _Option["float | None"]()
+    ping_timeout = _Option["float | None"]()
     send_timeout = _Option["float | None"]()
     accept_binary = _Option[bool]()
     on_event = _Option["Callable[[Session, Any], None] | None"]()

@@ -76,6 +76,7 @@ def websocket_settings(options: SessionOptions, deflate: type[Any]) -> dict[str,
     """What both roles pass to websockets' ``serve``/``connect`` from the session options."""
     return {
         "ping_interval": options.ping_interval or None,  # 0 disables pings, as None does
+        "ping_timeout": options.ping_timeout,
         "max_size": options.max_frame_size,
         "compression": options.compression,
         "extensions": [deflate(**DEFLATE)] if options.compression == "deflate" else None,

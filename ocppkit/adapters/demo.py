@@ -27,6 +27,7 @@ from ..frames import MessageType
 from ..router import Router
 from ._text import printable as printable
 from .asyncio import Session
+from .outbox import MessageDropped
 
 __all__ = ["FramePrinter", "Reconnecting", "csms_router", "printable", "run_station_session"]
 
@@ -134,7 +135,8 @@ async def run_station_session(
     :class:`ocppkit.adapters.websockets.ChargingStation`): then every message goes over the
     connection that is live at the time, and a call whose connection dropped before its answer
     is sent again over the next one (up to ``attempts`` times, waiting ``reconnect_timeout``
-    seconds for each reconnection), as a station resends its transaction messages.
+    seconds for each reconnection); its transaction messages go through its outbox
+    (``station.call``), which delivers them across reconnects and restarts.
 
     Every valid answer is handled: optional fields may be missing (a TransactionEventResponse
     without ``idTokenInfo`` leaves the token authorized by Authorize). A boot that is not
@@ -175,8 +177,21 @@ async def run_station_session(
             raise _Stop
         return session
 
+    outbox = getattr(station, "outbox", None)
+
     async def step(name: str, request: Any, check: Callable[[Any], str | None] = lambda r: None) -> Any:
         """One call; the response, or None when it failed (the reason is among the problems)."""
+        if outbox is not None and outbox.is_transaction_message(name):
+            # The station's outbox delivers it across reconnects and restarts, with its retries.
+            try:
+                response = await station.call(request)  # type: ignore[union-attr]
+            except MessageDropped as exc:
+                problem(f"{name}: given up by the outbox ({exc.drop.reason}: {exc.drop.detail})")
+                return None
+            verdict = check(response)
+            if verdict is not None:
+                problem(f"{name}: {verdict}")
+            return response
         for attempt in range(1, attempts + 1):
             session = await live()
             try:

@@ -22,34 +22,31 @@ rules (identity, Basic auth, TLS profile checks) live in ``ocppkit.adapters.hand
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import logging
 import ssl
 import time
-import urllib.parse
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-import websockets
 from msgspec import UNSET, UnsetType
-from websockets.asyncio.client import connect
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, ServerPerMessageDeflateFactory
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
-from .. import Request, Response, SendPayload
-from ..edition import EDITIONS, edition, edition_for_subprotocol
+from .. import Response
+from ..edition import EDITIONS, edition_for_subprotocol
 from ..policy import Policy
 from ..router import Router
 from ._admission import Takeovers, admit
 from ._backoff import RetryBackOff
-from ._negotiation import check_versions, routers_by_version, select_subprotocol
+from ._hooks import run_hook
+from ._negotiation import routers_by_version, select_subprotocol
 from ._options import FrameHook, OptionAttributes, SessionOptions, merge_options
-from ._text import printable
+from ._wsstation import ChargingStation
 from ._wstransport import WebSocketTransport, websocket_settings
 from .asyncio import Session, open_session
 from .handshake import (
@@ -90,17 +87,6 @@ R = TypeVar("R", bound=Response)
 #: OCPP version -> WebSocket subprotocol (read-only), from the editions: the same as
 #: ``ocppkit.edition(version).subprotocol``.
 SUBPROTOCOLS: Mapping[str, str] = MappingProxyType({v: e.subprotocol for v, e in EDITIONS.items()})
-
-
-async def _run_hook(hook: Callable[[Session], Awaitable[None] | None] | None, session: Session, name: str) -> None:
-    if hook is None:
-        return
-    try:
-        done = hook(session)
-        if isinstance(done, Awaitable):
-            await done
-    except Exception:  # a hook's failure is logged and never ends the connection
-        log.exception("%s: the %s hook failed", printable(session.identity), name)
 
 
 class CSMSServer(OptionAttributes):
@@ -355,227 +341,9 @@ class CSMSServer(OptionAttributes):
             old.close_reason = "replaced by a new connection"  # what on_disconnect reads
             old.transport.abort()  # at once: a peer may never complete a close handshake
         try:
-            await _run_hook(self.on_connect, session, "on_connect")  # before the first message is read
+            await run_hook(self.on_connect, session, "on_connect")  # before the first message is read
             await session.run()
         finally:
             if self.sessions.get(identity) is session:
                 del self.sessions[identity]
-            await _run_hook(self.on_disconnect, session, "on_disconnect")
-
-
-class ChargingStation(OptionAttributes):
-    """A charging-station client: connects, reconnects, and exposes ``call()``.
-
-    ``async with ChargingStation("ws://127.0.0.1:9000/CS001", router, versions=("2.0.1",)) as cs:``
-    then ``await cs.call(request)``; or ``await cs.start()`` and later ``await cs.close()``.
-
-    As for :class:`CSMSServer`, what each connection's session shares is one
-    :class:`~ocppkit.adapters.asyncio.SessionOptions` record, ``options``, whose fields
-    ``call_timeout``, ``ping_interval``, ``max_bad_messages``, ``on_event``, ``on_frame``,
-    ``compression`` and ``policy`` may also be given as keyword parameters (over ``options``);
-    ``max_frame_size``, ``boot_gating``, ``send_timeout``, ``accept_binary`` and the queue limits
-    come with ``options`` only.
-
-    Parameters:
-        url: the CSMS's ``ws://`` or ``wss://`` URL, ending with the station identity.
-        router: the :class:`ocppkit.Router` answering the CSMS's calls (none: every call is
-            answered ``NotSupported``).
-        versions: the OCPP versions offered, the preferred one first.
-        identity: the station identity, when it is not the last segment of the URL path
-            (percent-decoded); the Basic-auth user name.
-        security_profile: 0 (no authentication), 1 (HTTP Basic over ``ws://``), 2 (TLS and HTTP
-            Basic) or 3 (TLS with a client certificate).
-        password: the Basic-auth password, for profiles 1 and 2.
-        password_encoding: ``"text"`` sends the password as given; ``"hex-bytes"`` sends the
-            bytes its hex digits spell (an OCPP 1.6 AuthorizationKey).
-        ssl_context: the TLS context for ``wss://`` (profiles 2 and 3; for 3 it holds the
-            station's certificate); its minimum version is raised to TLS 1.2.
-        call_timeout: seconds a call of the station waits for the CSMS's answer (default 30).
-        ping_interval: seconds between WebSocket pings (default 20); None or 0 disables them.
-        reconnect: the :class:`RetryBackOff` timing of reconnection attempts.
-        max_bad_messages: protocol violations by the CSMS after which the station closes the
-            connection (close code 1008; default 20) and reconnects.
-        on_connect: ``on_connect(session)`` (may be a coroutine), after each successful
-            connection; the session is already reading, so it may await calls.
-        on_event: ``on_event(session, event)``, with every event of the connection, before the
-            session acts on it (plain function).
-        on_frame: ``on_frame(identity, direction, data)``, with every WebSocket message as bytes;
-            direction ``"in"`` (before decoding) or ``"out"`` (just before sending).
-        compression: ``"deflate"`` (the default) offers permessage-deflate; None does not.
-        policy: an :class:`ocppkit.Policy` relaxing chosen rules when decoding the CSMS's
-            messages.
-        options: the :class:`~ocppkit.adapters.asyncio.SessionOptions` of every connection's
-            session (default ``SessionOptions()``; the keyword parameters above override its
-            fields).
-
-    Attributes:
-        session: the current :class:`Session`, or None while disconnected.
-        connections: how many connections succeeded so far.
-        last_error: why the last connection attempt failed, or None. The parameters are kept as
-            attributes of the same names (the fields of ``options`` read and write ``options``).
-    """
-
-    def __init__(
-        self,
-        url: str,
-        router: Router | None = None,
-        *,
-        versions: Sequence[str] = ("2.0.1",),
-        identity: str | None = None,
-        security_profile: int = 0,
-        password: str | bytes | None = None,
-        password_encoding: str = "text",
-        ssl_context: ssl.SSLContext | None = None,
-        call_timeout: float | UnsetType = UNSET,
-        ping_interval: float | None | UnsetType = UNSET,
-        reconnect: RetryBackOff | None = None,
-        max_bad_messages: int | UnsetType = UNSET,
-        on_connect: Callable[[Session], Awaitable[None] | None] | None = None,
-        on_event: Callable[[Session, Any], None] | None | UnsetType = UNSET,
-        on_frame: FrameHook | None | UnsetType = UNSET,
-        compression: str | None | UnsetType = UNSET,
-        policy: Policy | None | UnsetType = UNSET,
-        options: SessionOptions | None = None,
-    ) -> None:
-        self.options = merge_options(
-            options,
-            call_timeout=call_timeout,
-            ping_interval=ping_interval,
-            max_bad_messages=max_bad_messages,
-            on_event=on_event,
-            on_frame=on_frame,
-            compression=compression,
-            policy=policy,
-        )
-        check_versions(versions)
-        if password_encoding not in ("text", "hex-bytes"):
-            raise ValueError("password_encoding: 'text', or 'hex-bytes' for a 1.6 AuthorizationKey used as raw bytes")
-        self.url = url
-        self.identity = identity or identity_from_path(urllib.parse.urlsplit(url).path) or ""
-        if not self.identity:
-            raise ValueError(f"url: no station identity in the path of {url!r}")
-        self.router = router if router is not None else Router()
-        self.versions = list(versions)
-        self.security_profile = security_profile
-        if security_profile in (1, 2) and password is None:
-            raise ValueError(f"security_profile {security_profile} needs a password")
-        self.password = password
-        self.password_encoding = password_encoding
-        self.ssl_context = tls_context_check(ssl_context, security_profile, server=False)
-        self.reconnect = reconnect if reconnect is not None else RetryBackOff()
-        self.on_connect = on_connect
-        self.session: Session | None = None
-        self.connections = 0  # successful connections so far
-        self._connected = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
-        self.last_error: BaseException | None = None
-
-    def _headers(self) -> dict[str, str]:
-        if self.security_profile not in (1, 2) or self.password is None:
-            return {}
-        secret: str | bytes = self.password
-        if self.password_encoding == "hex-bytes":
-            secret = bytes.fromhex(self.password if isinstance(self.password, str) else self.password.decode())
-        return {"Authorization": basic_auth_header(self.identity, secret)}
-
-    async def connect_once(self) -> Session:
-        """One connection attempt; returns the running session (no retry)."""
-        ws = await connect(
-            self.url,
-            subprotocols=[edition(v).subprotocol for v in self.versions],  # type: ignore[misc]
-            additional_headers=self._headers(),
-            ssl=self.ssl_context,
-            open_timeout=10,
-            **websocket_settings(self.options, ClientPerMessageDeflateFactory),
-        )
-        ed = edition_for_subprotocol(ws.subprotocol or "")
-        if ed is None:
-            await ws.close(1002, "No OCPP subprotocol agreed")
-            raise ConnectionError("the server agreed to none of our OCPP versions")
-        session = open_session(
-            WebSocketTransport(ws, self.options.accept_binary),
-            "station",
-            ed.version,
-            self.router,
-            identity=self.identity,
-            options=self.options,
-        )
-        session.start()
-        self.session = session
-        self.connections += 1
-        self._connected.set()
-        await _run_hook(self.on_connect, session, "on_connect")  # the session is already reading
-        return session
-
-    async def _maintain(self) -> None:
-        delays = self.reconnect.delays()
-        first = True
-        while not self._stopping:
-            if not first:
-                await asyncio.sleep(next(delays))
-            first = False
-            try:
-                session = await self.connect_once()
-            except (OSError, websockets.exceptions.WebSocketException, ConnectionError, asyncio.TimeoutError) as exc:
-                self.last_error = exc
-                log.info("%s: connection failed (%s); retrying", self.identity, exc)
-                continue
-            delays = self.reconnect.delays()  # reset after a successful connection
-            await session.closed.wait()
-            self._connected.clear()
-            self.session = None
-
-    async def start(self) -> None:
-        """Start connecting (and reconnecting) in the background."""
-        self._stopping = False
-        self._task = asyncio.get_running_loop().create_task(self._maintain())
-
-    async def wait_connected(self, timeout: float | None = None) -> Session:
-        """The live session, waiting up to ``timeout`` seconds for a (re)connection.
-
-        Never a closed one: after a connection drops this waits for the next. Raises
-        ``asyncio.TimeoutError`` when none came in time.
-        """
-        return await asyncio.wait_for(self._live_session(), timeout)
-
-    async def _live_session(self) -> Session:
-        while True:
-            await self._connected.wait()
-            session = self.session
-            if session is not None and not session.closed.is_set():
-                return session
-            # The connection has just dropped and _maintain has not noticed yet: let it run.
-            await asyncio.sleep(0.01)
-
-    async def call(self, request: Request[R], *, connect_timeout: float | None = 30.0) -> R:
-        """Send a CALL over the current connection (waiting up to ``connect_timeout`` for one
-        after a disconnection) and await the typed response. A call whose connection drops
-        before the answer raises ConnectionError; it is not sent again."""
-        session = await self.wait_connected(connect_timeout)
-        return await session.call(request)
-
-    async def send(self, payload: SendPayload, *, connect_timeout: float | None = 30.0) -> str:
-        """2.1: send an unconfirmed message (SEND) over the current connection (waiting for one)."""
-        session = await self.wait_connected(connect_timeout)
-        return await session.send(payload)
-
-    async def close(self, timeout: float = 5.0) -> None:
-        """Stop reconnecting; close gracefully, waiting up to ``timeout`` for pending calls."""
-        self._stopping = True
-        if self.session is not None:
-            await self.session.close(timeout)
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def __aenter__(self) -> ChargingStation:
-        await self.start()
-        await self.wait_connected(30.0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+            await run_hook(self.on_disconnect, session, "on_disconnect")
