@@ -181,7 +181,7 @@ async def run_station_session(
 
     async def step(name: str, request: Any, check: Callable[[Any], str | None] = lambda r: None) -> Any:
         """One call; the response, or None when it failed (the reason is among the problems)."""
-        if outbox is not None and outbox.is_transaction_message(name):
+        if outbox is not None and outbox.is_transaction_message(type(request).__ocpp__.action):
             # The station's outbox delivers it across reconnects and restarts, with its retries.
             try:
                 response = await station.call(request)  # type: ignore[union-attr]

@@ -47,12 +47,9 @@ class OutboxHandle(Generic[R]):
     the response (or :class:`MessageDropped`). Awaiting it with a timeout and giving up does not
     withdraw the message: it stays committed and is delivered.
 
-    Attributes:
+    Parameters:
         entry: the :class:`ocppkit.outbox.Entry`, as committed.
-        transaction_id: the entry's transaction id: for a 1.6 StartTransaction the placeholder to
-            put in that transaction's MeterValues and StopTransaction (the outbox sends the id
-            the CSMS assigns instead); for a 2.x TransactionEvent its transactionId.
-        seq_no: 2.x: the seqNo the outbox gave the TransactionEvent.
+        future: the future the outbox resolves with the response (or fails).
     """
 
     __slots__ = ("_future", "entry")
@@ -63,10 +60,14 @@ class OutboxHandle(Generic[R]):
 
     @property
     def transaction_id(self) -> Any:
+        """The entry's transaction id: for a 1.6 StartTransaction the placeholder to put in that
+        transaction's MeterValues and StopTransaction (the outbox sends the id the CSMS assigns
+        instead); for a 2.x TransactionEvent its transactionId."""
         return self.entry.transaction_id
 
     @property
     def seq_no(self) -> int | None:
+        """2.x: the seqNo the outbox gave the TransactionEvent."""
         return self.entry.seq_no
 
     def done(self) -> bool:
@@ -154,6 +155,7 @@ class StationOutbox:
         self._paused = True
 
     def resume(self) -> None:
+        """Send again after :meth:`pause`."""
         self._paused = False
         self._poke()
 
