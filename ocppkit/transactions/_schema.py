@@ -102,6 +102,12 @@ def migrate(db: sqlite3.Connection, where: str) -> None:
             for statement in _statements(MIGRATIONS[n]):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {n + 1}")
+        except sqlite3.Error as exc:
+            db.execute("ROLLBACK")
+            raise ValueError(
+                f"path: {where}: the migration to ledger schema version {n + 1} failed ({exc}); "
+                f"the database is left at version {n}"
+            ) from None
         except BaseException:
             db.execute("ROLLBACK")
             raise
