@@ -99,7 +99,8 @@ def _transactions_16(draw: st.DrawFn) -> list[tuple[int, str, Build]]:
         meter = draw(st.integers(0, 10_000))
         out.append((n, "start", lambda ids, n=n, begin=begin, meter=meter: start16(1 + n % 2, f"TAG{n}", meter, begin)))
         for k in range(draw(st.integers(0, 3))):
-            minute, wh = begin + 1 + draw(st.integers(0, 50)), meter + draw(st.integers(0, 5000))
+            minute = begin + 1 + 12 * k + draw(st.integers(0, 11))  # distinct: equal ones would be one message
+            wh = meter + draw(st.integers(0, 5000))
             out.append((n, f"meter{k}", lambda ids, n=n, m=minute, wh=wh: meter16(ids[n], m, wh, 1 + n % 2)))
         if draw(st.booleans()) or n == 0:
             end, stop = begin + 60, meter + draw(st.integers(-10, 20_000))
