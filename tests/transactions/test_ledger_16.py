@@ -206,3 +206,15 @@ def test_misuse_raises_clear_errors(ledger: Ledger) -> None:
     assert ledger.closed
     with pytest.raises(ValueError, match="the ledger is closed"):
         ledger.record("CS1", start16())
+
+
+def test_importing_the_package_imports_no_version_package() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ocppkit.transactions\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('ocppkit.v16', 'ocppkit.v201', 'ocppkit.v21'))))"
+    )
+    out = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
