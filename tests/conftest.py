@@ -37,6 +37,8 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/adapters/test_security_duplicates.py": ("network",),
     "tests/adapters/test_security_tls.py": ("network",),
     "tests/test_check.py::test_capture_of_a_real_loopback_session_by_tshark": ("network",),
+    # the ledger in a CSMS's handlers, over loopback WebSockets
+    "tests/transactions/test_over_websockets.py": ("network",),
     "tests/test_check.py::test_a_real_websocket_session_recorded_by_the_csms": ("network",),
     # the big suites: every schema against jsonschema, the twins under Hypothesis, mypy, codegen
     "tests/test_differential.py": ("slow",),
