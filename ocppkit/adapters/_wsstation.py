@@ -248,11 +248,14 @@ class ChargingStation(OptionAttributes):
         through the outbox: committed first, delivered across reconnects with the outbox's
         retries, in order; this returns its response, or raises
         :class:`~ocppkit.adapters.outbox.MessageDropped` when the specification's rule gives
-        it up (``connect_timeout`` does not apply). Any other call goes over the current
+        it up (``connect_timeout`` does not apply). The outbox keeps messages of one version,
+        the first of ``versions``; a station offering several sends the transaction messages of
+        another version as plain calls. Any other call goes over the current
         connection (waiting up to ``connect_timeout`` for one); if that connection drops before
         the answer it raises ConnectionError and is not sent again.
         """
-        if self.outbox.is_transaction_message(type(request).__ocpp__.action):
+        info = type(request).__ocpp__
+        if info.version == self.outbox.core.version and self.outbox.is_transaction_message(info.action):
             return await self.submit(request)
         session = await self.wait_connected(connect_timeout)
         return await session.call(request)

@@ -10,6 +10,7 @@ import ocppkit
 from ocppkit import v16, v201
 from ocppkit.adapters.asyncio import current_session
 from ocppkit.adapters.websockets import ChargingStation, CSMSServer
+from ocppkit.outbox import OutboxSettings
 from ocppkit.transactions import Ledger
 
 from ..adapters.aio import run
@@ -78,7 +79,11 @@ def test_a_201_csms_records_events_in_seq_no_order() -> None:
     async def main() -> None:
         async with CSMSServer(router, versions=("2.0.1",)) as csms:
             await csms.start("127.0.0.1", 0)
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/CS-201", versions=("2.0.1",)) as station:
+            # A station that numbers its own events (the outbox would renumber them in order).
+            raw = OutboxSettings(number_events=False)
+            async with ChargingStation(
+                f"ws://127.0.0.1:{csms.port}/CS-201", versions=("2.0.1",), outbox_settings=raw
+            ) as station:
                 for e in (events[0], events[2], events[1], events[2]):  # out of order, and re-sent
                     await station.call(e)
 
