@@ -1,0 +1,220 @@
+"""``ocppkit serve``: a small CSMS that accepts stations, answers them and prints every frame."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hmac
+from typing import Any
+
+from ._cli_common import (
+    _FULL_FRAMES,
+    _NEWEST_FIRST,
+    UsageError,
+    _at_least_one,
+    _count,
+    _existing_files,
+    _need_websockets,
+    _on_stop_signals,
+    _one_line,
+    _one_of,
+    _port,
+    _prefix,
+    _printable,
+    _printer,
+    _rate,
+    _seconds_or_off,
+)
+from .edition import VERSIONS
+
+
+def _serve_checks(args: argparse.Namespace) -> None:
+    profile = args.security_profile
+    if profile in (1, 2) and not args.password:
+        raise UsageError(
+            f"security profile {profile} needs --password (the HTTP Basic password every station must send)"
+        )
+    if profile not in (1, 2) and args.password is not None:
+        raise UsageError(f"--password is for security profiles 1 and 2 (HTTP Basic), not {profile}")
+    if profile >= 2 and not args.certfile:
+        raise UsageError(f"security profile {profile} (TLS) needs --certfile (and --keyfile unless it holds the key)")
+    if profile < 2 and (args.certfile or args.keyfile):
+        raise UsageError(f"--certfile and --keyfile are for security profiles 2 and 3 (TLS), not {profile}")
+    if profile == 3 and not args.cafile:
+        raise UsageError("security profile 3 needs --cafile (the CA that signs station certificates)")
+    if profile < 3 and args.organization is not None:
+        raise UsageError(f"--organization is for security profile 3 (station certificates), not {profile}")
+    if profile < 3 and args.cafile:
+        raise UsageError(f"--cafile is for security profile 3 (station certificates), not {profile}")
+    _existing_files(args, "certfile", "keyfile", "cafile")
+
+
+def _ssl_server(args: argparse.Namespace) -> Any:
+    import ssl
+
+    if args.security_profile < 2:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(args.certfile, args.keyfile)
+    except (ssl.SSLError, OSError) as exc:
+        raise UsageError(f"cannot load --certfile/--keyfile: {_one_line(exc)}") from None
+    if args.security_profile == 3:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        try:
+            ctx.load_verify_locations(args.cafile)
+        except (ssl.SSLError, OSError) as exc:
+            raise UsageError(f"cannot load --cafile {_printable(args.cafile)}: {_one_line(exc)}") from None
+    return ctx
+
+
+def _serve(args: argparse.Namespace) -> int:
+    _serve_checks(args)
+    demo, ws = _need_websockets()
+    versions = args.version or _NEWEST_FIRST
+    ssl_context = _ssl_server(args)
+
+    def authenticate(hs: Any) -> bool:
+        if args.security_profile in (1, 2):  # constant time: the comparison leaks no prefix length
+            return hs.password_bytes is not None and hmac.compare_digest(hs.password_bytes, args.password.encode())
+        return True
+
+    async def main() -> None:
+        printer = _printer(demo, "csms", args)
+        csms = ws.CSMSServer(
+            {v: demo.csms_router(v) for v in versions},
+            versions=versions,
+            security_profile=args.security_profile,
+            authenticate=authenticate if args.security_profile else None,
+            ssl_context=ssl_context,
+            organization=args.organization,
+            on_frame=printer,
+            max_call_rate=args.max_call_rate,
+            max_call_burst=args.max_call_burst,
+            max_excess_calls=args.max_excess_calls,
+            path_prefix=args.path_prefix,
+            duplicates=args.duplicates,
+            max_replacements=args.max_replacements,
+            send_timeout=args.send_timeout or None,
+            backlog=args.backlog,
+        )
+        try:
+            await csms.start(args.host, args.port)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {_printable(args.host)}:{args.port}: {_one_line(exc)}") from None
+        stop = asyncio.Event()
+        _on_stop_signals(stop.set)
+        scheme = "wss" if args.security_profile >= 2 else "ws"
+        print(
+            f"CSMS listening on {scheme}://{args.host}:{csms.port}{args.path_prefix}<identity>"
+            f" (OCPP {', '.join(versions)})",
+            flush=True,
+        )
+        try:
+            await stop.wait()
+        finally:
+            stations = len(csms.sessions)
+            print(f"closing: {stations} station(s) connected", flush=True)
+            await csms.close()
+        print(f"CSMS closed properly ({stations} connection(s) closed with 1001 going away)", flush=True)
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # where signal handlers are not available
+        pass
+    return 0
+
+
+def add_serve_parser(sub: Any, fmt: Any) -> None:
+    """Add the subcommand to ``sub`` (argparse subparsers)."""
+    serve = sub.add_parser(
+        "serve",
+        help="a small CSMS that accepts stations and logs frames",
+        description="Run a small CSMS: it accepts charging stations over WebSocket, answers every "
+        "station-initiated message of their version sensibly (accepts boots and tokens, acknowledges "
+        "transactions) and prints each frame. Stop it with Ctrl-C or SIGTERM: connected stations get a "
+        "graceful close (1001 going away).",
+        epilog="security profiles: 0 plain ws://; 1 ws:// with HTTP Basic (--password); 2 wss:// with HTTP Basic "
+        "(--password, --certfile, --keyfile); 3 wss:// with station certificates (--certfile, --keyfile, --cafile).",
+        formatter_class=fmt,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=_port, default=9000, help="TCP port, 0 for any free one (default: %(default)s)")
+    serve.add_argument(
+        "--version",
+        action="append",
+        choices=VERSIONS,
+        help=f"an OCPP version to accept (repeatable; default: {_one_of(_NEWEST_FIRST, 'and')})",
+    )
+    serve.add_argument(
+        "--security-profile", type=int, default=0, choices=[0, 1, 2, 3], help="OCPP security profile (default: 0)"
+    )
+    serve.add_argument("--password", help="profiles 1 and 2: the HTTP Basic password every station must send")
+    serve.add_argument("--certfile", help="profiles 2 and 3: the server certificate (PEM)")
+    serve.add_argument("--keyfile", help="profiles 2 and 3: its private key (PEM; default: in --certfile)")
+    serve.add_argument("--cafile", help="profile 3: the CA that signs station certificates (PEM)")
+    serve.add_argument(
+        "--max-call-rate",
+        type=_rate,
+        default=20.0,
+        metavar="CALLS_PER_S",
+        help="calls a second each station may make on average; further ones are answered GenericError, and "
+        "a station that keeps on is disconnected (1008) (default: %(default)g; 0: no limit)",
+    )
+    serve.add_argument(
+        "--max-call-burst",
+        type=_count,
+        default=50,
+        metavar="N",
+        help="calls a station may make at once before --max-call-rate applies (default: %(default)s; 0: no limit)",
+    )
+    serve.add_argument(
+        "--max-excess-calls",
+        type=_count,
+        default=100,
+        metavar="N",
+        help="calls refused by the rate limit after which a station is disconnected (1008) "
+        "(default: %(default)s; 0: never)",
+    )
+    serve.add_argument(
+        "--path-prefix",
+        type=_prefix,
+        default="/",
+        metavar="PREFIX",
+        help="the URL path before the identity, e.g. /ocpp/ (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--duplicates",
+        choices=["replace", "reject"],
+        default="replace",
+        help="a second connection of a connected identity takes over, or is refused with HTTP 409 "
+        "(default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-replacements",
+        type=_at_least_one,
+        default=10,
+        metavar="N",
+        help="takeovers of one identity per minute; more are refused with HTTP 409 (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--send-timeout",
+        type=_seconds_or_off,
+        default=30.0,
+        metavar="SECONDS",
+        help="a station that reads nothing for this long while frames wait for it is disconnected "
+        "(default: %(default)g; 0: no limit)",
+    )
+    serve.add_argument(
+        "--backlog",
+        type=_at_least_one,
+        default=2048,
+        metavar="N",
+        help="the listen queue, for mass reconnects (default: %(default)s; capped by net.core.somaxconn)",
+    )
+    serve.add_argument(
+        "--organization",
+        help="profile 3: the organisation (O) every station certificate must name; its CN must be the identity",
+    )
+    serve.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
