@@ -109,7 +109,7 @@ class StationNotConnected(ConnectionError):
 
     def __init__(self, identity: str, detail: str = "") -> None:
         self.identity = identity
-        super().__init__(f"station {printable(identity)!r} is not connected" + (f" ({detail})" if detail else ""))
+        super().__init__(f"station '{printable(identity)}' is not connected" + (f" ({detail})" if detail else ""))
 
 
 class VersionMismatch(TypeError):
@@ -128,7 +128,7 @@ class VersionMismatch(TypeError):
         self.request_version = request_version
         self.station_version = station_version
         super().__init__(
-            f"station {printable(identity)!r} is connected with OCPP {station_version}: "
+            f"station '{printable(identity)}' is connected with OCPP {station_version}: "
             f"a {request_version} {action}Request cannot be sent to it "
             f"(use the ocppkit.v{station_version.replace('.', '')} class)"
         )
@@ -213,13 +213,14 @@ class ConnectionEvents:
         dropped: events this subscriber lost because its queue was full.
     """
 
-    __slots__ = ("__weakref__", "_ended", "_maxlen", "_queue", "_waiter", "dropped")
+    __slots__ = ("__weakref__", "_ended", "_maxlen", "_owner", "_queue", "_waiter", "dropped")
 
     def __init__(self, maxlen: int) -> None:
         self._maxlen = maxlen
         self._queue: collections.deque[ConnectionEvent] = collections.deque()
         self._waiter: asyncio.Future[None] | None = None
         self._ended = False
+        self._owner: weakref.WeakSet[ConnectionEvents] | None = None  # the registry's subscribers
         self.dropped = 0
 
     def __aiter__(self) -> ConnectionEvents:
@@ -246,6 +247,9 @@ class ConnectionEvents:
         """Unsubscribe: the events not read yet are dropped, and the iteration ends."""
         self._queue.clear()
         self._end()
+        if self._owner is not None:
+            self._owner.discard(self)
+            self._owner = None
 
     async def aclose(self) -> None:
         """As :meth:`close` (for ``contextlib.aclosing``)."""
@@ -359,11 +363,12 @@ class Registry:
 
     def ended(self, session: Session) -> None:
         """``session`` has ended and is no longer in ``sessions``."""
-        held = self._held.pop(session, None)
+        held = self._held.get(session)
         if held is None:
             return
         if not held.replaced:
             self._publish("disconnected", session, session.close_reason)
+        del self._held[session]
         if held.ended is not None:
             held.ended.set()
 
@@ -392,6 +397,7 @@ class Registry:
             sub._end()
         else:
             self._subscribers.add(sub)
+            sub._owner = self._subscribers
         return sub
 
     def _publish(self, kind: str, session: Session, reason: str = "") -> None:
@@ -424,7 +430,7 @@ class Registry:
             return await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
             what = "connected and booted" if booted else "connected"
-            raise asyncio.TimeoutError(f"station {printable(identity)!r} not {what} within {timeout:g} s") from None
+            raise asyncio.TimeoutError(f"station '{printable(identity)}' not {what} within {timeout:g} s") from None
         finally:
             entries = self._waiters.get(identity)
             if entries is not None and entry in entries:
@@ -507,13 +513,13 @@ class BlockingCSMS:
         return self._run(lambda: self.csms.wait_for(identity, booted=booted, timeout=timeout), "wait_for")
 
     def _run(self, make: Callable[[], Coroutine[Any, Any, T]], name: str) -> T:
+        if self.loop.is_closed() or not self.loop.is_running():
+            raise RuntimeError(f"BlockingCSMS.{name}(): the server's event loop is not running")
         if threading.get_ident() == self.loop_thread:
             raise RuntimeError(
                 f"BlockingCSMS.{name}() called from the thread running the server's event loop: it would "
-                f"block that loop for ever; await csms.{name}(...) there instead"
+                f"block that loop for ever; use csms.{name}() there (awaited where it is a coroutine)"
             )
-        if self.loop.is_closed() or not self.loop.is_running():
-            raise RuntimeError(f"BlockingCSMS.{name}(): the server's event loop is not running")
         return asyncio.run_coroutine_threadsafe(make(), self.loop).result()
 
 
