@@ -144,7 +144,8 @@ class ClusterLink(Protocol):
     ``csms.events()``, may ``add_listener``, and runs ``csms.call_local`` for remote callers and
     ``csms.disconnect`` for stations that connected elsewhere since) and ``close()`` at the
     beginning of its ``close()``. ``csms.call`` delegates to ``call`` every identity not held
-    locally.
+    locally. The server is already listening when ``start`` runs: subscribe to
+    ``csms.events()`` first, then read ``csms.stations()`` for the stations already connected.
     """
 
     async def start(self, csms: CSMSServer) -> None:
