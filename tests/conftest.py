@@ -37,6 +37,11 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/adapters/test_security_duplicates.py": ("network",),
     "tests/adapters/test_security_tls.py": ("network",),
     "tests/test_check.py::test_capture_of_a_real_loopback_session_by_tshark": ("network",),
+    # issue 13's station registry: csms.call from anywhere, events, blocking() from threads
+    "tests/adapters/test_registry.py": ("network",),
+    "tests/adapters/test_registry_events.py": ("network",),
+    # ... with the ocpp package's ChargePoint as the station
+    "tests/adapters/test_registry_interop.py": ("interop", "network"),
     # the ledger in a CSMS's handlers, over loopback WebSockets
     "tests/transactions/test_over_websockets.py": ("network",),
     "tests/test_check.py::test_a_real_websocket_session_recorded_by_the_csms": ("network",),

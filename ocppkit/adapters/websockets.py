@@ -22,9 +22,11 @@ rules (identity, Basic auth, TLS profile checks) live in ``ocppkit.adapters.hand
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 import ssl
+import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -37,8 +39,9 @@ from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFact
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
-from .. import Response
+from .. import Request, Response
 from ..edition import EDITIONS, edition_for_subprotocol
+from ..errors import CallTimeout
 from ..policy import Policy
 from ..router import Router
 from ._admission import Takeovers, admit
@@ -63,6 +66,19 @@ from .handshake import (
     identity_in_path,
     lenient_identity_rule,
     tls_context_check,
+)
+from .registry import (
+    BlockingCSMS,
+    ClusterLink,
+    ConnectionEvents,
+    Listener,
+    Registry,
+    StationInfo,
+    StationNotConnected,
+    VersionMismatch,
+    call_timed_out,
+    check_request,
+    check_timeout,
 )
 
 __all__ = [
@@ -100,7 +116,11 @@ class CSMSServer(OptionAttributes):
     (default 2.1, 2.0.1 and 1.6). Use as ``async with CSMSServer(...) as csms:`` after
     ``await csms.start(host, port)``, or ``await csms.start(...)`` / ``await csms.close()``.
     ``csms.sessions`` maps identities to live :class:`Session` objects, whose ``call()``
-    reaches the station.
+    reaches the station; ``await csms.call(identity, request)`` does the same from any
+    coroutine (and, with a ``cluster``, for stations held by other processes),
+    ``csms.blocking()`` from any other thread, and ``csms.stations()``, ``csms.wait_for()`` and
+    ``csms.events()`` say who is connected (see "Calling stations from anywhere" in
+    docs/adapters.md).
 
     What every station's session shares is one
     :class:`~ocppkit.adapters.asyncio.SessionOptions` record, ``options``; the keyword
@@ -185,6 +205,14 @@ class CSMSServer(OptionAttributes):
         options: the :class:`~ocppkit.adapters.asyncio.SessionOptions` of every station's
             session (default ``SessionOptions()``; the keyword parameters above override its
             fields).
+        node: this server's name among the nodes of a cluster (in every :class:`StationInfo`
+            it gives; default None).
+        cluster: the :class:`~ocppkit.adapters.registry.ClusterLink` reaching stations held by
+            other processes (``ocppkit.cluster``): ``call`` delegates to it every identity not
+            connected here; started at the end of :meth:`start`, closed at the beginning of
+            :meth:`close`. Default None: one process.
+        max_event_backlog: the events each :meth:`events` subscriber may have unread (default
+            1000); beyond it the oldest are dropped (and counted).
 
     Attributes:
         sessions: the live sessions by station identity.
@@ -227,6 +255,9 @@ class CSMSServer(OptionAttributes):
         compression: str | None | UnsetType = UNSET,
         policy: Policy | None | UnsetType = UNSET,
         options: SessionOptions | None = None,
+        node: str | None = None,
+        cluster: ClusterLink | None = None,
+        max_event_backlog: int = 1000,
     ) -> None:
         self.options = merge_options(
             options,
@@ -274,6 +305,23 @@ class CSMSServer(OptionAttributes):
         self.on_connect = on_connect
         self.on_disconnect = on_disconnect
         self.sessions: dict[str, Session] = {}
+        if node is not None and not (isinstance(node, str) and node):
+            raise ValueError(f"node: expected a non-empty string or None, got {node!r}")
+        if cluster is not None and not isinstance(cluster, ClusterLink):
+            raise TypeError(
+                f"cluster: expected a ClusterLink (async start(csms), call(identity, request, timeout), close()), "
+                f"got {type(cluster).__name__}"
+            )
+        if not (
+            isinstance(max_event_backlog, int) and not isinstance(max_event_backlog, bool) and max_event_backlog >= 1
+        ):
+            raise ValueError(f"max_event_backlog: expected an int >= 1, got {max_event_backlog!r}")
+        self.node = node
+        self.cluster = cluster
+        self.max_event_backlog = max_event_backlog
+        self._registry = Registry(self.sessions, node, max_event_backlog)
+        self._loop: tuple[asyncio.AbstractEventLoop, int] | None = None  # and its thread, once started
+        self._cluster_started = False
         self._server: Server | None = None
         # identities admitted by process_request, until _serve takes them (dropped with the connection)
         self._identities: weakref.WeakKeyDictionary[ServerConnection, str] = weakref.WeakKeyDictionary()
@@ -285,7 +333,10 @@ class CSMSServer(OptionAttributes):
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self, host: str = "127.0.0.1", port: int = 9000) -> None:
-        """Listen on ``host``:``port`` (port 0 picks a free port: see :attr:`port`)."""
+        """Listen on ``host``:``port`` (port 0 picks a free port: see :attr:`port`); then, with a
+        ``cluster``, await ``cluster.start(self)`` (if it raises, the server closes again)."""
+        self._loop = (asyncio.get_running_loop(), threading.get_ident())
+        self._registry.reopen()
         self._server = await serve(
             self._serve,
             host,
@@ -296,18 +347,147 @@ class CSMSServer(OptionAttributes):
             backlog=self.backlog,
             **websocket_settings(self.options, ServerPerMessageDeflateFactory),
         )
+        if self.cluster is not None:
+            try:
+                await self.cluster.start(self)
+            except BaseException:
+                await self.close()
+                raise
+            self._cluster_started = True
 
     async def close(self) -> None:
-        """Stop listening and close every station's connection."""
+        """Close the ``cluster`` link (if started), stop listening and close every station's
+        connection; then every :meth:`events` iteration ends and every :meth:`wait_for` still
+        waiting raises :class:`StationNotConnected`."""
+        if self.cluster is not None and self._cluster_started:
+            self._cluster_started = False
+            try:
+                await self.cluster.close()
+            except Exception:  # the stations are closed all the same
+                log.exception("the cluster link failed to close")
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        self._registry.close()
 
     async def __aenter__(self) -> CSMSServer:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    # ------------------------------------------------------------- calling stations
+
+    async def call(self, identity: str, request: Request[R], *, timeout: float | None = None) -> R:
+        """Call station ``identity`` and return its typed response, from any coroutine of the
+        server's loop: the station's session if it is connected here, else, with a
+        ``cluster``, ``cluster.call(identity, request, timeout)``.
+
+        ``timeout`` bounds the wait in seconds (None: the session's ``call_timeout``). When it
+        expires first, the CALL stays outstanding on the connection until its answer or its
+        ``call_timeout``, and later calls to the station queue behind it (one CALL at a time).
+
+        Raises:
+            StationNotConnected: the station is not connected here (nor, with a cluster,
+                anywhere); nothing was sent.
+            VersionMismatch: the request's class is of another OCPP version than the station's
+                connection; nothing was sent.
+            ocppkit.CallTimeout: no answer within ``timeout`` (or the session's
+                ``call_timeout``).
+            TypeError: ``request`` is not a generated ``<Action>Request``.
+            ValueError: ``timeout`` is not None or a number > 0.
+            CallErrorResponse: and the rest of what ``Session.call`` raises.
+        """
+        check_request(request)
+        if identity in self.sessions or self.cluster is None:
+            return await self.call_local(identity, request, timeout=timeout)
+        return await self.cluster.call(identity, request, check_timeout(timeout))
+
+    async def call_local(self, identity: str, request: Request[R], *, timeout: float | None = None) -> R:
+        """As :meth:`call`, for the stations connected to this server only (what a cluster node
+        runs for a remote caller): :class:`StationNotConnected` for any other."""
+        check_request(request)
+        seconds = check_timeout(timeout)
+        session = self.sessions.get(identity)
+        if session is None:
+            raise StationNotConnected(identity, f"not on node {self.node}" if self.node else "")
+        info = type(request).__ocpp__
+        if info.version != session.version:
+            raise VersionMismatch(identity, info.action, info.version, session.version)
+        if seconds is None:
+            return await session.call(request)
+        try:
+            return await asyncio.wait_for(session.call(request), seconds)
+        except asyncio.TimeoutError as exc:
+            if isinstance(exc, CallTimeout):  # the session's own (3.11+: an asyncio.TimeoutError)
+                raise
+            raise call_timed_out(request, seconds, session.version) from None
+
+    def stations(self) -> list[StationInfo]:
+        """The stations connected to this server now, in the order they connected."""
+        return self._registry.stations()
+
+    def station(self, identity: str) -> StationInfo | None:
+        """Station ``identity`` if it is connected to this server now, else None."""
+        return self._registry.station(identity)
+
+    async def wait_for(self, identity: str, *, booted: bool = False, timeout: float | None = None) -> StationInfo:
+        """Wait until station ``identity`` is connected to this server (with ``booted``, until
+        its BootNotification has been answered Accepted) and return it; at once if it already
+        is. Driven by the connection events: no polling.
+
+        Raises:
+            asyncio.TimeoutError: not so within ``timeout`` seconds (None: wait for ever).
+            StationNotConnected: the server closed meanwhile.
+            ValueError: ``timeout`` is not None or a number > 0.
+        """
+        return await self._registry.wait_for(identity, booted, check_timeout(timeout))
+
+    def events(self) -> ConnectionEvents:
+        """Subscribe to the connection events (:class:`ConnectionEvent`: ``"connected"``,
+        ``"booted"``, ``"disconnected"``, ``"replaced"``) from now on: an async iterator that
+        ends once the server has closed. Each subscriber keeps at most ``max_event_backlog``
+        unread events; a slower one loses its oldest (``.dropped`` counts them)."""
+        return self._registry.subscribe()
+
+    async def disconnect(self, identity: str, *, code: int = 1000, reason: str = "") -> bool:
+        """Close this server's connection of station ``identity`` with a WebSocket close
+        ``code`` and ``reason`` (the session's ``close_reason``, default ``"disconnected by the
+        CSMS"``) and wait until it has ended; False if it was not connected here."""
+        if not (
+            isinstance(code, int) and (code in (1000, 1001, 1002, 1003) or 1007 <= code <= 1014 or 3000 <= code <= 4999)
+        ):
+            raise ValueError(f"code: expected a WebSocket close code (1000-1003, 1007-1014, 3000-4999), got {code!r}")
+        if len(reason.encode()) > 123:
+            raise ValueError(f"reason: at most 123 bytes in UTF-8 (a close frame's limit), got {len(reason.encode())}")
+        session = self.sessions.get(identity)
+        if session is None:
+            return False
+        session.close_reason = session.close_reason or reason or "disconnected by the CSMS"
+        await session.transport.close(code, reason)
+        await self._registry.wait_ended(session)
+        return True
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(session, event)`` with every OCPP event of every session (the events
+        ``on_event`` gets, after it), for code that must see what stations send without taking
+        ``on_event`` (a cluster publishing it). An exception in it is logged and goes no
+        further."""
+        self._registry.listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Stop calling ``listener`` (ValueError if it was not added)."""
+        self._registry.listeners.remove(listener)
+
+    def blocking(self) -> BlockingCSMS:
+        """The same calls for synchronous code in other threads (see :class:`BlockingCSMS`).
+
+        Raises:
+            RuntimeError: the server has not been started.
+        """
+        if self._loop is None:
+            raise RuntimeError("csms.blocking(): start the server first (its event loop runs the calls)")
+        return BlockingCSMS(self, *self._loop)
 
     # ------------------------------------------------------------- handshake
 
@@ -324,21 +504,20 @@ class CSMSServer(OptionAttributes):
             await ws.close(1002, "No supported OCPP subprotocol")  # the handshake ended without one
             return
         router = self.routers.get(ed.version)
-        session = open_session(
-            WebSocketTransport(ws, self.options.accept_binary),
-            "csms",
-            ed.version,
-            router,
-            identity=identity,
-            options=self.options,
-        )
+        transport = _StationTransport(ws, self.options.accept_binary, self._registry)
+        session = open_session(transport, "csms", ed.version, router, identity=identity, options=self.options)
+        transport.session = session
+        session.on_event = self._registry.on_event_of(self.options.on_event)  # and the listeners
         old = self.sessions.get(identity)
-        self.sessions[identity] = session
         if old is not None:
             if old.received:  # taking over a connection that never said anything is free
                 self._takeovers.record(identity, time.monotonic())
             log.info("station %s: replaced by a new connection; the old one is aborted", ascii(identity))
             old.close_reason = "replaced by a new connection"  # what on_disconnect reads
+            self._registry.replaced(old)
+        self.sessions[identity] = session
+        self._registry.opened(session, ws.remote_address)
+        if old is not None:
             old.transport.abort()  # at once: a peer may never complete a close handshake
         try:
             await run_hook(self.on_connect, session, "on_connect")  # before the first message is read
@@ -346,4 +525,22 @@ class CSMSServer(OptionAttributes):
         finally:
             if self.sessions.get(identity) is session:
                 del self.sessions[identity]
+            self._registry.ended(session)
             await run_hook(self.on_disconnect, session, "on_disconnect")
+
+
+class _StationTransport(WebSocketTransport):
+    """A station's transport on the server: after each message sent, the registry checks
+    whether it answered the BootNotification Accepted (the ``"booted"`` event)."""
+
+    __slots__ = ("registry", "session")
+
+    def __init__(self, ws: ServerConnection, accept_binary: bool, registry: Registry) -> None:
+        super().__init__(ws, accept_binary)
+        self.registry = registry
+        self.session: Session | None = None
+
+    async def send(self, data: bytes) -> None:
+        await super().send(data)
+        if self.session is not None:
+            self.registry.sent(self.session)
