@@ -49,6 +49,8 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/test_markers.py::test_minus_m_selects_on_the_applied_markers": ("slow",),  # a pytest subprocess
     # issue 12's proof: a silent partition through the test's TCP proxy, noticed by the pings
     "tests/outbox_e2e/test_partition.py": ("network", "slow"),
+    # ... and a CSMS process, a station process, kill -9, a partition, CALLERRORs (about 30 s)
+    "tests/outbox_e2e/test_processes.py": ("network", "slow"),
     # the outbox under Hypothesis: random interleavings with crashes, on both stores (about 20 s)
     "tests/outbox/test_property.py": ("slow",),
 }
