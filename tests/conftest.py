@@ -51,6 +51,7 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/outbox_e2e/test_partition.py": ("network", "slow"),
     # ... and a CSMS process, a station process, kill -9, a partition, CALLERRORs (about 30 s)
     "tests/outbox_e2e/test_processes.py": ("network", "slow"),
+    "tests/outbox_e2e/test_cli_outbox.py": ("network", "slow"),  # `ocppkit station --outbox` processes
     # the outbox under Hypothesis: random interleavings with crashes, on both stores (about 20 s)
     "tests/outbox/test_property.py": ("slow",),
 }
