@@ -26,6 +26,7 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/interop/": ("interop",),
     # ... on the other end of a loopback WebSocket
     "tests/interop/test_ocpp_package.py": ("network",),
+    "tests/interop/test_outbox_ocpp_package.py": ("network",),  # our outbox across its CSMS's restart
     # ... in Node.js subprocesses, with ocpp-rpc from the npm registry (about 10 s)
     "tests/interop/test_ocpp_rpc.py": ("network", "slow"),
     # the adapters' suite: servers and clients on 127.0.0.1, TLS
