@@ -177,7 +177,8 @@ def test_outbox_survives_an_ocpp_package_csms_restart(version: str, tmp_path: Pa
                 handles = [start, *(station.submit(m) for m in messages16(start.transaction_id))]
             else:
                 boot = v201.BootNotificationRequest(
-                    charging_station=v201.ChargingStationType(model="x", vendor_name="ocppkit"), reason="PowerUp"
+                    charging_station=v201.ChargingStationType(model="x", vendor_name="ocppkit"),
+                    reason=v201.BootReasonEnumType.POWER_UP,
                 )
                 await station.call(boot)
                 handles = [station.submit(m) for m in events201()]

@@ -29,7 +29,7 @@ import datetime as dt
 import signal
 from typing import Any
 
-from ocppkit import CallErrorResponse, ErrorCode, Router, v16, v201
+from ocppkit import ErrorCode, OcppError, Router, v16, v201
 from ocppkit.adapters.asyncio import SessionOptions, current_session
 from ocppkit.adapters.websockets import CSMSServer
 from ocppkit.transactions import Ledger
@@ -62,7 +62,7 @@ class Recorder:
         name = label(request)
         if self.seen <= self.refuse:
             print("refused", name, flush=True)
-            raise CallErrorResponse(ErrorCode.INTERNAL_ERROR, "the ledger is not available (test)")
+            raise OcppError(ErrorCode.INTERNAL_ERROR, "the ledger is not available (test)")
         rec = self.ledger.record(current_session().identity, request)
         print("recorded", name, rec.status, flush=True)
         if self.delay and (self.delay_at is None or self.delay_at == self.seen):
@@ -77,7 +77,7 @@ def router16(rec: Recorder) -> Router:
     @router.on(v16.BootNotificationRequest)
     def boot(request: v16.BootNotificationRequest) -> v16.BootNotificationResponse:
         print("boot", current_session().identity, flush=True)
-        return v16.BootNotificationResponse(current_time=now(), interval=300, status="Accepted")
+        return v16.BootNotificationResponse(current_time=now(), interval=300, status=v16.RegistrationStatus.ACCEPTED)
 
     router.add(v16.HeartbeatRequest, lambda r: v16.HeartbeatResponse(current_time=now()))
     router.add(v16.StatusNotificationRequest, lambda r: v16.StatusNotificationResponse())
@@ -111,7 +111,9 @@ def router201(rec: Recorder) -> Router:
     @router.on(v201.BootNotificationRequest)
     def boot(request: v201.BootNotificationRequest) -> v201.BootNotificationResponse:
         print("boot", current_session().identity, flush=True)
-        return v201.BootNotificationResponse(current_time=now(), interval=300, status="Accepted")
+        return v201.BootNotificationResponse(
+            current_time=now(), interval=300, status=v201.RegistrationStatusEnumType.ACCEPTED
+        )
 
     router.add(v201.HeartbeatRequest, lambda r: v201.HeartbeatResponse(current_time=now()))
     router.add(v201.StatusNotificationRequest, lambda r: v201.StatusNotificationResponse())

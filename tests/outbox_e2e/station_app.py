@@ -151,7 +151,8 @@ async def boot(station: ChargingStation, version: str, deadline: float) -> None:
         request: Any = v16.BootNotificationRequest(charge_point_vendor="ocppkit", charge_point_model="e2e")
     else:
         request = v201.BootNotificationRequest(
-            charging_station=v201.ChargingStationType(model="e2e", vendor_name="ocppkit"), reason="PowerUp"
+            charging_station=v201.ChargingStationType(model="e2e", vendor_name="ocppkit"),
+            reason=v201.BootReasonEnumType.POWER_UP,
         )
     while True:
         session = await station.wait_connected(max(0.1, deadline - time.monotonic()))
