@@ -26,6 +26,7 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/interop/": ("interop",),
     # ... on the other end of a loopback WebSocket
     "tests/interop/test_ocpp_package.py": ("network",),
+    "tests/interop/test_outbox_ocpp_package.py": ("network",),  # our outbox across its CSMS's restart
     # ... in Node.js subprocesses, with ocpp-rpc from the npm registry (about 10 s)
     "tests/interop/test_ocpp_rpc.py": ("network", "slow"),
     # the adapters' suite: servers and clients on 127.0.0.1, TLS
@@ -52,6 +53,11 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/test_typing.py": ("slow",),
     "tests/test_codegen.py": ("slow",),
     "tests/test_markers.py::test_minus_m_selects_on_the_applied_markers": ("slow",),  # a pytest subprocess
+    # issue 12's proof: a silent partition through the test's TCP proxy, noticed by the pings
+    "tests/outbox_e2e/test_partition.py": ("network", "slow"),
+    # ... and a CSMS process, a station process, kill -9, a partition, CALLERRORs (about 30 s)
+    "tests/outbox_e2e/test_processes.py": ("network", "slow"),
+    "tests/outbox_e2e/test_cli_outbox.py": ("network", "slow"),  # `ocppkit station --outbox` processes
     # the outbox under Hypothesis: random interleavings with crashes, on both stores (about 20 s)
     "tests/outbox/test_property.py": ("slow",),
 }

@@ -36,6 +36,18 @@ __all__ = ["ChargingStation"]
 log = logging.getLogger("ocppkit")
 R = TypeVar("R", bound=Response)
 
+_CLOSE_TIMEOUT = 10.0  # seconds a closing handshake may take at most (websockets' default)
+
+
+def _close_timeout(options: SessionOptions) -> float:
+    """How long a closing connection waits for the CSMS's close frame and end of stream before
+    it is aborted. websockets waits this long after a keep-alive ping timed out, too: a peer that
+    did not answer a ping will not answer a close either, so it is bounded by ``ping_timeout``
+    (else a silent partition was noticed only ``ping_interval + ping_timeout + 10`` s later)."""
+    if options.ping_timeout is None:
+        return _CLOSE_TIMEOUT
+    return min(_CLOSE_TIMEOUT, options.ping_timeout)
+
 
 class ChargingStation(OptionAttributes):
     """A charging-station client: connects, reconnects, and exposes ``call()``.
@@ -66,6 +78,10 @@ class ChargingStation(OptionAttributes):
             station's certificate); its minimum version is raised to TLS 1.2.
         call_timeout: seconds a call of the station waits for the CSMS's answer (default 30).
         ping_interval: seconds between WebSocket pings (default 20); None or 0 disables them.
+            A CSMS that answers no ping within ``options.ping_timeout`` is taken for dead: the
+            connection is closed, waiting at most ``ping_timeout`` (10 s at most) more for the
+            closing handshake, so a silent partition is noticed within ``ping_interval + 2 *
+            ping_timeout``; then the station reconnects.
         reconnect: the :class:`RetryBackOff` timing of reconnection attempts.
         max_bad_messages: protocol violations by the CSMS after which the station closes the
             connection (close code 1008; default 20) and reconnects.
@@ -176,6 +192,7 @@ class ChargingStation(OptionAttributes):
             additional_headers=self._headers(),
             ssl=self.ssl_context,
             open_timeout=10,
+            close_timeout=_close_timeout(self.options),
             **websocket_settings(self.options, ClientPerMessageDeflateFactory),
         )
         ed = edition_for_subprotocol(ws.subprotocol or "")
