@@ -64,8 +64,9 @@ class SessionOptions:
         ping_interval: seconds between keep-alive pings where the transport sends them (the
             websockets adapter does); None or 0 disables them.
         ping_timeout: seconds to wait for the answer to a ping before the connection is taken
-            for dead and closed (default 20; a silent network partition is noticed within
-            ``ping_interval + ping_timeout``); None waits for ever.
+            for dead and closed, waiting at most as long again (10 s at most) for the closing
+            handshake (default 20; a silent network partition is noticed within
+            ``ping_interval + 2 * ping_timeout``); None waits for ever.
         send_timeout: seconds the session waits for the transport to take a message while the
             peer reads nothing (its receive window and our send buffer are full) before it aborts
             the connection (default 30; None: wait for ever). A peer that never reads cannot hold

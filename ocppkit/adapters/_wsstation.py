@@ -36,18 +36,6 @@ __all__ = ["ChargingStation"]
 log = logging.getLogger("ocppkit")
 R = TypeVar("R", bound=Response)
 
-_CLOSE_TIMEOUT = 10.0  # seconds a closing handshake may take at most (websockets' default)
-
-
-def _close_timeout(options: SessionOptions) -> float:
-    """How long a closing connection waits for the CSMS's close frame and end of stream before
-    it is aborted. websockets waits this long after a keep-alive ping timed out, too: a peer that
-    did not answer a ping will not answer a close either, so it is bounded by ``ping_timeout``
-    (else a silent partition was noticed only ``ping_interval + ping_timeout + 10`` s later)."""
-    if options.ping_timeout is None:
-        return _CLOSE_TIMEOUT
-    return min(_CLOSE_TIMEOUT, options.ping_timeout)
-
 
 class ChargingStation(OptionAttributes):
     """A charging-station client: connects, reconnects, and exposes ``call()``.
@@ -192,7 +180,6 @@ class ChargingStation(OptionAttributes):
             additional_headers=self._headers(),
             ssl=self.ssl_context,
             open_timeout=10,
-            close_timeout=_close_timeout(self.options),
             **websocket_settings(self.options, ClientPerMessageDeflateFactory),
         )
         ed = edition_for_subprotocol(ws.subprotocol or "")

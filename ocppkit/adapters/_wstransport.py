@@ -72,11 +72,22 @@ class WebSocketTransport:
         await self.ws.close(code, reason)
 
 
+#: seconds a closing handshake may take at most (websockets' default close_timeout)
+CLOSE_TIMEOUT = 10.0
+
+
 def websocket_settings(options: SessionOptions, deflate: type[Any]) -> dict[str, Any]:
-    """What both roles pass to websockets' ``serve``/``connect`` from the session options."""
+    """What both roles pass to websockets' ``serve``/``connect`` from the session options.
+
+    The closing handshake is bounded by ``ping_timeout`` too: websockets closes a connection
+    whose ping went unanswered, and a peer that answered no ping will not answer a close either
+    (without the bound a silent partition was noticed only ``ping_interval + ping_timeout + 10``
+    seconds later)."""
+    close_timeout = CLOSE_TIMEOUT if options.ping_timeout is None else min(CLOSE_TIMEOUT, options.ping_timeout)
     return {
         "ping_interval": options.ping_interval or None,  # 0 disables pings, as None does
         "ping_timeout": options.ping_timeout,
+        "close_timeout": close_timeout,
         "max_size": options.max_frame_size,
         "compression": options.compression,
         "extensions": [deflate(**DEFLATE)] if options.compression == "deflate" else None,

@@ -15,6 +15,7 @@ import itertools
 import json
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TextIO
 
@@ -359,8 +360,10 @@ async def _session_2x(
     if auth is None or auth.id_token_info.status != accepted:
         raise _Stop  # no transaction without an accepted token
 
+    tx_id = f"demo-{uuid.uuid4().hex[:12]}"  # unique per run: a restarted station starts a new one
+
     def event(seq: int, kind: str, trigger: str, wh: float, **extra: Any) -> Any:
-        info = extra.pop("transaction_info", None) or m.TransactionType(transaction_id="demo-tx-1")
+        info = extra.pop("transaction_info", None) or m.TransactionType(transaction_id=tx_id)
         return m.TransactionEventRequest(
             event_type=getattr(m.TransactionEventEnumType, kind),
             timestamp=_now(),
@@ -390,9 +393,7 @@ async def _session_2x(
             "ENDED",
             "DEAUTHORIZED",
             0.0,
-            transaction_info=m.TransactionType(
-                transaction_id="demo-tx-1", stopped_reason=m.ReasonEnumType.DE_AUTHORIZED
-            ),
+            transaction_info=m.TransactionType(transaction_id=tx_id, stopped_reason=m.ReasonEnumType.DE_AUTHORIZED),
         )
         await step("TransactionEvent Ended", ended)
     else:

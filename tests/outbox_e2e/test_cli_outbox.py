@@ -135,12 +135,6 @@ def test_cli_station_killed_mid_transaction_delivers_its_outbox_after_the_next_b
     run(scenario(), 60)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ocppkit/adapters/demo.py: every `ocppkit station` run uses transactionId 'demo-tx-1', so a run "
-    "restarted on the same outbox continues the interrupted transaction's seqNo (Started at seqNo 2) and the "
-    "CSMS sees one transaction with two Started events (reported to the lead; remove this mark with the fix)",
-)
 def test_cli_station_restarted_starts_a_new_2x_transaction(tmp_path: Path) -> None:
     async def scenario() -> None:
         ledger, port, outbox = tmp_path / "ledger.sqlite", free_port(), tmp_path / "outbox.sqlite"
