@@ -44,6 +44,7 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/cluster/": ("network",),
     "tests/cluster/test_cluster.py::test_two_nodes_a_client_calls_each_station_typed": ("slow",),
     "tests/cluster/test_cluster.py::test_calls_queue_at_the_node_with_their_deadline_and_bounds": ("slow",),
+    "tests/cluster/test_three_nodes.py": ("interop",),
     "tests/cluster/test_faults.py::test_a_node_killed_with_sigkill_expires_and_its_station_is_reached_elsewhere": (
         "slow",
     ),
