@@ -253,11 +253,13 @@ class Client:
         checked = time.monotonic()
         try:
             while self._waiting:
-                item = await self.redis.blpop([key], timeout=_BLOCK)
+                item: Any = await self.redis.blpop([key], timeout=_BLOCK)
                 if item is not None:
-                    more = await self.redis.lpop(key, 256) or []
-                    for raw in [item[1], *more]:
-                        self._deliver(raw)
+                    self._deliver(item[1])
+                    if len(self._waiting) > 1:  # more may be there: take them in one round trip
+                        more: Any = await self.redis.lpop(key, 256)
+                        for raw in more or []:
+                            self._deliver(raw)
                 if time.monotonic() - checked >= _BLOCK:
                     checked = time.monotonic()
                     await self._check_nodes()

@@ -58,6 +58,7 @@ _TAKEOVER = msgspec.json.Decoder(_Takeover)
 class _Held:
     info: StationInfo
     epoch: int | None  # None: not registered yet (Redis was unreachable)
+    registering: bool = False  # a claim is under way: one connection claims one epoch
 
 
 def _positive(name: str, value: object, kind: type = float) -> None:
@@ -254,10 +255,9 @@ class Node:
         identity = info.identity
         held = self._held.get(identity)
         if event.kind == "connected":
-            if held is not None and held.info.since == info.since and held.epoch is not None:
-                return  # the refresh found it first
-            fresh = self._held[identity] = _Held(info, None)
-            await self._register(identity, fresh)
+            if held is None or held.info.since != info.since:  # else the refresh found it first
+                held = self._held[identity] = _Held(info, None)
+            await self._register(identity, held)
         elif event.kind == "booted":
             if held is None or held.info.since != info.since:
                 return
@@ -351,7 +351,12 @@ class Node:
             args: list[Any] = [self.keys.prefix, self.node, ttl, len(chunk)]
             for identity, held in chunk:
                 args += [identity, held.epoch, *info_fields(held.info, self.node)]
-            lost += await self._refresh_script(args=args)
+            gone, adopt = await self._refresh_script(args=args)
+            lost += gone
+            for i in range(0, len(adopt), 2):
+                mine = self._held.get(adopt[i].decode("utf-8", "surrogateescape"))
+                if mine is not None:
+                    mine.epoch = int(adopt[i + 1])
         self._up()
         for raw in lost:
             identity = raw.decode("utf-8", "surrogateescape")
@@ -384,7 +389,9 @@ class Node:
                     except (msgspec.DecodeError, msgspec.ValidationError):
                         continue
                     held = self._held.get(t.identity)
-                    if held is not None and held.epoch is not None and t.epoch > held.epoch:
+                    # a newer connection on this node itself is the CSMS's own duplicate policy
+                    mine = t.node == self.node
+                    if held is not None and held.epoch is not None and t.epoch > held.epoch and not mine:
                         await self._drop(t.identity, held, f"connected to node {ascii(t.node)} (epoch {t.epoch})")
             except _REDIS_ERRORS as exc:
                 self._down(exc)

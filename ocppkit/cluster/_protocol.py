@@ -344,10 +344,11 @@ return epoch
 """
 
 # ARGV: prefix, node, presence ms, n, then n times (identity, epoch, version, since, boot_state,
-# remote_address) -> the identities this node lost (a newer epoch elsewhere)
+# remote_address) -> {the identities this node lost (a newer epoch on another node), then
+# identity, epoch pairs of newer registrations by this node itself (adopted)}
 REFRESH = """
 local p, node, ttl, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local lost = {}
+local lost, adopt = {}, {}
 local skeys = p .. 'stations:' .. node
 redis.call('SET', p .. 'node:' .. node, '1', 'PX', ttl)
 redis.call('SADD', p .. 'nodes', node)
@@ -363,7 +364,14 @@ for i = 0, n - 1 do
       redis.call('HSET', skey, 'boot_state', ARGV[b + 4])
       redis.call('PEXPIRE', skey, ttl)
     elseif cur > epoch then
-      islost = true
+      if redis.call('HGET', skey, 'node') == node then
+        adopt[#adopt + 1] = id  -- this node registered a newer connection of it: that one is ours
+        adopt[#adopt + 1] = tostring(cur)
+        epoch = cur
+        redis.call('PEXPIRE', skey, ttl)
+      else
+        islost = true
+      end
     else
       write = true
     end
@@ -393,7 +401,7 @@ for i = 0, n - 1 do
   end
 end
 redis.call('PEXPIRE', skeys, ttl)
-return lost
+return {lost, adopt}
 """
 
 # ARGV: prefix, node, graceful (1/0), n, then n times (identity, epoch)
@@ -432,6 +440,16 @@ local fields = {}
 for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('XADD', stream, '*', unpack(fields))
 return {'queued', node, rec[2]}
+"""
+
+# ARGV: reply list, reply ms, stream, group, entry id, reply -> 1: the answer and its
+# acknowledgement in one step (XACK, then XDEL: the stream holds only unanswered calls)
+ANSWER = """
+redis.call('RPUSH', ARGV[1], ARGV[6])
+redis.call('PEXPIRE', ARGV[1], ARGV[2])
+redis.call('XACK', ARGV[3], ARGV[4], ARGV[5])
+redis.call('XDEL', ARGV[3], ARGV[5])
+return 1
 """
 
 # ARGV: prefix -> flat list: identity, node, version, since, boot_state, remote_address, ...

@@ -26,6 +26,7 @@ import redis.exceptions as rexc
 from .. import decode_payload, encode_payload
 from ._host import ClusterHost
 from ._protocol import (
+    ANSWER,
     GROUP,
     CallInterrupted,
     ClusterBusy,
@@ -94,6 +95,7 @@ class CallServer:
         self.max_queued_calls = max_queued_calls
         self.max_pending = max_pending
         self.reply_ttl_ms = int(reply_ttl * 1000)
+        self._answer_script = redis.register_script(ANSWER)
         self.retry_interval = retry_interval
         self._queues: dict[str, collections.deque[_Call]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -210,14 +212,10 @@ class CallServer:
             return error_reply(call.call, exc, call.version)
 
     async def _answer(self, call: _Call, reply: Reply) -> None:
-        key = call.reply
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.rpush(key, msgspec.json.encode(reply))
-                pipe.pexpire(key, self.reply_ttl_ms)
-                pipe.xack(self.stream, GROUP, call.id)
-                pipe.xdel(self.stream, call.id)
-                await pipe.execute()
+            await self._answer_script(
+                args=[call.reply, self.reply_ttl_ms, self.stream, GROUP, call.id, msgspec.json.encode(reply)]
+            )
             self.served += 1
         except _REDIS_ERRORS as exc:  # the caller times out; the entry stays pending
             log.warning("node %s: the answer to a call could not be sent: %s", ascii(self.node), exc)

@@ -78,7 +78,7 @@ class StandInCSMS:
         )
 
     def stations(self) -> list[StationInfo]:
-        return [self._info(s) for s in self.server.sessions.values()]
+        return [self._info(s) for s in self.server.sessions.values() if s in self._since]  # announced ones
 
     async def call_local(self, identity: str, request: Request[R], *, timeout: float | None = None) -> R:
         session = self.server.sessions.get(identity)
@@ -139,9 +139,12 @@ class StandInCSMS:
                 self._emit("booted", session)
 
 
-async def start_csms(url: str, name: str, router: Router, **node_kw: Any) -> tuple[StandInCSMS, Node]:
-    """A CSMS on a free port of 127.0.0.1 that is node ``name`` of the cluster at ``url``."""
+async def start_csms(
+    url: str, name: str, router: Router, csms_kw: dict[str, Any] | None = None, **node_kw: Any
+) -> tuple[StandInCSMS, Node]:
+    """A CSMS on a free port of 127.0.0.1 that is node ``name`` of the cluster at ``url``
+    (``csms_kw``: CSMSServer's parameters; the others: the Node's)."""
     node = Node(url, node=name, **node_kw)
-    csms = StandInCSMS(router, node=name, cluster=node)
+    csms = StandInCSMS(router, node=name, cluster=node, **(csms_kw or {}))
     await csms.start()
     return csms, node
