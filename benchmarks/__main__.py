@@ -1,4 +1,4 @@
-"""``python -m benchmarks [payload|codec|import|rpc|load|attack|cluster|all] [--quick] [--json FILE]``: see README.md."""
+"""``python -m benchmarks [payload|codec|import|rpc|load|attack|cluster|all] [--quick] [--json FILE]``: README.md."""
 
 from __future__ import annotations
 

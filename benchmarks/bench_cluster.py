@@ -89,7 +89,7 @@ async def _throughput(url: str, stations: int, callers: int, duration: float) ->
     echo = [EchoStation(f"ws://127.0.0.1:{(a if i % 2 else b).port}/", f"CP{i:05d}") for i in range(stations)]
     client = Client(url)
     latencies: list[float] = []
-    errors = 0
+    errors: dict[str, int] = {}
     try:
         for i in range(0, stations, 100):
             await asyncio.gather(*(s.__aenter__() for s in echo[i : i + 100]))
@@ -100,15 +100,15 @@ async def _throughput(url: str, stations: int, callers: int, duration: float) ->
         end = time.perf_counter() + duration
 
         async def caller() -> None:
-            nonlocal errors
             req = dt("x")
             while time.perf_counter() < end:
                 t = time.perf_counter()
                 try:
                     await client.call(rng.choice(ids), req, timeout=10)
                     latencies.append(time.perf_counter() - t)
-                except Exception:
-                    errors += 1
+                except Exception as exc:
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    await asyncio.sleep(0.01)
 
         started = time.perf_counter()
         await asyncio.gather(*(caller() for _ in range(callers)))
@@ -198,7 +198,7 @@ def run(
         print(
             f"  throughput: {thr['stations']} stations on two nodes, {thr['callers']} callers, "
             f"{thr['duration_s']:.1f} s: {thr['calls_per_s']:.0f} calls/s (p50 {thr['p50_ms']:.2f} ms, "
-            f"p99 {thr['p99_ms']:.2f} ms, {thr['errors']} errors)"
+            f"p99 {thr['p99_ms']:.2f} ms, errors {thr['errors'] or 'none'})"
         )
         cpu_calls = 2000 if quick else 6000
         plain = min(asyncio.run(_cpu_per_call(server.url, 20, cpu_calls, False)) for _ in range(2))
