@@ -1,4 +1,4 @@
-"""``python -m benchmarks [payload|codec|import|rpc|load|attack|all] [--quick] [--json FILE]``: see README.md."""
+"""``python -m benchmarks [payload|codec|import|rpc|load|attack|cluster|all] [--quick] [--json FILE]``: README.md."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import bench_attack, bench_codec, bench_import, bench_load, bench_payload, bench_rpc
+from . import bench_attack, bench_cluster, bench_codec, bench_import, bench_load, bench_payload, bench_rpc
 
 
 def _versions() -> dict[str, str]:
@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("payload", "codec", "import", "rpc", "load", "attack", "all"),
+        choices=("payload", "codec", "import", "rpc", "load", "attack", "cluster", "all"),
         default="all",
-        help="`all`: payload, codec, import, rpc, attack, and load when --quick or --with-load",
+        help="`all`: payload, codec, import, rpc, attack, and load and cluster when --quick or --with-load",
     )
     parser.add_argument(
         "--quick", action="store_true", help="short run for CI (`all --quick` about 70-80 s, load and attack included)"
@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, help="load: rounds, each runs both servers (default 2, quick 1)")
     parser.add_argument("--load-version", default="2.0.1", choices=("2.0.1", "1.6"), help="load: OCPP version")
+    parser.add_argument("--cluster-stations", type=int, help="cluster: stations on two nodes (default 1000, quick 200)")
     parser.add_argument("--flooders", type=int, help="attack: hostile connections (default 30)")
     parser.add_argument(
         "--attack-duration", type=float, help="attack: seconds of Heartbeats per trial (default 10, quick 3)"
@@ -160,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print()
 
+    if args.which == "cluster" or (args.which == "all" and (args.quick or args.with_load)):
+        results["cluster"] = bench_cluster.run(quick=args.quick, stations=args.cluster_stations)
+        print()
+
     if args.which in ("attack", "all"):
         results["attack"] = bench_attack.run(
             quick=args.quick, flooders=args.flooders, duration=args.attack_duration, rounds=args.attack_rounds
@@ -209,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         targets.extend(bench_load.target_lines(results["load"]))
     if "attack" in results:
         targets.extend(bench_attack.target_lines(results["attack"]))
+    if "cluster" in results:
+        targets.extend(bench_cluster.target_lines(results["cluster"]))
     results["targets"] = [{"target": t, "measured": m, "pass": ok} for t, m, ok in targets]
     results["elapsed_s"] = time.perf_counter() - started
 

@@ -46,6 +46,14 @@ MARKS: dict[str, tuple[str, ...]] = {
     # the ledger in a CSMS's handlers, over loopback WebSockets
     "tests/transactions/test_over_websockets.py": ("network",),
     "tests/test_check.py::test_a_real_websocket_session_recorded_by_the_csms": ("network",),
+    # issue 13's cluster: a real redis-server on 127.0.0.1, nodes and stations over loopback WebSockets
+    "tests/cluster/": ("network",),
+    "tests/cluster/test_cluster.py::test_two_nodes_a_client_calls_each_station_typed": ("slow",),
+    "tests/cluster/test_cluster.py::test_calls_queue_at_the_node_with_their_deadline_and_bounds": ("slow",),
+    "tests/cluster/test_three_nodes.py": ("interop",),
+    "tests/cluster/test_faults.py::test_a_node_killed_with_sigkill_expires_and_its_station_is_reached_elsewhere": (
+        "slow",
+    ),
     # the big suites: every schema against jsonschema, the twins under Hypothesis, mypy, codegen
     "tests/test_differential.py": ("slow",),
     "tests/test_codec_parity.py": ("slow",),
