@@ -12,8 +12,7 @@
 
 Everything (stations, nodes, client) runs in this one process on 127.0.0.1, with redis-server
 (from PATH, no persistence) as a child process; the numbers are per core of this machine.
-INTERIM: the nodes are the tests' stand-in CSMS (tests/cluster/standin.py) until the registry
-branch lands; then ``CSMSServer(router, node=..., cluster=Node(...))``.
+The nodes are ``CSMSServer(router, node=..., cluster=Node(...))`` (tests/cluster/nodes.py).
 """
 
 from __future__ import annotations
@@ -139,14 +138,15 @@ def _cpu() -> float:
 async def _cpu_per_call(url: str, stations: int, calls: int, with_cluster: bool) -> float:
     from ocppkit import v201
     from tests.cluster.helpers import EchoStation, dt, routers
-    from tests.cluster.standin import StandInCSMS, start_csms
+    from ocppkit.adapters.websockets import CSMSServer
+    from tests.cluster.nodes import start_csms
 
     unlimited = {"max_call_rate": 0}  # the stations call as fast as they can
     if with_cluster:
         csms, _ = await start_csms(url, "bench-cpu", routers(), csms_kw=unlimited)
     else:
-        csms = StandInCSMS(routers(), **unlimited)
-        await csms.start()
+        csms = CSMSServer(routers(), **unlimited)
+        await csms.start("127.0.0.1", 0)
     echo = [EchoStation(f"ws://127.0.0.1:{csms.port}/", f"CPU{i}") for i in range(stations)]
     try:
         await asyncio.gather(*(s.__aenter__() for s in echo))

@@ -44,6 +44,7 @@ MODULES = (
     "ocppkit.adapters.outbox",
     "ocppkit.outbox",
     "ocppkit.transactions",
+    "ocppkit.cluster",
 )
 REGENERATE = "python docs/make_api_reference.py"
 SECTIONS = ("Parameters", "Attributes", "Raises", "Returns")

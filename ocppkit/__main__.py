@@ -133,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.argv = list(argv)  # serve --workers starts its workers with the same options
     if args.command == "check":
         return int(args.func(args))
     run = {"demo": _demo, "serve": _serve, "station": _station, "decode": _decode}[args.command]

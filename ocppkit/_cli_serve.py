@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hmac
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.parse
 from typing import Any
 
 from ._cli_common import (
@@ -19,6 +25,7 @@ from ._cli_common import (
     _one_line,
     _one_of,
     _port,
+    _positive,
     _prefix,
     _printable,
     _printer,
@@ -44,6 +51,8 @@ def _serve_checks(args: argparse.Namespace) -> None:
         raise UsageError("security profile 3 needs --cafile (the CA that signs station certificates)")
     if profile < 3 and args.organization is not None:
         raise UsageError(f"--organization is for security profile 3 (station certificates), not {profile}")
+    if args.cluster is None and (args.node is not None or args.publish):
+        raise UsageError("--node and --publish are for --cluster")
     if profile < 3 and args.cafile:
         raise UsageError(f"--cafile is for security profile 3 (station certificates), not {profile}")
     _existing_files(args, "certfile", "keyfile", "cafile")
@@ -69,8 +78,34 @@ def _ssl_server(args: argparse.Namespace) -> Any:
     return ctx
 
 
+def _cluster_node(args: argparse.Namespace) -> Any:
+    """The ``ocppkit.cluster.Node`` of ``--cluster``, or None."""
+    if args.cluster is None:
+        return None
+    try:
+        from .cluster import Node
+    except ImportError:
+        raise UsageError('--cluster needs the cluster extra: pip install "ocppkit[cluster]"') from None
+    publish: Any = "all" if "all" in (args.publish or ()) else tuple(args.publish or ())
+    try:
+        return Node(args.cluster, node=args.node, presence_ttl=args.presence_ttl, publish=publish)
+    except ValueError as exc:
+        raise UsageError(_printable(str(exc))) from None
+
+
+def _where(url: str) -> str:
+    """A Redis URL without its password, for the terminal."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
 def _serve(args: argparse.Namespace) -> int:
     _serve_checks(args)
+    if args.workers > 1:
+        return _run_workers(args)
+    if args.cluster is not None and args.node is None:
+        args.node = socket.gethostname()
     demo, ws = _need_websockets()
     versions = args.version or _NEWEST_FIRST
     ssl_context = _ssl_server(args)
@@ -98,17 +133,25 @@ def _serve(args: argparse.Namespace) -> int:
             max_replacements=args.max_replacements,
             send_timeout=args.send_timeout or None,
             backlog=args.backlog,
+            reuse_port=args.reuse_port,
+            node=args.node,
+            cluster=_cluster_node(args),
         )
         try:
             await csms.start(args.host, args.port)
         except OSError as exc:
             raise UsageError(f"cannot listen on {_printable(args.host)}:{args.port}: {_one_line(exc)}") from None
+        except Exception as exc:  # the cluster: Redis unreachable at start
+            raise UsageError(f"cannot join the cluster at {_where(args.cluster)}: {_one_line(exc)}") from None
         stop = asyncio.Event()
         _on_stop_signals(stop.set)
         scheme = "wss" if args.security_profile >= 2 else "ws"
         print(
             f"CSMS listening on {scheme}://{args.host}:{csms.port}{args.path_prefix}<identity>"
-            f" (OCPP {', '.join(versions)})",
+            f" (OCPP {', '.join(versions)}"
+            + (f"; node {_printable(args.node)} of the cluster at {_where(args.cluster)}" if args.cluster else "")
+            + (f"; worker pid {os.getpid()}" if args.reuse_port else "")
+            + ")",
             flush=True,
         )
         try:
@@ -124,6 +167,53 @@ def _serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # where signal handlers are not available
         pass
     return 0
+
+
+def _worker_argv(argv: list[str], index: int, node: str | None) -> list[str]:
+    """The command line of worker ``index``: ours without ``--workers`` and ``--node``, with
+    ``--reuse-port`` and, in a cluster, the worker's own node name (``NAME-index``, the same at
+    every restart, so that a restarted worker answers the calls left for it)."""
+    out: list[str] = []
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+            continue
+        name = token.split("=", 1)[0]
+        if name in ("--workers", "--node"):
+            skip = "=" not in token
+            continue
+        out.append(token)
+    out.append("--reuse-port")
+    if node is not None:
+        out += ["--node", f"{node}-{index}"]
+    return out
+
+
+def _run_workers(args: argparse.Namespace) -> int:
+    """``--workers N``: N serving processes on one port (SO_REUSEPORT), stopped together."""
+    if args.port == 0:
+        raise UsageError("--workers needs a fixed --port (the workers share it)")
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise UsageError("--workers needs SO_REUSEPORT, which this platform lacks")
+    node = (args.node or socket.gethostname()) if args.cluster else None
+    argv = [a for a in args.argv if a != "serve"]
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "ocppkit", "serve", *_worker_argv(argv, i, node)])
+        for i in range(1, args.workers + 1)
+    ]
+    print(f"ocppkit serve: {args.workers} workers on port {args.port} (pids {', '.join(str(p.pid) for p in procs)})")
+    sys.stdout.flush()
+
+    def forward(signum: int, frame: Any) -> None:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, forward)
+    codes = [proc.wait() for proc in procs]
+    return max(codes, key=abs)
 
 
 def add_serve_parser(sub: Any, fmt: Any) -> None:
@@ -212,6 +302,40 @@ def add_serve_parser(sub: Any, fmt: Any) -> None:
         default=2048,
         metavar="N",
         help="the listen queue, for mass reconnects (default: %(default)s; capped by net.core.somaxconn)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_at_least_one,
+        default=1,
+        metavar="N",
+        help="serve from N processes sharing the port (SO_REUSEPORT), so that the CSMS uses every core "
+        "(default: %(default)s)",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
+    serve.add_argument(
+        "--cluster",
+        metavar="REDIS_URL",
+        help="join the cluster on this Redis (redis://host:port/db): stations are reachable from every node "
+        'and from ocppkit.cluster.Client (needs pip install "ocppkit[cluster]")',
+    )
+    serve.add_argument(
+        "--node",
+        help="this node's name in the cluster (default: the host name; with --workers N, NAME-1 ... NAME-N)",
+    )
+    serve.add_argument(
+        "--presence-ttl",
+        type=_positive,
+        default=10.0,
+        metavar="SECONDS",
+        help="with --cluster: how long a station stays registered after its node stops refreshing it "
+        "(default: %(default)g)",
+    )
+    serve.add_argument(
+        "--publish",
+        action="append",
+        metavar="ACTION",
+        help="with --cluster: publish what stations send of this action to the cluster's message stream "
+        "(repeatable; 'all' for every action)",
     )
     serve.add_argument(
         "--organization",

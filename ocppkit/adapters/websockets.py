@@ -186,6 +186,9 @@ class CSMSServer(OptionAttributes):
         backlog: the listen queue of the server socket (default 2048, so that thousands of
             stations reconnecting at once after an outage are queued rather than refused; the
             kernel caps it at ``net.core.somaxconn``).
+        reuse_port: listen with ``SO_REUSEPORT``, so that several processes share the port and
+            the kernel spreads the connections over them (``ocppkit serve --workers N``; Linux,
+            BSD; default False).
         boot_gating: refuse (``SecurityError``) a station's calls until its BootNotification is
             accepted (default False); see :class:`ocppkit.Connection`.
         on_connect: ``on_connect(session)`` (may be a coroutine), after the upgrade and before the
@@ -208,9 +211,11 @@ class CSMSServer(OptionAttributes):
         node: this server's name among the nodes of a cluster (in every :class:`StationInfo`
             it gives; default None).
         cluster: the :class:`~ocppkit.adapters.registry.ClusterLink` reaching stations held by
-            other processes (``ocppkit.cluster``): ``call`` delegates to it every identity not
-            connected here; started at the end of :meth:`start`, closed at the beginning of
-            :meth:`close`. Default None: one process.
+            other processes: an ``ocppkit.cluster.Node``, or its Redis URL
+            (``"redis://host:6379/0"``, with ``node=``; needs ``ocppkit[cluster]``), for a node
+            with the default settings. ``call`` delegates to it every identity not connected
+            here; started at the end of :meth:`start`, closed at the beginning of :meth:`close`.
+            Default None: one process.
         max_event_backlog: the events each :meth:`events` subscriber may have unread (default
             1000); beyond it the oldest are dropped (and counted).
 
@@ -247,6 +252,7 @@ class CSMSServer(OptionAttributes):
         send_timeout: float | None | UnsetType = UNSET,
         accept_binary: bool | UnsetType = UNSET,
         backlog: int = 2048,
+        reuse_port: bool = False,
         boot_gating: bool | UnsetType = UNSET,
         on_connect: Callable[[Session], Awaitable[None] | None] | None = None,
         on_disconnect: Callable[[Session], Awaitable[None] | None] | None = None,
@@ -256,7 +262,7 @@ class CSMSServer(OptionAttributes):
         policy: Policy | None | UnsetType = UNSET,
         options: SessionOptions | None = None,
         node: str | None = None,
-        cluster: ClusterLink | None = None,
+        cluster: ClusterLink | str | None = None,
         max_event_backlog: int = 1000,
     ) -> None:
         self.options = merge_options(
@@ -279,6 +285,7 @@ class CSMSServer(OptionAttributes):
         if not (isinstance(backlog, int) and not isinstance(backlog, bool) and backlog >= 1):
             raise ValueError(f"backlog: expected an int >= 1, got {backlog!r}")
         self.backlog = backlog
+        self.reuse_port = bool(reuse_port)
         self.routers, self.versions = routers_by_version(routers, versions)
         if security_profile not in (0, 1, 2, 3):
             raise ValueError(f"security_profile: expected 0, 1, 2 or 3, got {security_profile!r}")
@@ -307,6 +314,12 @@ class CSMSServer(OptionAttributes):
         self.sessions: dict[str, Session] = {}
         if node is not None and not (isinstance(node, str) and node):
             raise ValueError(f"node: expected a non-empty string or None, got {node!r}")
+        if isinstance(cluster, str):  # "redis://host:port/0": a node of the cluster (ocppkit[cluster])
+            if node is None:
+                raise ValueError("cluster: a cluster URL needs node=, this server's name among the nodes")
+            from ..cluster import Node
+
+            cluster = Node(cluster, node=node)
         if cluster is not None and not isinstance(cluster, ClusterLink):
             raise TypeError(
                 f"cluster: expected a ClusterLink (async start(csms), call(identity, request, timeout), close()), "
@@ -345,6 +358,7 @@ class CSMSServer(OptionAttributes):
             process_request=self._process_request,
             ssl=self.ssl_context,
             backlog=self.backlog,
+            reuse_port=self.reuse_port or None,
             **websocket_settings(self.options, ServerPerMessageDeflateFactory),
         )
         if self.cluster is not None:

@@ -210,10 +210,7 @@ class Client:
                 if status == "expired":
                     raise PresenceExpired(identity, node)
                 if status == "version":
-                    raise VersionMismatch(
-                        f"station {ascii(identity)} is connected with OCPP {station_version.decode()}; "
-                        f"the request is a {info.version} {type(request).__name__}"
-                    )
+                    raise VersionMismatch(identity, info.action, info.version, station_version.decode())
                 if status == "busy":
                     raise ClusterBusy(
                         f"station {ascii(identity)}: node {ascii(node)} has "
@@ -336,7 +333,11 @@ class EventStream:
     Events are not stored: a stream sees those published while it is subscribed. A slow reader
     keeps at most ``max_event_backlog`` of them; older ones are dropped and counted in
     ``dropped`` (a warning is logged once). After an error (``ClusterUnavailable``) the stream
-    ends: resynchronise with ``client.stations()`` and open a new one.
+    ends: resynchronise with ``client.stations()`` and open a new one. Made by
+    :meth:`Client.events`.
+
+    Parameters:
+        client: the :class:`Client` whose Redis connection it subscribes with.
 
     Attributes:
         dropped: events dropped because the reader was too slow.
@@ -412,7 +413,14 @@ class MessageStream:
     (the consumer crashed) is delivered again to the consumer of the same name when it starts
     again: at-least-once delivery. Messages of actions not in ``actions`` are acknowledged and
     skipped. The stream is bounded (``messages_maxlen``): a group further behind loses the
-    oldest messages.
+    oldest messages. Made by :meth:`Client.messages`.
+
+    Parameters:
+        client: the :class:`Client` whose Redis connection it reads with.
+        group: the consumer group (created on first use).
+        consumer: this consumer's name within the group.
+        actions: the actions wanted (None: all).
+        start: where a new group starts: ``"$"`` (new messages) or ``"0"`` (the whole stream).
     """
 
     def __init__(self, client: Client, group: str, consumer: str, actions: Collection[str] | None, start: str) -> None:

@@ -287,7 +287,8 @@ def error_reply(call: str, exc: BaseException, version: str) -> Reply:
     if isinstance(exc, StationNotConnected):
         return Reply(call, "not_connected", description=str(exc))
     if isinstance(exc, VersionMismatch):
-        return Reply(call, "version", description=str(exc))
+        versions = {"request": exc.request_version, "station": exc.station_version}
+        return Reply(call, "version", description=str(exc), details=versions)
     if isinstance(exc, ClusterBusy):
         return Reply(call, "busy", description=str(exc))
     if isinstance(exc, CallInterrupted):
@@ -311,7 +312,9 @@ def reply_error(reply: Reply, identity: str, action: str, version: str) -> Excep
     if kind == "not_connected":
         return StationNotConnected(identity)
     if kind == "version":
-        return VersionMismatch(reply.description)
+        return VersionMismatch(
+            identity, action, str(reply.details.get("request", version)), str(reply.details.get("station", "?"))
+        )
     if kind == "busy":
         return ClusterBusy(reply.description)
     if kind == "interrupted":

@@ -1,8 +1,8 @@
 """A CSMS node in its own process: ``python -m tests.cluster.node_proc REDIS_URL NAME TTL``.
 
 Prints ``ready PORT`` once listening and registered, then serves until killed (the tests kill
-it with SIGKILL). INTERIM: the stand-in CSMS; with the registry merged, ``ocppkit serve
---cluster URL --node NAME`` is the same process.
+it with SIGKILL). The same as ``ocppkit serve
+--cluster URL --node NAME``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import asyncio
 import sys
 
 from .helpers import routers
-from .standin import start_csms
+from .nodes import start_csms
 
 
 async def main(url: str, name: str, ttl: float) -> None:

@@ -22,7 +22,7 @@ from tests.adapters.aio import run, until
 
 from .helpers import STATUS, EchoStation, dt, routers
 from .redisd import RedisServer
-from .standin import start_csms
+from .nodes import start_csms
 
 
 def url_of(csms: object) -> str:

@@ -25,7 +25,7 @@ from tests.adapters.aio import run, until
 
 from .helpers import EchoStation, dt, routers
 from .redisd import RedisServer
-from .standin import start_csms
+from .nodes import start_csms
 
 ROOT = Path(__file__).resolve().parents[2]
 
