@@ -274,8 +274,10 @@ def test_a_cluster_link_that_fails_to_start_leaves_the_server_closed() -> None:
 
 
 def test_bad_constructor_arguments_are_named() -> None:
-    with pytest.raises(TypeError, match=r"cluster: expected a ClusterLink .* got str"):
-        CSMSServer(csms_router("2.0.1"), cluster="redis://127.0.0.1:6379/0")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"cluster: expected a ClusterLink .* got int"):
+        CSMSServer(csms_router("2.0.1"), cluster=6379)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cluster: a cluster URL needs node="):
+        CSMSServer(csms_router("2.0.1"), cluster="redis://127.0.0.1:6379/0")
     with pytest.raises(ValueError, match="node: expected a non-empty string or None, got ''"):
         CSMSServer(csms_router("2.0.1"), node="")
     with pytest.raises(ValueError, match="max_event_backlog: expected an int >= 1, got 0"):
