@@ -41,7 +41,7 @@ def _pct(samples: list[float], q: float) -> float:
 async def _latency(url: str, rounds: int, per_round: int) -> dict[str, Any]:
     from ocppkit.cluster import Client
     from tests.cluster.helpers import EchoStation, dt, routers
-    from tests.cluster.standin import start_csms
+    from tests.cluster.nodes import start_csms
 
     a, _ = await start_csms(url, "bench-a", routers())
     client = Client(url)
@@ -81,7 +81,7 @@ async def _latency(url: str, rounds: int, per_round: int) -> dict[str, Any]:
 async def _throughput(url: str, stations: int, callers: int, duration: float) -> dict[str, Any]:
     from ocppkit.cluster import Client
     from tests.cluster.helpers import EchoStation, dt, routers
-    from tests.cluster.standin import start_csms
+    from tests.cluster.nodes import start_csms
 
     a, _ = await start_csms(url, "bench-a", routers())
     b, _ = await start_csms(url, "bench-b", routers())
@@ -137,8 +137,8 @@ def _cpu() -> float:
 
 async def _cpu_per_call(url: str, stations: int, calls: int, with_cluster: bool) -> float:
     from ocppkit import v201
-    from tests.cluster.helpers import EchoStation, dt, routers
     from ocppkit.adapters.websockets import CSMSServer
+    from tests.cluster.helpers import EchoStation, dt, routers
     from tests.cluster.nodes import start_csms
 
     unlimited = {"max_call_rate": 0}  # the stations call as fast as they can

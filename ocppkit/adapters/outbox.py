@@ -130,6 +130,11 @@ class StationOutbox:
         """Messages committed and neither delivered nor dropped yet."""
         return self.core.pending()
 
+    def pending_for(self, transaction_id: str) -> int:
+        """2.x: messages of this transaction still waiting (GetTransactionStatus
+        ``messagesInQueue``, E14)."""
+        return self.core.pending_for(transaction_id)
+
     def entries(self) -> list[Entry]:
         """The waiting entries, in the order they go out."""
         return self.core.entries()

@@ -286,3 +286,45 @@ def test_a_station_without_a_boot_sends_its_outbox_at_once_and_options_still_app
             await csms.close()
 
     run(scenario())
+
+
+def test_get_transaction_status_can_tell_how_many_messages_wait() -> None:
+    """A station's GetTransactionStatus handler answers messagesInQueue from its outbox (E14)."""
+
+    async def scenario() -> None:
+        rec = Recorder()
+        csms = await serve(csms_router("2.0.1"), rec)
+        port = csms.port
+        await csms.close()
+        router = Router("2.0.1")
+        station = ChargingStation(f"ws://127.0.0.1:{port}/CS7", router, versions=("2.0.1",), reconnect=FAST)
+
+        @router.on(v201.GetTransactionStatusRequest)
+        def status(request: v201.GetTransactionStatusRequest) -> v201.GetTransactionStatusResponse:
+            tx = request.transaction_id if isinstance(request.transaction_id, str) else None
+            waiting = station.outbox.pending_for(tx) if tx is not None else station.outbox.pending()
+            return v201.GetTransactionStatusResponse(messages_in_queue=waiting > 0)
+
+        await station.start()
+        try:
+            for kind in ("Started", "Updated"):
+                station.submit(
+                    v201.TransactionEventRequest(
+                        event_type=kind,
+                        timestamp=now(),
+                        trigger_reason="Authorized",
+                        seq_no=0,
+                        transaction_info=v201.TransactionType(transaction_id="tx-q"),
+                    )
+                )
+            assert station.outbox.pending_for("tx-q") == 2 and station.outbox.pending_for("other") == 0
+            csms = await serve(csms_router("2.0.1"), rec, port)
+            await asyncio.wait_for(station.outbox.drained(), 10)
+            await until(lambda: "CS7" in csms.sessions)
+            answer = await csms.sessions["CS7"].call(v201.GetTransactionStatusRequest(transaction_id="tx-q"))
+            assert answer.messages_in_queue is False and station.outbox.pending_for("tx-q") == 0
+        finally:
+            await station.close()
+            await csms.close()
+
+    run(scenario())
