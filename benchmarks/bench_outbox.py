@@ -32,16 +32,14 @@ drain
     back over one connection.
 
 With two or more usable CPUs the CSMS runs on the last one and this process on the first
-(``--no-pin`` to turn it off). ``--profile FILE`` writes a cProfile of one sqlite drain.
+(``--no-pin`` to turn it off). ``python -m benchmarks.profile_outbox`` shows where the time goes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import gc
-import json
 import os
 import select
 import signal
@@ -57,7 +55,20 @@ from typing import Any
 
 from . import data
 
-__all__ = ["TARGETS", "added", "quantile", "run", "target_lines"]
+__all__ = [
+    "TARGETS",
+    "added",
+    "cpu_plan",
+    "csms_process",
+    "drain_one",
+    "make_station",
+    "make_store",
+    "payloads",
+    "pinned",
+    "quantile",
+    "run",
+    "target_lines",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 STORES = ("memory", "sqlite-full", "sqlite-normal", "sqlite-off")
@@ -92,7 +103,7 @@ def added(rounds: list[dict[str, list[float]]], name: str, base: str = "direct")
     }
 
 
-def _requests() -> dict[str, Any]:
+def payloads() -> dict[str, Any]:
     from ocppkit import decode_payload, v16, v201
 
     by_name = {i.name: i for i in data.inputs()}
@@ -102,7 +113,7 @@ def _requests() -> dict[str, Any]:
     }
 
 
-def _store(kind: str, folder: Path, tag: str) -> Any:
+def make_store(kind: str, folder: Path, tag: str) -> Any:
     from ocppkit.outbox import MemoryStore, SqliteStore
 
     if kind == "memory":
@@ -120,7 +131,7 @@ class _CoreCase:
 
         version = "1.6" if payload.startswith("v16") else "2.0.1"
         tag = f"core-{payload.split()[0]}"
-        self.outbox = Outbox(version, _store(kind, folder, tag), OutboxSettings(max_messages=1_000_000))
+        self.outbox = Outbox(version, make_store(kind, folder, tag), OutboxSettings(max_messages=1_000_000))
         self.request = request
         self.response = v16.MeterValuesResponse() if version == "1.6" else v201.TransactionEventResponse()
 
@@ -148,7 +159,7 @@ class _CoreCase:
 def run_core(quick: bool, folder: Path, out: Callable[[str], None]) -> dict[str, Any]:
     repeats = 7 if quick else 15
     target = 0.01 if quick else 0.05  # seconds of submits per sample
-    requests = _requests()
+    requests = payloads()
     cases = {f"{p} / {k}": _CoreCase(k, p, r, folder) for p, r in requests.items() for k in STORES}
     sizes: dict[str, int] = {}
     for name, case in cases.items():
@@ -216,7 +227,7 @@ async def _serve(max_seconds: float, limited: bool) -> None:
     await csms.close()
 
 
-def _cpu_plan(pin: bool) -> tuple[int | None, int | None]:
+def cpu_plan(pin: bool) -> tuple[int | None, int | None]:
     try:
         cpus = sorted(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
@@ -263,7 +274,7 @@ def pinned(cpu: int | None) -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
-def _station(port: int, name: str, store: Any, max_messages: int = 1000) -> Any:
+def make_station(port: int, name: str, store: Any, max_messages: int = 1000) -> Any:
     from ocppkit.adapters.websockets import ChargingStation
     from ocppkit.outbox import OutboxSettings
 
@@ -281,8 +292,8 @@ def _station(port: int, name: str, store: Any, max_messages: int = 1000) -> Any:
 
 
 async def _latency(port: int, folder: Path, rounds: int, calls: int) -> list[dict[str, list[float]]]:
-    event = _requests()["v201 TransactionEvent"]
-    stations = {kind: _station(port, f"LAT-{kind}", _store(kind, folder, "latency")) for kind in STORES}
+    event = payloads()["v201 TransactionEvent"]
+    stations = {kind: make_station(port, f"LAT-{kind}", make_store(kind, folder, "latency")) for kind in STORES}
     for st in stations.values():
         await st.start()
         await st.wait_connected(30)
@@ -348,11 +359,11 @@ def summarize_latency(rounds: list[dict[str, list[float]]], out: Callable[[str],
 # ------------------------------------------------------------------------------ drain
 
 
-async def _drain_one(port: int, kind: str, folder: Path, messages: int, tag: str) -> dict[str, Any]:
-    event = _requests()["v201 TransactionEvent"]
+async def drain_one(port: int, kind: str, folder: Path, messages: int, tag: str) -> dict[str, Any]:
+    event = payloads()["v201 TransactionEvent"]
     clock = time.perf_counter
     if kind == "direct":
-        st = _station(port, f"DRAIN-direct-{tag}", _store("memory", folder, tag))
+        st = make_station(port, f"DRAIN-direct-{tag}", make_store("memory", folder, tag))
         t0 = clock()
         await st.start()
         session = await st.wait_connected(30)
@@ -363,7 +374,7 @@ async def _drain_one(port: int, kind: str, folder: Path, messages: int, tag: str
         t_end = clock()
         await st.close()
         return {"connect_s": t_conn, "drain_s": t_end - t1, "total_s": t_end - t0, "submit_s": 0.0}
-    st = _station(port, f"DRAIN-{kind}-{tag}", _store(kind, folder, f"drain-{tag}"), max_messages=messages + 10)
+    st = make_station(port, f"DRAIN-{kind}-{tag}", make_store(kind, folder, f"drain-{tag}"), max_messages=messages + 10)
     t0 = clock()
     for _ in range(messages):
         st.submit(event)  # not connected: committed with offline=true
@@ -388,7 +399,7 @@ async def _drains(port: int, folder: Path, rounds: int, messages: int) -> list[d
         k = r % len(names)
         res = {}
         for name in names[k:] + names[:k]:
-            res[name] = await _drain_one(port, name, folder, messages, f"r{r}")
+            res[name] = await drain_one(port, name, folder, messages, f"r{r}")
         out.append(res)
     return out
 
@@ -434,7 +445,7 @@ def run(
     calls = calls or (40 if quick else 100)
     messages = messages or (1000 if quick else 10_000)
     drain_rounds = drain_rounds or (1 if quick else 2)
-    server_cpu, client_cpu = _cpu_plan(pin)
+    server_cpu, client_cpu = cpu_plan(pin)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ocppkit-bench-outbox-") as tmp:
         folder = Path(tmp)
@@ -465,7 +476,7 @@ def run(
     results["targets"] = {
         "normal_added_p50": lat_s["sqlite-normal"]["added"]["p50_s"] < TARGETS["normal_added_p50_s"],
         "full_added_p50": lat_s["sqlite-full"]["added"]["p50_s"] < TARGETS["full_added_p50_s"],
-        "full_commits_per_s": min(results["core"]["cases"][f"{p} / sqlite-full"]["commits_per_s"] for p in _requests())
+        "full_commits_per_s": min(results["core"]["cases"][f"{p} / sqlite-full"]["commits_per_s"] for p in payloads())
         >= TARGETS["full_commits_per_s"],
         "drain_full_10k": full_10k < TARGETS["drain_full_s_per_10k"],
     }
@@ -516,21 +527,6 @@ def target_lines(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     ]
 
 
-def _profile(path: str, messages: int, kind: str, pin: bool) -> None:
-    """cProfile of this process while one station drains ``messages`` (store ``kind``)."""
-    server_cpu, client_cpu = _cpu_plan(pin)
-    with tempfile.TemporaryDirectory() as tmp, csms_process(server_cpu, 600) as port, pinned(client_cpu):
-        prof = cProfile.Profile()
-        prof.enable()
-        res = asyncio.run(_drain_one(port, kind, Path(tmp), messages, "profile"))
-        prof.disable()
-        prof.dump_stats(path)
-    print(json.dumps(res))
-    import pstats
-
-    pstats.Stats(path).sort_stats("tottime").print_stats(25)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_outbox", description=__doc__.split("\n")[0])
     parser.add_argument("--serve", action="store_true", help="run the CSMS process (internal)")
@@ -542,16 +538,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, help="latency: calls per contender and round (default 100, quick 40)")
     parser.add_argument("--messages", type=int, help="drain: messages queued (default 10000, quick 1000)")
     parser.add_argument("--drain-rounds", type=int, help="drain: rounds (default 2, quick 1)")
-    parser.add_argument("--profile", metavar="FILE", help="cProfile one drain of --messages into FILE and print it")
-    parser.add_argument("--profile-store", default="sqlite-normal", choices=(*DRAIN_STORES, "direct"))
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin the processes to CPUs")
     args = parser.parse_args(argv)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
     if args.serve:
         asyncio.run(_serve(args.max_seconds, args.limited))
-    elif args.profile:
-        _profile(args.profile, args.messages or 2000, args.profile_store, args.pin)
     else:
         res = run(
             quick=args.quick,
