@@ -12,7 +12,9 @@ Over a real loopback WebSocket (the CSMS of ``bench_outbox`` in its own process)
   one costs. Not a change to ocppkit: a subclass living only in this file.
 
 First, in the sans-IO core: sqlite ``full`` with the stock store against a what-if store that
-commits pure deletes without an fsync (``LazyDeleteStore`` below). Then: p50 per contender
+commits pure deletes without an fsync (``LazyDeleteStore`` below), and the memory store with
+0, 1,000 and 10,000 messages queued against ``FlatMemoryStore`` (a commit that does not copy
+every id). Then: p50 per contender
 (median of rounds), the paired per-round differences to ``direct``, and the event-loop
 iterations per call (``loop._run_once`` counted). ``--cprofile FILE`` adds a cProfile of
 ``--messages`` drained through a sqlite ``normal`` outbox (``--store`` to pick
@@ -40,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ocppkit.adapters.outbox import StationOutbox
-from ocppkit.outbox import Outbox, OutboxSettings, SqliteStore
+from ocppkit.outbox import MemoryStore, Outbox, OutboxError, OutboxSettings, SqliteStore
 
 from . import bench_outbox as bo
 
@@ -86,6 +88,67 @@ class LazyDeleteStore(SqliteStore):
         finally:
             if lazy:
                 conn.execute("PRAGMA synchronous=FULL")
+
+
+class FlatMemoryStore(MemoryStore):
+    """What-if: the stock ``MemoryStore.commit`` copies every id it holds into a set to check
+    the write (``ids = set(self._entries)``, ocppkit/outbox/_store.py), so each commit costs
+    O(pending). This one checks against the dict itself (same checks, same all-or-nothing)."""
+
+    def commit(self, *, add: Any = (), update: Any = (), remove: Any = (), meta: Any = None) -> None:
+        add, update, remove = tuple(add), tuple(update), tuple(remove)
+        entries = self._entries
+        new = {e.id for e in add}
+        if len(new) != len(add) or any(e.id in entries for e in add):
+            raise OutboxError("commit: add: entry already exists")
+        if any(e.id not in entries for e in update) or any(i not in entries and i not in new for i in remove):
+            raise OutboxError("commit: update/remove: no such entry")
+        if any(not isinstance(k, str) or not (v is None or isinstance(v, str)) for k, v in (meta or {}).items()):
+            raise OutboxError("commit: meta: expected str keys and str or None values")
+        for e in add + update:
+            entries[e.id] = e
+        for i in remove:
+            entries.pop(i, None)
+        for k, v in (meta or {}).items():
+            if v is None:
+                self._meta.pop(k, None)
+            else:
+                self._meta[k] = v
+
+
+def _memory_depth(rounds: int, n: int, depths: tuple[int, ...]) -> dict[str, Any]:
+    """submit + next + delivered per message with ``depth`` messages already queued."""
+    from ocppkit import v201
+
+    event = bo.payloads()["v201 TransactionEvent"]
+    resp = v201.TransactionEventResponse()
+    settings = OutboxSettings(max_messages=1_000_000)
+    boxes: dict[str, Outbox] = {}
+    for depth in depths:
+        for label, cls in (("stock", MemoryStore), ("flat", FlatMemoryStore)):
+            ob = Outbox("2.0.1", cls(), settings)
+            for _ in range(depth):
+                ob.submit(event, bo.NOW)
+            boxes[f"{label} memory, {depth:,} queued"] = ob
+    times: dict[str, list[float]] = {k: [] for k in boxes}
+    names = list(boxes)
+    for r in range(rounds):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            ob = boxes[name]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                ob.submit(event, bo.NOW)
+            for _ in range(n):  # the oldest go: the depth stays the same
+                act = ob.next(bo.NOW)
+                ob.delivered(act.entry.id, resp, bo.NOW)  # type: ignore[union-attr]
+            times[name].append((time.perf_counter() - t0) / n)
+    print(f"MemoryStore, {rounds} interleaved rounds x {n} messages: submit+next+delivered per message")
+    out = {name: statistics.median(ts) for name, ts in times.items()}
+    for name, t in out.items():
+        print(f"  {name:<30} {t * 1e6:>7.1f}us")
+    print()
+    return out
 
 
 def _core_what_if(folder: Path, rounds: int, n: int) -> dict[str, Any]:
@@ -211,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, bo.csms_process(server_cpu, 900) as port, bo.pinned(client_cpu):
         folder = Path(tmp)
         _core_what_if(folder, 5 if args.quick else 11, 30 if args.quick else 60)
+        _memory_depth(5 if args.quick else 11, 100 if args.quick else 300, (0, 1_000, 10_000))
         result = asyncio.run(_compare(port, folder, rounds, calls))
         if args.cprofile:
             prof = cProfile.Profile()
