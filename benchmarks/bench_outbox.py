@@ -90,7 +90,7 @@ def quantile(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def added(rounds: list[dict[str, list[float]]], name: str, base: str = "direct") -> dict[str, float]:
+def added(rounds: list[dict[str, list[float]]], name: str, base: str = "direct") -> dict[str, Any]:
     """Latency ``name`` adds to ``base``: p50 paired per round (median of per-round differences)
     and p99 of all samples pooled (a round holds too few calls for its own p99)."""
     diffs = [statistics.median(r[name]) - statistics.median(r[base]) for r in rounds]
@@ -98,7 +98,7 @@ def added(rounds: list[dict[str, list[float]]], name: str, base: str = "direct")
     pooled_base = [x for r in rounds for x in r[base]]
     return {
         "p50_s": statistics.median(diffs),
-        "p50_per_round_s": diffs,  # type: ignore[dict-item]
+        "p50_per_round_s": diffs,
         "p99_s": quantile(pooled, 0.99) - quantile(pooled_base, 0.99),
     }
 
@@ -181,7 +181,7 @@ def run_core(quick: bool, folder: Path, out: Callable[[str], None]) -> dict[str,
         payload, kind = name.split(" / ")
         sub = [s[0] for s in samples[name]]
         mem = [s[0] for s in samples[f"{payload} / memory"]]
-        row = {
+        row: dict[str, Any] = {
             "n": sizes[name],
             "submit_s": statistics.median(sub),
             "submit_min_s": min(sub),
@@ -404,7 +404,9 @@ async def _drains(port: int, folder: Path, rounds: int, messages: int) -> list[d
     return out
 
 
-def summarize_drain(rounds: list[dict[str, dict[str, Any]]], messages: int, out: Callable[[str], None]) -> dict:
+def summarize_drain(
+    rounds: list[dict[str, dict[str, Any]]], messages: int, out: Callable[[str], None]
+) -> dict[str, Any]:
     out(
         f"  {'contender':<14} {'total':>9} {'msgs/s':>8} {'connect':>9} {'queueing':>9} {'/direct':>8}"
         f"   (medians of {len(rounds)} round(s); total = start() to drained(); queueing = the {messages:,} submits)"

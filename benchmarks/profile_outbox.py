@@ -217,7 +217,13 @@ async def _compare(port: int, folder: Path, rounds: int, calls: int) -> dict[str
     async def direct() -> Any:
         return await session.call(event)
 
-    contenders = {"direct": direct, "memory": lambda: stock.call(event), "memory-lean-idle": lambda: lean.call(event)}
+    async def stocked() -> Any:
+        return await stock.call(event)
+
+    async def leaned() -> Any:
+        return await lean.call(event)
+
+    contenders = {"direct": direct, "memory": stocked, "memory-lean-idle": leaned}
     for fn in contenders.values():
         for _ in range(10):
             await fn()

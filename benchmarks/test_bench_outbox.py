@@ -33,7 +33,7 @@ def test_added_pairs_p50_per_round_and_pools_p99() -> None:
     ]
     res = bo.added(rounds, "memory")
     assert res["p50_s"] == pytest.approx(0.2)
-    assert res["p50_per_round_s"] == pytest.approx([0.2, 0.2, 0.3])  # type: ignore[arg-type]
+    assert res["p50_per_round_s"] == pytest.approx([0.2, 0.2, 0.3])
     # pooled p99 (nearest rank of 9 samples: the largest): 9.2 vs 9.0
     assert res["p99_s"] == pytest.approx(9.2 - 9.0)
 
