@@ -61,6 +61,7 @@ __all__ = [
     "cpu_plan",
     "csms_process",
     "drain_one",
+    "fsync_probe",
     "make_station",
     "make_store",
     "payloads",
@@ -451,8 +452,10 @@ def run(
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ocppkit-bench-outbox-") as tmp:
         folder = Path(tmp)
-        out(f"Outbox: sqlite files in {folder} ({_filesystem(folder)})")
+        fsync_s = fsync_probe(folder)
+        out(f"Outbox: sqlite files in {folder} ({_filesystem(folder)}; 4 KiB write+fsync: {fsync_s * 1e3:.2f} ms)")
         results["core"] = run_core(quick, folder, out)
+        results["fsync_before_s"] = fsync_s
         out("")
         plan = f"CSMS on CPU {server_cpu}, stations on CPU {client_cpu}" if server_cpu is not None else "not pinned"
         with csms_process(server_cpu, 1200) as port, pinned(client_cpu):
@@ -473,6 +476,8 @@ def run(
                 "rounds": drain_rounds,
                 "summary": summarize_drain(dr, messages, out),
             }
+        results["fsync_after_s"] = fsync_probe(folder)
+        out(f"  (4 KiB write+fsync at the end: {results['fsync_after_s'] * 1e3:.2f} ms)")
     lat_s, drain_s = results["latency"]["summary"], results["drain"]["summary"]
     full_10k = drain_s["sqlite-full"]["total_s"] * 10_000 / messages
     results["targets"] = {
@@ -484,6 +489,25 @@ def run(
     }
     results["drain_full_s_per_10k"] = full_10k
     return results
+
+
+def fsync_probe(folder: Path, count: int = 30) -> float:
+    """Median seconds of one 4 KiB append + ``os.fsync`` in ``folder``: the disk's price of a
+    durable commit at the time of the run (sqlite ``full`` pays about one per commit)."""
+    path = folder / "fsync-probe"
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        block = b"\0" * 4096
+        for _ in range(count):
+            t0 = time.perf_counter()
+            os.write(fd, block)
+            os.fsync(fd)
+            times.append(time.perf_counter() - t0)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return statistics.median(times)
 
 
 def _filesystem(folder: Path) -> str:

@@ -97,3 +97,10 @@ def test_tiny_run_over_loopback() -> None:
     assert res["drain"]["messages"] == 20
     assert len(bo.target_lines(res)) == 4
     assert any(line.startswith("Drain: 20 TransactionEvents") for line in lines)
+
+
+def test_fsync_probe_times_real_writes_and_cleans_up() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        t = bo.fsync_probe(Path(tmp), count=5)
+        assert 0 < t < 10
+        assert list(Path(tmp).iterdir()) == []
