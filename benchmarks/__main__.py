@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--attack-rounds", type=int, help="attack: rounds of the three contenders (default 3, quick 2)")
     parser.add_argument(
-        "--outbox-messages", type=int, help="outbox: messages queued for the drain (default 10000, quick 1000)"
+        "--outbox-messages", type=int, help="outbox: messages queued for the drain (default 10000, quick 500)"
     )
     parser.add_argument(
         "--outbox-rounds", type=int, help="outbox: latency rounds (default 9, quick 4) of --outbox-calls calls each"

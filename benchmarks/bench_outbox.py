@@ -446,7 +446,7 @@ def run(
 ) -> dict[str, Any]:
     rounds = rounds or (4 if quick else 9)
     calls = calls or (40 if quick else 100)
-    messages = messages or (1000 if quick else 10_000)
+    messages = messages or (500 if quick else 10_000)
     drain_rounds = drain_rounds or (1 if quick else 3)
     server_cpu, client_cpu = cpu_plan(pin)
     results: dict[str, Any] = {}
@@ -562,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, help="latency: rounds (default 9, quick 4)")
     parser.add_argument("--calls", type=int, help="latency: calls per contender and round (default 100, quick 40)")
-    parser.add_argument("--messages", type=int, help="drain: messages queued (default 10000, quick 1000)")
+    parser.add_argument("--messages", type=int, help="drain: messages queued (default 10000, quick 500)")
     parser.add_argument("--drain-rounds", type=int, help="drain: rounds (default 3, quick 1)")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin the processes to CPUs")
     args = parser.parse_args(argv)
