@@ -1,4 +1,4 @@
-"""``python -m benchmarks [payload|codec|import|rpc|load|attack|cluster|all] [--quick] [--json FILE]``: README.md."""
+"""``python -m benchmarks [payload|codec|import|rpc|load|attack|outbox|cluster|all] [--quick]``: README.md."""
 
 from __future__ import annotations
 
@@ -15,7 +15,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import bench_attack, bench_cluster, bench_codec, bench_import, bench_load, bench_payload, bench_rpc
+from . import (
+    bench_attack,
+    bench_cluster,
+    bench_codec,
+    bench_import,
+    bench_load,
+    bench_outbox,
+    bench_payload,
+    bench_rpc,
+)
 
 
 def _versions() -> dict[str, str]:
@@ -79,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("payload", "codec", "import", "rpc", "load", "attack", "cluster", "all"),
+        choices=("payload", "codec", "import", "rpc", "load", "attack", "outbox", "cluster", "all"),
         default="all",
-        help="`all`: payload, codec, import, rpc, attack, and load and cluster when --quick or --with-load",
+        help="`all`: payload, codec, import, rpc, attack, outbox, and load and cluster when --quick or --with-load",
     )
     parser.add_argument(
         "--quick", action="store_true", help="short run for CI (`all --quick` about 70-80 s, load and attack included)"
@@ -109,6 +118,15 @@ def main(argv: list[str] | None = None) -> int:
         "--attack-duration", type=float, help="attack: seconds of Heartbeats per trial (default 10, quick 3)"
     )
     parser.add_argument("--attack-rounds", type=int, help="attack: rounds of the three contenders (default 3, quick 2)")
+    parser.add_argument(
+        "--outbox-messages", type=int, help="outbox: messages queued for the drain (default 10000, quick 500)"
+    )
+    parser.add_argument(
+        "--outbox-rounds", type=int, help="outbox: latency rounds (default 9, quick 4) of --outbox-calls calls each"
+    )
+    parser.add_argument(
+        "--outbox-calls", type=int, help="outbox: calls per contender and round (default 100, quick 40)"
+    )
     args = parser.parse_args(argv)
 
     versions, machine, source = _versions(), _machine(), _source_state()
@@ -171,6 +189,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         print()
 
+    if args.which in ("outbox", "all"):
+        results["outbox"] = bench_outbox.run(
+            quick=args.quick, rounds=args.outbox_rounds, calls=args.outbox_calls, messages=args.outbox_messages
+        )
+        print()
+
     targets = []
     for row in results.get("payload", {}).get("inputs", []):
         r = row["ratios"]
@@ -214,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         targets.extend(bench_load.target_lines(results["load"]))
     if "attack" in results:
         targets.extend(bench_attack.target_lines(results["attack"]))
+    if "outbox" in results:
+        targets.extend(bench_outbox.target_lines(results["outbox"]))
     if "cluster" in results:
         targets.extend(bench_cluster.target_lines(results["cluster"]))
     results["targets"] = [{"target": t, "measured": m, "pass": ok} for t, m, ok in targets]
