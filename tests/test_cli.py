@@ -25,6 +25,7 @@ from ocppkit.adapters.asyncio import current_session
 from ocppkit.adapters.demo import csms_router
 from ocppkit.adapters.websockets import CSMSServer
 from ocppkit.codec import IMPLEMENTATION
+from tests.adapters.aio import send_at_once
 
 
 def cli(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -460,13 +461,14 @@ def test_the_station_carries_on_over_the_new_connection(version: str, how: str, 
 def test_serve_max_call_rate_and_burst() -> None:
     async def heartbeats(port: int, count: int) -> list[Any]:
         async with connect(f"ws://127.0.0.1:{port}/RATE", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
-            for i in range(count):
-                await ws.send(f'[2,"{i}","Heartbeat",{{}}]')
+            send_at_once(ws, [f'[2,"{i}","Heartbeat",{{}}]' for i in range(count)])  # pipelined
             return [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(count)]
 
     async def scenario() -> None:
         for args, count, expected in [
-            (("--max-call-rate", "0.001", "--max-call-burst", "3"), 5, [3, 3, 3, 4, 4]),
+            # the first call found the server waiting for it (not pipelined: free), then the
+            # burst of 3, then refusals
+            (("--max-call-rate", "0.001", "--max-call-burst", "3"), 6, [3, 3, 3, 3, 4, 4]),
             (("--max-call-rate", "0", "--max-call-burst", "3"), 80, [3] * 80),  # 0: no limit
         ]:
             proc, port = await _start_serve(*args)

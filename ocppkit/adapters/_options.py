@@ -49,9 +49,12 @@ class SessionOptions:
         max_pending_received: calls of the peer received and not yet answered (default 64);
             further ones are answered ``GenericError``.
         max_call_rate: calls a second the peer may make on average (default 20; 0: no limit), a
-            token bucket holding ``max_call_burst`` calls. A call beyond it is answered
-            ``GenericError`` ("Rate limited") without reaching its handler. A real station sends a
-            few calls a second at most, so only a flood meets the default.
+            token bucket holding ``max_call_burst`` calls. It counts only the calls the peer
+            pipelines (already waiting when the session comes to read them, or arriving while
+            another of its calls is unanswered): a peer that waits for each answer, as OCPP 2.x
+            requires, is paced by the server and never refused, however fast it drains a queue. A
+            counted call beyond the bucket is answered ``GenericError`` ("Rate limited") without
+            reaching its handler. Only a flood meets the default.
         max_call_burst: calls the peer may make at once before ``max_call_rate`` applies (default
             50; 0: no limit).
         max_excess_calls: calls refused by the rate limit after which the session closes the

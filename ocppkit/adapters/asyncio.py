@@ -185,6 +185,7 @@ class Session:
         self._timer_at: float | None = None
         self._send_lock = asyncio.Lock()
         self._runner: asyncio.Task[None] | None = None
+        self._waited = True  # whether the message being processed arrived while we waited for it
 
     # ------------------------------------------------------------- public
 
@@ -244,10 +245,16 @@ class Session:
 
     async def run(self) -> None:
         """Read messages until the transport closes; then fail what is still waiting."""
+        loop = asyncio.get_running_loop()
         try:
             turn = 0
             while True:
+                # Did the message wait for us (the peer sent it before it had our answer to the
+                # previous one) or we for it? A callback that runs only if recv() suspends tells.
+                self._waited = False
+                probe = loop.call_soon(self._mark_waited)
                 data = await self.transport.recv()
+                probe.cancel()
                 self.received += 1
                 if self.on_frame is not None:
                     self._frame_hook("in", data if isinstance(data, bytes) else data.encode())
@@ -323,7 +330,10 @@ class Session:
                 except Exception:  # a hook's failure never ends the connection
                     self.log.exception("%s: the on_event hook failed on %s", self._who, type(event).__name__)
             if isinstance(event, CallReceived):
-                if self._bucket is None or self._bucket.take():
+                # Only calls the peer pipelines are rate limited: one that waits for each answer
+                # (as OCPP 2.x requires) is paced by us, however fast it drains its queue.
+                paced = self._waited and self.connection.pending_received <= 1
+                if self._bucket is None or paced or self._bucket.take():
                     self._dispatch(event)
                 else:
                     self._rate_limited(event)
@@ -350,6 +360,9 @@ class Session:
                 self.log.info("%s: dropped %s for %s", self._who, type(event).__name__, shown)
             # SendReceived and ResultErrorReceived reach the application through on_event.
         self._arm_timer()
+
+    def _mark_waited(self) -> None:
+        self._waited = True
 
     def _rate_limited(self, event: CallReceived) -> None:
         self.excess_calls += 1

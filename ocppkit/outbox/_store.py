@@ -104,16 +104,17 @@ class MemoryStore:
     ) -> None:
         """Checks everything first, then applies it: all or nothing."""
         add, update, remove = tuple(add), tuple(update), tuple(remove)
-        ids = set(self._entries)
+        added = {e.id for e in add}  # only the new ids: the check costs nothing per entry held
+        if len(added) != len(add):
+            raise OutboxError("commit: add: the same entry id twice")
         for e in add:
-            if e.id in ids:
+            if e.id in self._entries:
                 raise OutboxError(f"commit: add: entry {e.id} already exists")
-            ids.add(e.id)
         for e in update:
             if e.id not in self._entries:
                 raise OutboxError(f"commit: update: no entry {e.id}")
         for i in remove:
-            if i not in ids:
+            if i not in self._entries and i not in added:
                 raise OutboxError(f"commit: remove: no entry {i}")
         for k, v in (meta or {}).items():
             if not isinstance(k, str) or not (v is None or isinstance(v, str)):

@@ -60,3 +60,11 @@ def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 20)
     finally:
         sel.close()
     raise AssertionError(f"{needle!r} not seen")
+
+
+def send_at_once(ws: Any, messages: list[str]) -> None:
+    """Write several text messages in ONE write to a websockets connection, so that they reach
+    the server together (a peer pipelining calls), not one by one as separate sends may."""
+    for text in messages:
+        ws.protocol.send_text(text.encode())
+    ws.transport.write(b"".join(ws.protocol.data_to_send()))

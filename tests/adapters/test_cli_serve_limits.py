@@ -12,7 +12,7 @@ import websockets
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from .aio import free_port, run, spawn_cli, wait_for_line
+from .aio import free_port, run, send_at_once, spawn_cli, wait_for_line
 
 V201: Any = ["ocpp2.0.1"]
 
@@ -50,16 +50,16 @@ def test_serve_takes_the_prefix_the_rate_limits_and_the_duplicate_policy() -> No
             with pytest.raises(websockets.InvalidStatus) as duplicate:
                 await connect(f"{base}/ocpp/CS1", subprotocols=V201)
             assert duplicate.value.response.status_code == 409  # --duplicates reject
-            for i in range(5):
-                await ws.send(f'[2,"{i}","Heartbeat",{{}}]')
+            send_at_once(ws, [f'[2,"{i}","Heartbeat",{{}}]' for i in range(6)])
             answers = []
             try:
                 while True:
                     answers.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
             except ConnectionClosed:
                 pass
-            assert [a[0] for a in answers] == [3, 3, 4, 4, 4]  # the burst, then refusals
-            assert {a[2] for a in answers[2:]} == {"GenericError"}
+            # the first call found the server waiting (free), the burst of 2, then refusals
+            assert [a[0] for a in answers] == [3, 3, 3, 4, 4, 4]
+            assert {a[2] for a in answers[3:]} == {"GenericError"}
             assert ws.close_code == 1008  # after --max-excess-calls refusals
 
     try:

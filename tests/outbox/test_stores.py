@@ -74,6 +74,29 @@ def test_any_object_with_load_commit_close_is_a_store() -> None:
 # ------------------------------------------------------------------ the sqlite file
 
 
+def test_a_delivery_is_not_flushed_on_its_own_under_full(tmp_path: Path) -> None:
+    """A remove-only commit runs with synchronous=NORMAL (made durable by the next flushed
+    commit); everything else, and the connection afterwards, stays FULL."""
+    store = SqliteStore(tmp_path / "o.sqlite", durability="full")
+    assert store._conn is not None
+    seen: list[int] = []
+    store._conn.set_trace_callback(
+        lambda sql: (
+            seen.append(store._conn.execute("PRAGMA synchronous").fetchone()[0])  # type: ignore[union-attr]
+            if sql.startswith("COMMIT")
+            else None
+        )
+    )
+    store.commit(add=[entry(1), entry(2)])
+    store.commit(remove=[1])
+    store.commit(remove=[2], meta={"k": "v"})  # meta: flushed
+    store._conn.set_trace_callback(None)
+    assert seen == [2, 1, 2]
+    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert store.load().entries == () and store.load().meta["k"] == "v"
+    store.close()
+
+
 def test_sqlite_settings_and_schema(tmp_path: Path) -> None:
     path = tmp_path / "o.sqlite"
     with pytest.raises(ValueError, match="durability: expected one of full, normal, off, got 'fast'"):
