@@ -41,7 +41,7 @@ COMPILED = ("_base_rpc_c.py", "_base_router_c.py", "_base_codec_c.pyx")
 
 def build(ref: str, out: Path) -> Path:
     from Cython.Build import cythonize
-    from setuptools import Distribution, Extension
+    from setuptools import Distribution, Extension  # type: ignore[import-untyped]
 
     pkg = out / "ocppkit"
     pkg.mkdir(parents=True, exist_ok=True)
@@ -59,12 +59,14 @@ def build(ref: str, out: Path) -> Path:
         "annotation_typing": False,
         "binding": False,
     }
-    generated = cythonize(exts, compiler_directives=directives, include_path=[str(out)], nthreads=2, quiet=True)
+    generated = cythonize(  # type: ignore[no-untyped-call]
+        exts, compiler_directives=directives, include_path=[str(out)], nthreads=2, quiet=True
+    )
     dist = Distribution({"ext_modules": generated})
     cmd = dist.get_command_obj("build_ext")
-    cmd.build_lib = str(out)  # type: ignore[attr-defined]
-    cmd.build_temp = str(out / "tmp")  # type: ignore[attr-defined]
-    cmd.parallel = 2  # type: ignore[attr-defined]
+    cmd.build_lib = str(out)
+    cmd.build_temp = str(out / "tmp")
+    cmd.parallel = 2
     cmd.ensure_finalized()
     cmd.run()
     return out

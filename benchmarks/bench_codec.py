@@ -387,7 +387,7 @@ def small_frames(
         per_op = interleaved(plan, repeats)
         gc.unfreeze()
         ratio = paired_ratio(per_op["ocppkit-c"], per_op["msgspec-untyped"])
-        row = {
+        row: dict[str, Any] = {
             "name": name,
             "frame_bytes": len(data),
             "median_s": {k: median(v) for k, v in per_op.items()},

@@ -318,15 +318,22 @@ cdef class _LazyDecode:
     cdef object cls
     cdef object _decode
     cdef bint has_dt
+    cdef bint open_values  # 2.x DataTransfer: its data is an open value (the exact path checks its depth)
+    cdef bint empty_ok  # the payload `{}` is valid: it decodes to cls() (all fields at their defaults)
 
-    def __cinit__(self, cls):
+    def __cinit__(self, cls, bint open_values=False):
         self.cls = cls
         self._decode = None
+        self.open_values = open_values
 
     cdef inline void ready(self) except *:
         if self._decode is None:
             self._decode = _decoder(self.cls).decode
             self.has_dt = has_datetimes(self.cls)
+            try:
+                self.empty_ok = self._decode(b"{}") == self.cls()
+            except Exception:
+                self.empty_ok = False
 
     cdef inline object decode(self, bytes payload):
         return self._decode(payload)
@@ -354,9 +361,9 @@ cdef class Codec:
             version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy, suspect=datetime_suspect
         )
         self.version = version
-        self._requests = {k.encode(): (k, _LazyDecode(c)) for k, c in self._cfg.requests.items()}
-        self._responses = {k: (k, _LazyDecode(c)) for k, c in self._cfg.responses.items()}
-        self._sends = {k.encode(): (k, _LazyDecode(c)) for k, c in self._cfg.sends.items()}
+        self._requests = {k.encode(): (k, _LazyDecode(c, k == "DataTransfer")) for k, c in self._cfg.requests.items()}
+        self._responses = {k: (k, _LazyDecode(c, k == "DataTransfer")) for k, c in self._cfg.responses.items()}
+        self._sends = {k.encode(): (k, _LazyDecode(c, k == "DataTransfer")) for k, c in self._cfg.sends.items()}
         self._enc_info = {}
         self._last_key = b""
         self._last_entry = None
@@ -470,15 +477,18 @@ cdef class Codec:
         name = (<tuple>entry)[0]
         dec = <_LazyDecode>(<tuple>entry)[1]
         dec.ready()
-        if name == "DataTransfer" or memmem(p + start, stop - start, b'"customData"', 12) != NULL:
+        if dec.open_values or memmem(p + start, stop - start, b'"customData"', 12) != NULL:
             return None  # the exact path checks the depth of open values
-        if dec.has_dt and _datetime_suspect(p + start, stop - start):
-            return None  # the exact path checks date-time text
-        payload = PyBytes_FromStringAndSize(<const char*>p + start, stop - start)
-        try:
-            obj = dec.decode(payload)
-        except _FAST_ERRORS:
-            return None
+        if stop - start == 2 and p[start + 1] == 125 and dec.empty_ok:  # `{}`: what decoding it gives
+            obj = dec.cls()
+        else:
+            if dec.has_dt and _datetime_suspect(p + start, stop - start):
+                return None  # the exact path checks date-time text
+            payload = PyBytes_FromStringAndSize(<const char*>p + start, stop - start)
+            try:
+                obj = dec.decode(payload)
+            except _FAST_ERRORS:
+                return None
         uid = PyUnicode_DecodeASCII(<const char*>p + id0, id1 - id0, NULL)
         if type_id == MT_CALL:
             return Call(uid, name, obj)
