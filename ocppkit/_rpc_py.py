@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from ._base import Request, Response, SendPayload
-from ._codec_cache import shared_codec
+from ._codec_cache import connection_codec, shared_codec
 from .errors import ErrorCode, LocalProtocolError, OcppError, parse_error_code
 from .events import (
     CallReceived,
@@ -115,25 +115,6 @@ class _Outgoing:
         self.action = action
         self.request = request
         self.data = data  # the encoded CALL until it goes on the wire (then b"")
-
-
-class _PlainCodec:
-    """A ``codec=`` with only the public methods (``encode``, ``decode``): the internal entry
-    points the connection uses, in terms of ``encode`` (ocppkit's codecs have their own)."""
-
-    __slots__ = ("_codec", "decode", "encode", "version")
-
-    def __init__(self, codec: Any) -> None:
-        self._codec = codec
-        self.version = codec.version
-        self.encode = codec.encode
-        self.decode = codec.decode
-
-    def _encode_call(self, unique_id: str, action: str, payload: Any) -> bytes:
-        return self.encode(Call(unique_id, action, payload))  # type: ignore[no-any-return]
-
-    def _encode_result(self, unique_id: str, payload: Any) -> bytes:
-        return self.encode(CallResult(unique_id, payload))  # type: ignore[no-any-return]
 
 
 class Connection:
@@ -244,7 +225,7 @@ class Connection:
         if codec is not None:
             if getattr(codec, "version", None) != version:
                 raise ValueError(f"codec: expected an ocppkit.Codec for {version!r}")
-            self._codec = codec if hasattr(codec, "_encode_call") else _PlainCodec(codec)
+            self._codec = connection_codec(codec)
         else:
             self._codec = shared_codec(version, max_frame_size, max_depth, policy)
         self._clock = clock
@@ -484,10 +465,7 @@ class Connection:
         info = getattr(type(payload), "__ocpp__", None)
         if info is None or info.role != "send":
             raise TypeError(f"send: expected a SEND payload class, got {type(payload).__name__}")
-        if self._ids is None:
-            unique_id = self._next_id()
-        else:
-            unique_id = self._ids()
+        unique_id = self._next_id() if self._ids is None else self._ids()
         if not isinstance(unique_id, str) or not 1 <= len(unique_id) <= 36 or self._is_in_flight(unique_id):
             raise LocalProtocolError(
                 ErrorCode.GENERIC_ERROR,
