@@ -75,6 +75,7 @@ SMALL_FRAME_BYTES = 1500  # frames of 1.5 KB (1500 bytes) and more are "large"
 TARGET_UNTYPED_RATIO_LARGE = 1.3  # ocppkit-c / msgspec-untyped, frames >= 1.5 KB
 TARGET_UNTYPED_RATIO_SMALL = 1.6  # ocppkit-c / msgspec-untyped, smaller frames
 TARGET_ENCODE_RATIO = 3.0  # encode-c / msgspec-encode
+TARGET_SMALL_DECODE = 1.1  # issue 14: Codec.decode / msgspec.json.decode on Heartbeat, BootNotification
 
 DECODE = ("ocppkit-c", "ocppkit-py", "ocpp", "msgspec-untyped")
 ENCODE = ("encode-c", "msgspec-encode")
@@ -340,7 +341,71 @@ def run(
         results["frames"].append(row)
         _print_frame(row, out)
     gc.unfreeze()
+    results["small"] = small_frames(sample_time=sample_time, repeats=repeats, out=out)
     return results
+
+
+def small_frame_inputs() -> list[tuple[str, str, bytes]]:
+    """(name, version, frame): Heartbeat (an empty payload) in 1.6 and 2.0.1, with a 36-character
+    UUID id as chargers send it, and the two BootNotification frames of :func:`frames`."""
+    uid = "5b1f0e26-8c4f-4a7e-9d2b-3f6a1c0e7d94"
+    out = [
+        ("v16 Heartbeat", "1.6", f'[2,"{uid}","Heartbeat",{{}}]'.encode()),
+        ("v201 Heartbeat", "2.0.1", f'[2,"{uid}","Heartbeat",{{}}]'.encode()),
+    ]
+    out += [(f.name, f.version, f.data) for f in frames() if f.action == "BootNotification"]
+    return out
+
+
+def small_frames(
+    *, sample_time: float, repeats: int, out: Callable[[str], None] = print, base: Any = None
+) -> list[dict[str, Any]]:
+    """Issue 14: small frames decode within 1.1x untyped msgspec (C twin), side by side;
+    ``base`` (``benchmarks.base_twins.load``) adds an earlier commit's C codec."""
+    rows = []
+    out("")
+    out(f"Small frames, decode: ocppkit C twin / msgspec.json.decode (target <= {TARGET_SMALL_DECODE:g}x)")
+    for name, version, data in small_frame_inputs():
+        codec = ocppkit.Codec(version)
+        frame = codec.decode(data)
+        assert type(frame) is ocppkit.Call and frame.relaxations == (), name
+        assert PyCodec(version).decode(data) == frame, name
+        ops: dict[str, Operation] = {
+            "ocppkit-c": (codec.decode, data, {}),
+            "msgspec-untyped": (msgspec.json.decode, data, {}),
+        }
+        if base is not None:
+            base_codec = base["codec_c"].Codec(version)
+            assert base_codec.decode(data) == frame, name
+            ops["base-c"] = (base_codec.decode, data, {})
+        loops = {k: _loop(*op) for k, op in ops.items()}
+        for loop in loops.values():
+            loop(3)
+        gc.collect()
+        gc.freeze()
+        plan = {k: (loop, calibrate(loop, sample_time)) for k, loop in loops.items()}
+        per_op = interleaved(plan, repeats)
+        gc.unfreeze()
+        ratio = paired_ratio(per_op["ocppkit-c"], per_op["msgspec-untyped"])
+        row: dict[str, Any] = {
+            "name": name,
+            "frame_bytes": len(data),
+            "median_s": {k: median(v) for k, v in per_op.items()},
+            "min_s": {k: min(v) for k, v in per_op.items()},
+            "c_over_untyped": ratio,
+            "c_over_untyped_min": min(per_op["ocppkit-c"]) / min(per_op["msgspec-untyped"]),
+            **({"base_c_over_c": paired_ratio(per_op["base-c"], per_op["ocppkit-c"])} if base is not None else {}),
+            "target_le_1.1": ratio <= TARGET_SMALL_DECODE,
+        }
+        rows.append(row)
+        extra = f"; base C / C {row['base_c_over_c']:.2f}x" if base is not None else ""
+        med = row["median_s"]
+        out(
+            f"  {name:<24} {len(data):>4} B  C {fmt_time(med['ocppkit-c']):>9}  untyped "
+            f"{fmt_time(med['msgspec-untyped']):>9}  C / untyped {ratio:.2f}x (minimums "
+            f"{row['c_over_untyped_min']:.2f}x) {_verdict(row['target_le_1.1'])}{extra}"
+        )
+    return rows
 
 
 def target_lines(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
@@ -368,6 +433,14 @@ def target_lines(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 f"codec {row['name']}: encode/msgspec.json.encode <= {TARGET_ENCODE_RATIO:g}x",
                 f"{r['encode_c_over_msgspec_encode']:.2f}x",
                 t["encode_over_msgspec_encode_le_3"],
+            )
+        )
+    for row in results.get("small", []):
+        lines.append(
+            (
+                f"codec {row['name']} ({row['frame_bytes']} B): decode C/msgspec-untyped <= {TARGET_SMALL_DECODE:g}x",
+                f"{row['c_over_untyped']:.2f}x",
+                row["target_le_1.1"],
             )
         )
     return lines
@@ -410,3 +483,30 @@ def _print_frame(row: dict[str, Any], out: Callable[[str], None]) -> None:
         f"  ocppkit-py / ocppkit-c            = {r['ocppkit_py_over_ocppkit_c']:8.2f}x  (C twin speed-up; "
         f"ocpp / ocppkit-py = {r['ocpp_over_ocppkit_py']:.1f}x)"
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.bench_codec --small [--base DIR]``: the small-frame decode alone."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_codec")
+    parser.add_argument("--small", action="store_true", help="only the small-frame decode (issue 14)")
+    parser.add_argument("--base", type=Path, help="also time the C codec built by benchmarks.base_twins in DIR")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    sample_time, repeats = (0.005, 15) if args.quick else (0.05, 31)
+    if args.small:
+        base = None
+        if args.base is not None:
+            from .base_twins import load
+
+            base = load(args.base)
+        small_frames(sample_time=sample_time, repeats=repeats, base=base)
+    else:
+        run(quick=args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -20,26 +20,40 @@ Contenders, per message, interleaved:
 
 ``c``
     ``ocppkit._rpc_c.Connection`` (the Cython-compiled twin, what ``ocppkit.Connection`` is)
-    with ``ocppkit._codec_c.Codec``.
+    with ``ocppkit._codec_c.Codec`` and the compiled ``Router``, with the connection's
+    **default id source** (what the adapters use).
 ``py``
-    ``ocppkit._rpc_py.Connection`` with ``ocppkit._codec_py.Codec`` (the pure twins).
-``(info) c, uuid4 ids``
-    ``c`` with the connection's default id source (``str(uuid.uuid4())``, what the asyncio
-    adapters use) instead of a counter.
+    ``ocppkit._rpc_py.Connection`` with ``ocppkit._codec_py.Codec`` and the pure ``Router``
+    (the pure twins), default ids.
+``untyped``
+    The floor the round trip is measured against: an untyped msgspec encode/decode loop of the
+    same frames, as an untyped application would run it: ``[2, id, action, payload]`` built
+    from plain lists and dicts (the JSON tree of the request, a fresh id from a counter),
+    ``msgspec.json.encode``, ``msgspec.json.decode``; ``[3, id, response]`` (the JSON tree of
+    the demo handler's response) encoded and decoded likewise. No validation, no types, no
+    handler. ``c / untyped`` is the issue-14 target (<= 3.3x).
+``(info) c, constant handler``
+    ``c`` with a Heartbeat/TransactionEvent handler that returns a response built once: the
+    core's own cost, without the demo handler's clock read and ``datetime`` construction.
+``(info) c, counter ids`` / ``(info) c, uuid4 ids``
+    ``c`` with ids injected from a counter (``"1"``, ``"2"``, ...) or ``str(uuid.uuid4())``
+    (the default of the connection before issue 14).
 ``(info) codec only, c`` / ``(info) codec only, py``
     The codec work of one round trip plus the handler, without connections or router:
     ``encode(Call)``, ``decode``, ``handler(request)``, ``encode(CallResult)``,
     ``decode(data, action)``. The difference to ``c`` / ``py`` is what the connection layer
     (and the router) cost.
 ``(info) handler only``
-    The demo handler alone (builds the response; the Heartbeat one reads the wall clock and
-    truncates it to whole seconds with ``datetime.replace``, which costs more than the read).
+    The demo handler alone (builds the response; the Heartbeat one reads the wall clock).
 ``(info) c, lean handler`` (Heartbeat only)
     ``c`` with a router whose Heartbeat handler returns
     ``HeartbeatResponse(current_time=datetime.now(timezone.utc))`` (no truncation).
+``base c`` / ``base py`` (with ``--base DIR``)
+    The connection, router and codec twins of an earlier commit, built by
+    ``python -m benchmarks.base_twins`` and loaded beside the current ones, with *their*
+    default id source: before and after in one run.
 
-Both connections of a pair share one codec; ids come from a counter (``"1"``, ``"2"``, ...)
-unless stated; the clock is ``time.monotonic``.
+Both connections of a pair share one codec; the clock is ``time.monotonic``.
 
 Memory (in a fresh child process per twin, ``python -m benchmarks.bench_rpc --memory-child``):
 10,000 idle CSMS-side connections created with a shared clock, the default id source and a shared
@@ -88,34 +102,64 @@ IDLE_CONNECTIONS = 10_000
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CONTENDERS = ("c", "py", "c-uuid4", "c-lean", "codec-c", "codec-py", "handler")
+TARGET_UNTYPED_RATIO = 3.3  # c round trip (default ids) / untyped msgspec loop of the same frames
+
+CONTENDERS = ("c", "py", "untyped", "c-const", "c-counter", "c-uuid4", "c-lean", "codec-c", "codec-py", "handler")
 LABELS = {
-    "c": "round trip, C twins  (rpc_c + codec_c)",
-    "py": "round trip, pure twins  (rpc_py + codec_py)",
-    "c-uuid4": "(info) round trip, C, default uuid4 ids",
+    "c": "round trip, C twins  (default ids)",
+    "py": "round trip, pure twins  (default ids)",
+    "untyped": "untyped msgspec loop, same frames",
+    "c-const": "(info) round trip, C, constant handler",
+    "c-counter": "(info) round trip, C, counter ids",
+    "c-uuid4": "(info) round trip, C, uuid4 ids",
     "c-lean": "(info) round trip, C, lean handler",
     "codec-c": "(info) codec + handler only, codec_c",
     "codec-py": "(info) codec + handler only, codec_py",
     "handler": "(info) handler only",
+    "base-c": "base: round trip, C twins  (its default ids)",
+    "base-py": "base: round trip, pure twins  (its default ids)",
 }
 
 
 # ------------------------------------------------------------------------------- building
 
 
+class Twins:
+    """A Connection class, a codec and a Router class that run together."""
+
+    def __init__(self, connection: type, codec: Any, router: type) -> None:
+        self.connection, self.codec, self.router = connection, codec, router
+
+
 def _twins(twin: str) -> tuple[type, Any]:
     """(Connection class, codec) for ``"c"`` or ``"py"``; fails if the C twins are not built."""
+    t = twins(twin)
+    return t.connection, t.codec
+
+
+def twins(twin: str, base: dict[str, Any] | None = None) -> Twins:
+    """The current ``"c"`` or ``"py"`` twins, or those of ``base`` (``base_twins.load``)."""
+    if base is not None:
+        return Twins(
+            base[f"rpc_{twin}"].Connection, base[f"codec_{twin}"].Codec(VERSION), base[f"router_{twin}"].Router
+        )
     if twin == "c":
-        from ocppkit import _codec_c, _rpc_c  # type: ignore[attr-defined]
+        from ocppkit import _codec_c, _router_c, _rpc_c  # type: ignore[attr-defined]
 
-        return _rpc_c.Connection, _codec_c.Codec(VERSION)
-    from ocppkit import _codec_py, _rpc_py
+        return Twins(_rpc_c.Connection, _codec_c.Codec(VERSION), _router_c.Router)
+    from ocppkit import _codec_py, _router_py, _rpc_py
 
-    return _rpc_py.Connection, _codec_py.Codec(VERSION)
+    return Twins(_rpc_py.Connection, _codec_py.Codec(VERSION), _router_py.Router)
 
 
 def _counter_ids(prefix: str = "") -> Callable[[], str]:
     return map(f"{prefix}{{}}".format, itertools.count(1)).__next__
+
+
+def _uuid4_ids() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
 
 
 def messages() -> dict[str, Any]:
@@ -131,17 +175,41 @@ def messages() -> dict[str, Any]:
     }
 
 
+def _demo_router(router_cls: type) -> Any:
+    """The demo CSMS's handlers on a router of the given twin."""
+    from ocppkit.adapters.demo import csms_router
+
+    demo = csms_router(VERSION)
+    router = router_cls(VERSION)
+    for cls, handler in demo._handlers.items():
+        router.add(cls, handler)
+    return router
+
+
 class Pair:
-    """A station and a CSMS connection back to back, and the loop that runs ``n`` round trips."""
+    """A station and a CSMS connection back to back, and the loop that runs ``n`` round trips.
 
-    def __init__(self, twin: str, *, default_ids: bool = False, lean: bool = False) -> None:
-        from ocppkit.adapters.demo import csms_router
+    ``ids``: ``"default"`` (the connection's own), ``"counter"`` or ``"uuid4"``; ``handler``:
+    ``"demo"``, ``"lean"`` (Heartbeat: ``datetime.now``) or ``"const"`` (a response built once).
+    """
 
-        Connection, codec = _twins(twin)
-        ids: dict[str, Any] = {} if default_ids else {"ids": _counter_ids()}
-        self.station = Connection("station", VERSION, clock=time.monotonic, codec=codec, **ids)
-        self.csms = Connection("csms", VERSION, clock=time.monotonic, codec=codec, **ids)
-        self.router = _lean_router() if lean else csms_router(VERSION)
+    def __init__(
+        self, twin: str, *, ids: str = "default", handler: str = "demo", base: dict[str, Any] | None = None
+    ) -> None:
+        t = twins(twin, base)
+        kw: dict[str, Any] = {}
+        if ids == "counter":
+            kw["ids"] = _counter_ids()
+        elif ids == "uuid4":
+            kw["ids"] = _uuid4_ids
+        self.station = t.connection("station", VERSION, clock=time.monotonic, codec=t.codec, **kw)
+        self.csms = t.connection("csms", VERSION, clock=time.monotonic, codec=t.codec, **kw)
+        if handler == "lean":
+            self.router = _lean_router(t.router)
+        elif handler == "const":
+            self.router = _const_router(t.router)
+        else:
+            self.router = _demo_router(t.router)
         self.wire: list[bytes] = []
 
     def round_trip(self, request: Any, record: bool = False) -> tuple[list[Any], list[Any]]:
@@ -188,15 +256,25 @@ class Pair:
         return loop
 
 
-def _lean_router() -> ocppkit.Router:
+def _lean_router(router_cls: type = ocppkit.Router) -> Any:
     """A Heartbeat handler that reads the clock and nothing else."""
     import datetime as dt
 
     from ocppkit import v201
 
-    router = ocppkit.Router()
+    router = router_cls(VERSION)
     utc = dt.timezone.utc
     router.add(v201.HeartbeatRequest, lambda req: v201.HeartbeatResponse(current_time=dt.datetime.now(utc)))
+    return router
+
+
+def _const_router(router_cls: type) -> Any:
+    """The demo's responses, each built once and returned for every call: the core alone."""
+    demo = _demo_router(router_cls)
+    router = router_cls(VERSION)
+    for request in messages().values():
+        response = demo.handler_for(request)(request)
+        router.add(type(request), lambda req, response=response: response)
     return router
 
 
@@ -222,6 +300,28 @@ def _codec_loop(twin: str, request: Any) -> Callable[[int], None]:
     return loop
 
 
+def _untyped_loop(wire: list[bytes]) -> Callable[[int], None]:
+    """msgspec, untyped: the round trip's two frames built from plain lists and dicts (fresh
+    counter id), each encoded and decoded; the JSON trees are those the twins put on the wire."""
+    import msgspec
+
+    call_tree = msgspec.json.decode(wire[0])
+    result_tree = msgspec.json.decode(wire[1])
+    assert call_tree[0] == 2 and result_tree[0] == 3, (call_tree, result_tree)
+    action, payload, response = call_tree[2], call_tree[3], result_tree[2]
+    ids = _counter_ids()
+
+    def loop(n: int) -> None:
+        encode, decode = msgspec.json.encode, msgspec.json.decode
+        for _ in repeat(None, n):
+            frame = decode(encode([2, ids(), action, payload]))
+            result = decode(encode([3, frame[1], response]))
+            if result[0] != 3:
+                raise AssertionError(result)
+
+    return loop
+
+
 def _handler_loop(request: Any) -> Callable[[int], None]:
     from ocppkit.adapters.demo import csms_router
 
@@ -234,26 +334,35 @@ def _handler_loop(request: Any) -> Callable[[int], None]:
     return loop
 
 
-def verify(name: str, request: Any) -> dict[str, Any]:
-    """Fail loudly unless both twins complete the round trip correctly and put the same frames
-    on the wire (timestamps in the response aside)."""
+def verify(name: str, request: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fail loudly unless every twin completes the round trip correctly (with counter ids and
+    with its default ids, which must not repeat) and both current twins put the same frames on
+    the wire (timestamps in the response aside)."""
     import msgspec
 
-    wires = {}
-    for twin in ("c", "py"):
-        pair = Pair(twin)
-        for _ in range(3):
-            csms_events, station_events = pair.round_trip(request, record=True)
-            assert [type(e) for e in csms_events] == [CallReceived], (twin, name, csms_events)
-            assert csms_events[0].request == request, (twin, name)
-            assert [type(e) for e in station_events] == [ResultReceived], (twin, name, station_events)
-            res = station_events[0]
-            assert res.action == name and res.call is request, (twin, name)
-            assert type(res.response).__ocpp__.action == name, (twin, name, type(res.response))
-        for conn in (pair.station, pair.csms):
-            assert conn.slot == "IDLE" and conn.bad_messages == 0 and conn.pending_received == 0, (twin, conn)
-            assert conn.data_to_send() == [] and list(conn.events()) == [], (twin, conn)
-        wires[twin] = [msgspec.json.decode(d) for d in pair.wire]
+    wires: dict[str, list[Any]] = {}
+    raw: list[bytes] = []
+    setups = [("c", None), ("py", None)] + ([("c", base), ("py", base)] if base is not None else [])
+    for twin, mods in setups:
+        for ids in ("counter", "default"):
+            pair = Pair(twin, ids=ids, base=mods)
+            for _ in range(3):
+                csms_events, station_events = pair.round_trip(request, record=True)
+                assert [type(e) for e in csms_events] == [CallReceived], (twin, name, csms_events)
+                assert csms_events[0].request == request, (twin, name)
+                assert [type(e) for e in station_events] == [ResultReceived], (twin, name, station_events)
+                res = station_events[0]
+                assert res.action == name and res.call is request, (twin, name)
+                assert type(res.response).__ocpp__.action == name, (twin, name, type(res.response))
+            for conn in (pair.station, pair.csms):
+                assert conn.slot == "IDLE" and conn.bad_messages == 0 and conn.pending_received == 0, (twin, conn)
+                assert conn.data_to_send() == [] and list(conn.events()) == [], (twin, conn)
+            frames = [msgspec.json.decode(d) for d in pair.wire]
+            call_ids = [f[1] for f in frames if f[0] == 2]
+            assert len(set(call_ids)) == 3, (twin, ids, call_ids)
+            if ids == "counter" and mods is None:
+                wires[twin] = frames
+                raw = raw or pair.wire[:2]
     for frame in (*wires["c"], *wires["py"]):
         if frame[0] == 3 and "currentTime" in frame[2]:
             frame[2]["currentTime"] = "<now>"
@@ -261,6 +370,7 @@ def verify(name: str, request: Any) -> dict[str, Any]:
     return {
         "request_frame_bytes": len(_twins("c")[1].encode(ocppkit.Call("1", name, request))),
         "response_frame_example": msgspec.json.encode(wires["c"][1]).decode(),
+        "wire": raw,
     }
 
 
@@ -382,14 +492,25 @@ def memory(n: int = IDLE_CONNECTIONS) -> dict[str, Any]:
 
 
 def run(
-    *, quick: bool, sample_time: float | None = None, repeats: int | None = None, out: Callable[[str], None] = print
+    *,
+    quick: bool,
+    sample_time: float | None = None,
+    repeats: int | None = None,
+    out: Callable[[str], None] = print,
+    base: Path | None = None,
+    with_memory: bool = True,
 ) -> dict[str, Any]:
     from ocppkit import rpc
 
     sample_time = sample_time or (0.005 if quick else 0.05)
     repeats = repeats or (15 if quick else 31)
-    Connection_c, _ = _twins("c")
+    mods = None
+    if base is not None:
+        from .base_twins import load
+
+        mods = load(base)
     results: dict[str, Any] = {
+        "base_ref": None if mods is None else mods["ref"],
         "sample_time_s": sample_time,
         "repeats": repeats,
         "version": VERSION,
@@ -410,15 +531,24 @@ def run(
             "(rebuild: pip install -e .)"
         )
     for name, request in messages().items():
-        checks = verify(name, request)
+        checks = verify(name, request, mods)
+        wire = checks.pop("wire")
         loops = {
             "c": Pair("c").loop(request),
             "py": Pair("py").loop(request),
-            "c-uuid4": Pair("c", default_ids=True).loop(request),
-            **({"c-lean": Pair("c", lean=True).loop(request)} if name == "Heartbeat" else {}),
+            "untyped": _untyped_loop(wire),
+            "c-const": Pair("c", handler="const").loop(request),
+            "c-counter": Pair("c", ids="counter").loop(request),
+            "c-uuid4": Pair("c", ids="uuid4").loop(request),
+            **({"c-lean": Pair("c", handler="lean").loop(request)} if name == "Heartbeat" else {}),
             "codec-c": _codec_loop("c", request),
             "codec-py": _codec_loop("py", request),
             "handler": _handler_loop(request),
+            **(
+                {"base-c": Pair("c", base=mods).loop(request), "base-py": Pair("py", base=mods).loop(request)}
+                if mods is not None
+                else {}
+            ),
         }
         for loop in loops.values():
             loop(20)
@@ -427,7 +557,7 @@ def run(
         plan = {k: (loop, calibrate(loop, sample_time)) for k, loop in loops.items()}
         per_op = interleaved(plan, repeats)
         gc.unfreeze()
-        c, py = per_op["c"], per_op["py"]
+        c, py, untyped = per_op["c"], per_op["py"], per_op["untyped"]
         row = {
             "message": name,
             **checks,
@@ -444,24 +574,44 @@ def run(
                 for k, v in per_op.items()
             },
             "ratios": {
+                "c_over_untyped": paired_ratio(c, untyped),
+                "py_over_untyped": paired_ratio(py, untyped),
+                "c_const_over_untyped": paired_ratio(per_op["c-const"], untyped),
+                "c_counter_over_untyped": paired_ratio(per_op["c-counter"], untyped),
                 "py_over_c": paired_ratio(py, c),
                 "py_over_c_min": min(py) / min(c),
                 "c_over_codec_c": paired_ratio(c, per_op["codec-c"]),
                 "py_over_codec_py": paired_ratio(py, per_op["codec-py"]),
-                "c_uuid4_over_c": paired_ratio(per_op["c-uuid4"], c),
+                "c_uuid4_over_c_counter": paired_ratio(per_op["c-uuid4"], per_op["c-counter"]),
+                "c_over_c_counter": paired_ratio(c, per_op["c-counter"]),
                 **({"c_over_c_lean": paired_ratio(c, per_op["c-lean"])} if "c-lean" in per_op else {}),
+                **(
+                    {
+                        "base_c_over_c": paired_ratio(per_op["base-c"], c),
+                        "base_py_over_py": paired_ratio(per_op["base-py"], py),
+                        "base_c_over_untyped": paired_ratio(per_op["base-c"], untyped),
+                        "base_py_over_untyped": paired_ratio(per_op["base-py"], untyped),
+                    }
+                    if "base-c" in per_op
+                    else {}
+                ),
             },
             "connection_layer_s": {  # differences of medians: noisy
                 "c": median(c) - median(per_op["codec-c"]),
                 "py": median(py) - median(per_op["codec-py"]),
             },
         }
-        row["targets"] = {"py_over_c_ge_1.3": row["ratios"]["py_over_c"] >= TARGET_C_OVER_PY}
+        row["targets"] = {
+            "py_over_c_ge_1.3": row["ratios"]["py_over_c"] >= TARGET_C_OVER_PY,
+            "c_over_untyped_le_3.3": row["ratios"]["c_over_untyped"] <= TARGET_UNTYPED_RATIO,
+        }
         if name == "Heartbeat":
             row["targets"]["c_per_s_ge_100k"] = row["contenders"]["c"]["per_s_median"] >= TARGET_ROUND_TRIPS_PER_S
         results["messages"].append(row)
         _print_message(row, out)
 
+    if not with_memory:
+        return results
     n = 1000 if quick else IDLE_CONNECTIONS
     mem = memory(n)
     results["memory"] = mem
@@ -484,6 +634,11 @@ def _print_message(row: dict[str, Any], out: Callable[[str], None]) -> None:
         )
     r, t = row["ratios"], row["targets"]
     out(
+        f"  c / untyped = {r['c_over_untyped']:.2f}x  target <= {TARGET_UNTYPED_RATIO:g}x: "
+        f"{'PASS' if t['c_over_untyped_le_3.3'] else 'MISS'};  py / untyped = {r['py_over_untyped']:.2f}x;  "
+        f"(info) constant handler {r['c_const_over_untyped']:.2f}x, counter ids {r['c_counter_over_untyped']:.2f}x"
+    )
+    out(
         f"  py / c = {r['py_over_c']:.2f}x (from minimums {r['py_over_c_min']:.2f}x)  target >= "
         f"{TARGET_C_OVER_PY:g}x: {'PASS' if t['py_over_c_ge_1.3'] else 'MISS'}"
     )
@@ -500,9 +655,14 @@ def _print_message(row: dict[str, Any], out: Callable[[str], None]) -> None:
     layer = row["connection_layer_s"]
     out(
         f"  connections + router over codec + handler: c {fmt_time(layer['c'])} ({r['c_over_codec_c']:.2f}x), "
-        f"py {fmt_time(layer['py'])} ({r['py_over_codec_py']:.2f}x); uuid4 ids cost "
-        f"{r['c_uuid4_over_c']:.2f}x"
+        f"py {fmt_time(layer['py'])} ({r['py_over_codec_py']:.2f}x); default ids / counter ids "
+        f"{r['c_over_c_counter']:.2f}x, uuid4 / counter {r['c_uuid4_over_c_counter']:.2f}x"
     )
+    if "base_c_over_c" in r:
+        out(
+            f"  base / current: c {r['base_c_over_c']:.2f}x, py {r['base_py_over_py']:.2f}x; base over untyped: "
+            f"c {r['base_c_over_untyped']:.2f}x, py {r['base_py_over_untyped']:.2f}x"
+        )
 
 
 def _print_memory(mem: dict[str, Any], out: Callable[[str], None]) -> None:
@@ -537,12 +697,19 @@ def target_lines(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
             )
         lines.append(
             (
+                f"rpc {row['message']}: C round trip (default ids) / untyped msgspec <= {TARGET_UNTYPED_RATIO:g}x",
+                f"{row['ratios']['c_over_untyped']:.2f}x",
+                t["c_over_untyped_le_3.3"],
+            )
+        )
+        lines.append(
+            (
                 f"rpc {row['message']}: pure/C twin >= {TARGET_C_OVER_PY:g}x",
                 f"{row['ratios']['py_over_c']:.2f}x",
                 t["py_over_c_ge_1.3"],
             )
         )
-    for twin, m in results["memory"].items():
+    for twin, m in results.get("memory", {}).items():
         lines.append(
             (
                 f"rpc idle connection ({twin} twin) < {TARGET_IDLE_BYTES} B (tracemalloc, {m['connections']:,} conns)",
@@ -558,11 +725,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-child", choices=("c", "py"), help="internal: measure memory, print JSON")
     parser.add_argument("-n", type=int, default=IDLE_CONNECTIONS)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--base", type=Path, help="also time the twins built by benchmarks.base_twins in DIR")
+    parser.add_argument("--no-memory", action="store_true", help="round trips only")
+    parser.add_argument("--repeats", type=int)
+    parser.add_argument("--sample-time", type=float)
     args = parser.parse_args(argv)
     if args.memory_child:
         print(json.dumps(_memory_child(args.memory_child, args.n)))
         return 0
-    run(quick=args.quick)
+    run(
+        quick=args.quick,
+        base=args.base,
+        with_memory=not args.no_memory,
+        repeats=args.repeats,
+        sample_time=args.sample_time,
+    )
     return 0
 
 

@@ -1,6 +1,6 @@
 """Where a sans-IO round trip's time goes: its steps timed one by one, both twins, plus cProfile.
 
-``python -m benchmarks.profile_rpc [--quick] [--cprofile]``
+``python -m benchmarks.profile_rpc [--quick] [--cprofile] [--base DIR]``
 
 Runs the round trip of ``bench_rpc`` (2.0.1 Heartbeat and TransactionEvent, demo CSMS handlers)
 with ``time.perf_counter_ns`` read between its steps:
@@ -19,6 +19,8 @@ and, separately (same rounds), the codec calls and the handler those steps conta
 messages in rotating order; per-step figures are medians over rounds of the mean per round trip.
 The clock reads add about 50 ns per step (the ``timer`` row measures them). ``--cprofile`` adds
 cProfile of the pure twin's Heartbeat round trip (the C twin's functions are invisible to it).
+Both connections use their default id source. ``--base DIR`` adds the twins of an earlier commit
+(``python -m benchmarks.base_twins``) as ``base-c`` and ``base-py``, in the same rounds.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ocppkit import Call, CallResult
 
-from .bench_rpc import Pair, _twins, messages
+from .bench_rpc import Pair, messages, twins
 
 STEPS = ("call", "s.out", "c.in", "c.events", "dispatch", "c.out", "s.in", "s.events", "timer")
 PIECES = (
@@ -82,10 +85,10 @@ def _steps(pair: Pair, request: Any, n: int) -> list[float]:
     return [a / n / 1e9 for a in acc]
 
 
-def _pieces(twin: str, request: Any, n: int) -> list[float]:
+def _pieces(twin: str, request: Any, n: int, base: dict[str, Any] | None = None) -> list[float]:
     from ocppkit.adapters.demo import csms_router
 
-    _, codec = _twins(twin)
+    codec = twins(twin, base).codec
     handler = csms_router("2.0.1").handler_for(request)
     assert handler is not None
     action = type(request).__ocpp__.action
@@ -115,20 +118,34 @@ def _pieces(twin: str, request: Any, n: int) -> list[float]:
     return out
 
 
-def run(quick: bool, cprofile: bool) -> None:
+def run(quick: bool, cprofile: bool, base: Path | None = None) -> None:
     rounds, n = (7, 1000) if quick else (21, 5000)
     reqs = messages()
-    keys = [(twin, name) for name in reqs for twin in ("c", "py")]
-    pairs = {k: Pair(k[0]) for k in keys}
+    mods = None
+    names = ["c", "py"]
+    if base is not None:
+        from .base_twins import load
+
+        mods = load(base)
+        names += ["base-c", "base-py"]
+    keys = [(twin, name) for name in reqs for twin in names]
+
+    def make_pair(twin: str) -> Pair:
+        return Pair(twin[5:], base=mods) if twin.startswith("base-") else Pair(twin)
+
+    def pieces(twin: str, request: Any) -> list[float]:
+        return _pieces(twin[5:], request, n, mods) if twin.startswith("base-") else _pieces(twin, request, n)
+
+    pairs = {k: make_pair(k[0]) for k in keys}
     steps: dict[tuple[str, str], list[list[float]]] = {k: [] for k in keys}
-    pieces: dict[tuple[str, str], list[list[float]]] = {k: [] for k in keys}
+    timed: dict[tuple[str, str], list[list[float]]] = {k: [] for k in keys}
     for k in keys:
         _steps(pairs[k], reqs[k[1]], 50)
     for r in range(rounds):
         order = keys[r % len(keys) :] + keys[: r % len(keys)]
         for k in order:
             steps[k].append(_steps(pairs[k], reqs[k[1]], n))
-            pieces[k].append(_pieces(k[0], reqs[k[1]], n))
+            timed[k].append(pieces(k[0], reqs[k[1]]))
 
     def us(x: float) -> str:
         return f"{x * 1e6:6.2f}"
@@ -141,12 +158,12 @@ def run(quick: bool, cprofile: bool) -> None:
     print(f"\nCodec calls and handler inside those steps (us; same rounds, {n} calls each)")
     print(f"  {'twin, message':<22}" + "".join(f"{s:>18}" for s in PIECES))
     for k in keys:
-        med = [statistics.median(col) for col in zip(*pieces[k], strict=True)]
+        med = [statistics.median(col) for col in zip(*timed[k], strict=True)]
         print(f"  {k[0] + ', ' + k[1]:<22}" + "".join(f"{us(x):>18}" for x in med))
     print("\nConnection layer per step = step - codec call inside it (us; differences of medians)")
     for k in keys:
         s = [statistics.median(col) for col in zip(*steps[k], strict=True)]
-        p = [statistics.median(col) for col in zip(*pieces[k], strict=True)]
+        p = [statistics.median(col) for col in zip(*timed[k], strict=True)]
         layer = {
             "call - encode Call": s[0] - p[0],
             "c.in - decode Call": s[2] - p[1],
@@ -180,8 +197,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_rpc")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--base", type=Path, help="also the twins built by benchmarks.base_twins in DIR")
     args = parser.parse_args()
-    run(args.quick, args.cprofile)
+    run(args.quick, args.cprofile, args.base)
 
 
 if __name__ == "__main__":

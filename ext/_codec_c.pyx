@@ -14,7 +14,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStri
 from cpython.dict cimport PyDict_GetItem
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeASCII
-from libc.string cimport memchr
+from libc.string cimport memchr, memcmp
 
 
 cdef extern from "string.h" nogil:
@@ -318,15 +318,22 @@ cdef class _LazyDecode:
     cdef object cls
     cdef object _decode
     cdef bint has_dt
+    cdef bint open_values  # 2.x DataTransfer: its data is an open value (the exact path checks its depth)
+    cdef bint empty_ok  # the payload `{}` is valid: it decodes to cls() (all fields at their defaults)
 
-    def __cinit__(self, cls):
+    def __cinit__(self, cls, bint open_values=False):
         self.cls = cls
         self._decode = None
+        self.open_values = open_values
 
     cdef inline void ready(self) except *:
         if self._decode is None:
             self._decode = _decoder(self.cls).decode
             self.has_dt = has_datetimes(self.cls)
+            try:
+                self.empty_ok = self._decode(b"{}") == self.cls()
+            except Exception:
+                self.empty_ok = False
 
     cdef inline object decode(self, bytes payload):
         return self._decode(payload)
@@ -342,6 +349,10 @@ cdef class Codec:
     cdef bint _fast_ok, _has_send
     cdef Py_ssize_t _max
     cdef dict _enc_info
+    # The last CALL action met (bytes) and its entry: a station or CSMS repeats actions, so
+    # most frames skip building the key and the dict lookup.
+    cdef bytes _last_key
+    cdef object _last_entry
 
     implementation = "c"
 
@@ -350,10 +361,12 @@ cdef class Codec:
             version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy, suspect=datetime_suspect
         )
         self.version = version
-        self._requests = {k.encode(): (k, _LazyDecode(c)) for k, c in self._cfg.requests.items()}
-        self._responses = {k: (k, _LazyDecode(c)) for k, c in self._cfg.responses.items()}
-        self._sends = {k.encode(): (k, _LazyDecode(c)) for k, c in self._cfg.sends.items()}
+        self._requests = {k.encode(): (k, _LazyDecode(c, k == "DataTransfer")) for k, c in self._cfg.requests.items()}
+        self._responses = {k: (k, _LazyDecode(c, k == "DataTransfer")) for k, c in self._cfg.responses.items()}
+        self._sends = {k.encode(): (k, _LazyDecode(c, k == "DataTransfer")) for k, c in self._cfg.sends.items()}
         self._enc_info = {}
+        self._last_key = b""
+        self._last_entry = None
         self._fast_ok = self._cfg.policy is None
         self._has_send = self._cfg.has_send
         self._max = max_frame_size
@@ -434,8 +447,15 @@ cdef class Codec:
         if type_id == MT_CALL:
             if a1 == 0:
                 return None
-            key = PyBytes_FromStringAndSize(<const char*>p + a0, a1 - a0)
-            entry = PyDict_GetItem(self._requests, key)
+            if (a1 - a0 == PyBytes_GET_SIZE(self._last_key)
+                    and memcmp(p + a0, PyBytes_AS_STRING(self._last_key), a1 - a0) == 0):
+                entry = <PyObject*>self._last_entry
+            else:
+                key = PyBytes_FromStringAndSize(<const char*>p + a0, a1 - a0)
+                entry = PyDict_GetItem(self._requests, key)
+                if entry != NULL:
+                    self._last_key = key
+                    self._last_entry = <object>entry
         elif type_id == MT_CALLRESULT:
             if a1 != 0:
                 return None
@@ -457,15 +477,18 @@ cdef class Codec:
         name = (<tuple>entry)[0]
         dec = <_LazyDecode>(<tuple>entry)[1]
         dec.ready()
-        if name == "DataTransfer" or memmem(p + start, stop - start, b'"customData"', 12) != NULL:
+        if dec.open_values or memmem(p + start, stop - start, b'"customData"', 12) != NULL:
             return None  # the exact path checks the depth of open values
-        if dec.has_dt and _datetime_suspect(p + start, stop - start):
-            return None  # the exact path checks date-time text
-        payload = PyBytes_FromStringAndSize(<const char*>p + start, stop - start)
-        try:
-            obj = dec.decode(payload)
-        except _FAST_ERRORS:
-            return None
+        if stop - start == 2 and p[start + 1] == 125 and dec.empty_ok:  # `{}`: what decoding it gives
+            obj = dec.cls()
+        else:
+            if dec.has_dt and _datetime_suspect(p + start, stop - start):
+                return None  # the exact path checks date-time text
+            payload = PyBytes_FromStringAndSize(<const char*>p + start, stop - start)
+            try:
+                obj = dec.decode(payload)
+            except _FAST_ERRORS:
+                return None
         uid = PyUnicode_DecodeASCII(<const char*>p + id0, id1 - id0, NULL)
         if type_id == MT_CALL:
             return Call(uid, name, obj)
@@ -484,39 +507,53 @@ cdef class Codec:
         else (including every error) takes the shared exact path, so results are identical.
         """
         cdef object t = type(frame)
-        cdef int type_id
+        cdef object out
         if t is Call:
-            type_id = MT_CALL
+            out = self._fast_encode(MT_CALL, frame.unique_id, frame.action, frame.payload)
         elif t is CallResult:
-            type_id = MT_CALLRESULT
+            out = self._fast_encode(MT_CALLRESULT, frame.unique_id, None, frame.payload)
         elif t is Send:
-            type_id = MT_SEND
+            out = self._fast_encode(MT_SEND, frame.unique_id, frame.action, frame.payload)
         else:
-            return encode_frame(self._cfg, frame)
-        payload = frame.payload
+            out = None
+        return out if out is not None else encode_frame(self._cfg, frame)
+
+    def _encode_call(self, uid, action, payload):
+        """``encode(Call(uid, action, payload))``, without building the frame on the fast path
+        (for ``ocppkit.Connection``; same bytes, same errors)."""
+        out = self._fast_encode(MT_CALL, uid, action, payload)
+        return out if out is not None else encode_frame(self._cfg, Call(uid, action, payload))
+
+    def _encode_result(self, uid, payload):
+        """``encode(CallResult(uid, payload))``, likewise."""
+        out = self._fast_encode(MT_CALLRESULT, uid, None, payload)
+        return out if out is not None else encode_frame(self._cfg, CallResult(uid, payload))
+
+    cdef object _fast_encode(self, int type_id, object uid, object action, object payload):
+        """The frame's bytes when the payload is certainly valid, else None (the exact path
+        then decides: it raises the exact error, or accepts)."""
         cdef PyObject* found = PyDict_GetItem(self._enc_info, type(payload))
         if found == NULL:
             if not self._learn(type(payload)):
-                return encode_frame(self._cfg, frame)
+                return None
             found = PyDict_GetItem(self._enc_info, type(payload))
-        cdef tuple info = <tuple>found  # (message type id, quoted action, validating decode)
+        cdef tuple info = <tuple>found  # (message type id, quoted action, validating decode, action)
         if <int>info[0] != type_id:
-            return encode_frame(self._cfg, frame)
-        uid = frame.unique_id
+            return None
         if type(uid) is not str or not _safe_id(<str>uid):
-            return encode_frame(self._cfg, frame)
-        if type_id != MT_CALLRESULT and frame.action != info[3]:
-            return encode_frame(self._cfg, frame)
+            return None
+        if type_id != MT_CALLRESULT and action != info[3]:
+            return None
         if not _ok_struct(payload, type(payload)):
-            return encode_frame(self._cfg, frame)  # the exact path: raises the exact error, or accepts
+            return None
+        # One msgspec call writes the whole frame: the id is safe (written as is between
+        # quotes), the action a known name, so the bytes are those the exact path writes.
         try:
-            body = _encode(payload)
+            if type_id == MT_CALLRESULT:
+                return _encode((MT_CALLRESULT, uid, payload))
+            return _encode((type_id, uid, info[3], payload))
         except Exception:
-            return encode_frame(self._cfg, frame)
-        if type_id == MT_CALLRESULT:
-            return b"".join((b'[3,"', (<str>uid).encode("ascii"), b'",', body, b"]"))
-        return b"".join((b"[6,\"" if type_id == MT_SEND else b'[2,"', (<str>uid).encode("ascii"), b'",', info[1], b",",
-                         body, b"]"))
+            return None
 
     cdef bint _learn(self, object cls) except -1:
         meta = getattr(cls, "__ocpp__", None)

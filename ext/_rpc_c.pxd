@@ -1,5 +1,6 @@
 # Augments ocppkit/_rpc_py.py when setup.py compiles it as ocppkit._rpc_c: Connection and
-# _Outgoing become extension types with C-level attributes (the Python source is unchanged).
+# _Outgoing become extension types with C-level attributes, and the connection's internal
+# steps C-level methods (the Python source is unchanged; the pure twin runs it as is).
 cdef class _Outgoing:
     cdef public object action, data, request, unique_id
 
@@ -7,7 +8,8 @@ cdef class Connection:
     cdef public object role, version
     cdef public Py_ssize_t bad_messages
     cdef public object _allowed_pending, _boot, _clock, _codec, _deadline, _ids, _late, _outstanding, _queue
-    cdef public object _received, _slot
+    cdef public object _received, _slot, _id_prefix
+    cdef public Py_ssize_t _id_count
     cdef public list _events, _outbox
     cdef public bint _gating
     cdef public Py_ssize_t _max_pending, _max_queue
@@ -15,6 +17,17 @@ cdef class Connection:
     cdef _emit(self, event)
     cdef _write(self, data)
     cdef _fire(self, event)
+    cdef _fire_boot(self, status)
+    cdef _next_id(self)
+    cdef bint _is_in_flight(self, unique_id) except -1
     cdef _transmit(self, _Outgoing out)
     cdef _dequeue(self)
+    cdef _take_received(self, unique_id)
+    cdef _violation(self, exc)
+    cdef _on_call(self, frame)
+    cdef bint _boot_allows(self, action) except -1
+    cdef _refuse(self, uid, code, description, rule)
     cdef _answered(self, uid, str kind)
+    cdef _on_result(self, frame)
+    cdef _on_error(self, frame)
+    cdef _unmatched(self, uid, str kind)

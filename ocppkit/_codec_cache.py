@@ -7,6 +7,10 @@ settings, and a strict policy is the same as none); at most :data:`MAX_SHARED` c
 the least recently used going first, so connections that each bring their own policy cannot make
 the process hold a codec per connection. A connection keeps its own codec alive as long as it
 lives, whether or not the cache still holds it.
+
+A codec given as ``Connection(codec=...)`` goes through :func:`connection_codec`: ocppkit's
+codecs as they are, any other object with ``encode`` and ``decode`` wrapped so that the
+connection's internal entry points call its ``encode``.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from .codec import Codec
+from .frames import Call, CallResult
 from .policy import Policy
 
-__all__ = ["MAX_SHARED", "shared_codec"]
+__all__ = ["MAX_SHARED", "connection_codec", "shared_codec"]
 
 #: How many codecs are kept for reuse at most.
 MAX_SHARED = 64
@@ -40,3 +45,28 @@ def shared_codec(version: str, max_frame_size: int, max_depth: int, policy: Any)
             _CODECS.pop(next(iter(_CODECS)), None)
     _CODECS[key] = codec  # (re)inserted last: the most recently used
     return codec
+
+
+class _PlainCodec:
+    """A ``codec=`` with only the public methods (``encode``, ``decode``): the internal entry
+    points the connection uses, in terms of ``encode`` (ocppkit's codecs have their own)."""
+
+    __slots__ = ("_codec", "decode", "encode", "version")
+
+    def __init__(self, codec: Any) -> None:
+        self._codec = codec
+        self.version = codec.version
+        self.encode = codec.encode
+        self.decode = codec.decode
+
+    def _encode_call(self, unique_id: str, action: str, payload: Any) -> bytes:
+        return self.encode(Call(unique_id, action, payload))  # type: ignore[no-any-return]
+
+    def _encode_result(self, unique_id: str, payload: Any) -> bytes:
+        return self.encode(CallResult(unique_id, payload))  # type: ignore[no-any-return]
+
+
+def connection_codec(codec: Any) -> Any:
+    """``codec`` if it has the connection's entry points (``_encode_call``, ``_encode_result``:
+    both ocppkit twins), else ``codec`` wrapped to provide them through its ``encode``."""
+    return codec if hasattr(codec, "_encode_call") else _PlainCodec(codec)

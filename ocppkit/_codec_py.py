@@ -9,11 +9,11 @@ differ in speed. ``ocppkit.codec`` picks one (``OCPPKIT_NO_EXTENSIONS=1`` forces
 from __future__ import annotations
 
 import re
-from typing import overload
+from typing import Any, overload
 
 import msgspec
 
-from ._base import Response
+from ._base import Request, Response
 from ._codec_common import DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_SIZE, CodecConfig
 from ._datetimes import datetime_suspect, has_datetimes
 from ._encode import encode_frame
@@ -163,3 +163,11 @@ class Codec:
     def encode(self, frame: Frame) -> bytes:
         """Encode a frame; a payload the schema forbids raises :class:`ocppkit.LocalProtocolError`."""
         return encode_frame(self._cfg, frame)
+
+    def _encode_call(self, uid: str, action: str, payload: Request[Any]) -> bytes:
+        """``encode(Call(uid, action, payload))`` (the C twin skips building the frame)."""
+        return encode_frame(self._cfg, Call(uid, action, payload))
+
+    def _encode_result(self, uid: str, payload: Response) -> bytes:
+        """``encode(CallResult(uid, payload))``, likewise."""
+        return encode_frame(self._cfg, CallResult(uid, payload))

@@ -97,6 +97,14 @@ def answer(conn: Any, event: CallReceived, outcome: object) -> BaseException | N
 
     A caller tells a failing handler from an invalid response by ``returned is outcome``.
     """
+    if getattr(type(outcome), "__ocpp__", None) is not None and not isinstance(outcome, BaseException):
+        # A generated payload class (never awaitable): the usual case, first. send_result
+        # checks that it is the response this call needs.
+        try:
+            conn.send_result(event.unique_id, outcome)
+        except LocalProtocolError as exc:  # the connection already answered InternalError
+            return exc
+        return None
     if isinstance(outcome, Exception):
         conn.send_error(event.unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})
         return outcome
@@ -190,11 +198,12 @@ class Router:
         ``LocalProtocolError`` of an invalid response (likewise answered) or the ``TypeError`` of
         an async handler (likewise), else None.
         """
-        handler = self._handlers.get(type(event.request))
+        request = event.request
+        handler = self._handlers.get(type(request))
         if handler is None:
             return answer(conn, event, NO_HANDLER)
         try:
-            outcome = handler(event.request)
+            outcome = handler(request)
         except Exception as exc:  # any handler failure becomes InternalError
             outcome = exc
         return answer(conn, event, outcome)

@@ -24,11 +24,12 @@ picks one, as ``ocppkit.codec`` does for the codec.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from ._base import Request, Response, SendPayload
-from ._codec_cache import shared_codec
+from ._codec_cache import connection_codec, shared_codec
 from .errors import ErrorCode, LocalProtocolError, OcppError, parse_error_code
 from .events import (
     CallReceived,
@@ -97,10 +98,8 @@ _LATE_IDS = 32  # how many timed-out ids are remembered to recognise late respon
 _ANSWERS = {int(MessageType.CALLRESULT): "result", int(MessageType.CALLERROR): "error"}
 
 
-def _default_ids() -> str:
-    import uuid  # only when no id source is injected
-
-    return str(uuid.uuid4())
+#: Random bytes of the default id source's per-connection prefix (64 bits: 16 hex digits).
+_ID_PREFIX_BYTES = 8
 
 
 def _status(response: object) -> str:
@@ -135,8 +134,11 @@ class Connection:
         version: the OCPP version of the connection: ``"1.6"``, ``"2.0.1"`` or ``"2.1"``.
         clock: returns the current time in seconds (e.g. ``time.monotonic``); read only to start
             and check the deadlines of our calls.
-        ids: returns a new unique id (1 to 36 characters) for each CALL and SEND we make;
-            UUID4 strings by default.
+        ids: returns a new unique id (1 to 36 characters) for each CALL and SEND we make. By
+            default (None) the connection numbers its messages after a random prefix drawn once
+            per connection from ``os.urandom`` (64 bits): ``"<16 hex digits>-1"``, ``-2``, ...
+            unique on the connection and not guessable from another connection's ids (see
+            docs/rpc.md, "Message ids").
         call_timeout: seconds a CALL of ours waits for its answer, from the moment it goes on the
             wire, before :class:`ocppkit.CallTimedOut` (default 30).
         max_queued_calls: CALLs that may wait behind the outstanding one (default 64); one more
@@ -172,6 +174,8 @@ class Connection:
         "_deadline",
         "_events",
         "_gating",
+        "_id_count",
+        "_id_prefix",
         "_ids",
         "_late",
         "_max_pending",
@@ -193,7 +197,7 @@ class Connection:
         version: str,
         *,
         clock: Callable[[], float],
-        ids: Callable[[], str] = _default_ids,
+        ids: Callable[[], str] | None = None,
         call_timeout: float = 30.0,
         max_queued_calls: int = 64,
         max_pending_received: int = 64,
@@ -209,8 +213,8 @@ class Connection:
             raise ValueError(f"role: expected 'csms' or 'station', got {role!r}")
         if not callable(clock):
             raise TypeError("clock: expected a callable returning seconds (e.g. time.monotonic)")
-        if not callable(ids):
-            raise TypeError("ids: expected a callable returning unique id strings")
+        if ids is not None and not callable(ids):
+            raise TypeError("ids: expected a callable returning unique id strings, or None")
         if not (isinstance(call_timeout, (int, float)) and call_timeout > 0):
             raise ValueError(f"call_timeout: expected seconds > 0, got {call_timeout!r}")
         for name, value in (("max_queued_calls", max_queued_calls), ("max_pending_received", max_pending_received)):
@@ -221,11 +225,13 @@ class Connection:
         if codec is not None:
             if getattr(codec, "version", None) != version:
                 raise ValueError(f"codec: expected an ocppkit.Codec for {version!r}")
-            self._codec = codec
+            self._codec = connection_codec(codec)
         else:
             self._codec = shared_codec(version, max_frame_size, max_depth, policy)
         self._clock = clock
         self._ids = ids
+        self._id_prefix: str | None = None  # the default source's prefix, drawn on first use
+        self._id_count = 0
         self._timeout = float(call_timeout)
         self._max_queue = max_queued_calls
         self._max_pending = max_pending_received
@@ -339,6 +345,27 @@ class Connection:
                 {"rule": "maxQueuedCalls", "limit": self._max_queue},
                 version=self.version,
             )
+        unique_id = self._next_id()
+        # Validated and encoded once, here, whether it goes out now or from the queue.
+        action = info.action
+        out = _Outgoing(unique_id, action, request, self._codec._encode_call(unique_id, action, request))
+        if self._fire(CALL) is TRANSMIT:
+            self._transmit(out)
+        else:  # ENQUEUE
+            if self._queue is None:
+                self._queue = []
+            self._queue.append(out)
+        return unique_id
+
+    def _next_id(self) -> str:
+        """A new message id: from the default source (prefix and counter, unique by
+        construction), or from the injected one, checked."""
+        if self._ids is None:
+            self._id_count += 1
+            prefix = self._id_prefix
+            if prefix is None:
+                prefix = self._id_prefix = os.urandom(_ID_PREFIX_BYTES).hex() + "-"
+            return prefix + str(self._id_count)
         unique_id = self._ids()
         if not isinstance(unique_id, str) or not 1 <= len(unique_id) <= 36:
             raise LocalProtocolError(
@@ -354,14 +381,6 @@ class Connection:
                 {"rule": "messageId"},
                 version=self.version,
             )
-        # Validated and encoded once, here, whether it goes out now or from the queue.
-        out = _Outgoing(unique_id, info.action, request, self._codec.encode(Call(unique_id, info.action, request)))
-        if self._fire(CALL) is TRANSMIT:
-            self._transmit(out)
-        else:  # ENQUEUE
-            if self._queue is None:
-                self._queue = []
-            self._queue.append(out)
         return unique_id
 
     def _is_in_flight(self, unique_id: str) -> bool:
@@ -400,7 +419,7 @@ class Connection:
                     {"rule": "payload"},
                     version=self.version,
                 )
-            data = self._codec.encode(CallResult(unique_id, response))
+            data = self._codec._encode_result(unique_id, response)
         except LocalProtocolError:
             self._write(self._codec.encode(CallError(unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})))
             raise
@@ -446,7 +465,7 @@ class Connection:
         info = getattr(type(payload), "__ocpp__", None)
         if info is None or info.role != "send":
             raise TypeError(f"send: expected a SEND payload class, got {type(payload).__name__}")
-        unique_id = self._ids()
+        unique_id = self._next_id() if self._ids is None else self._ids()
         if not isinstance(unique_id, str) or not 1 <= len(unique_id) <= 36 or self._is_in_flight(unique_id):
             raise LocalProtocolError(
                 ErrorCode.GENERIC_ERROR,

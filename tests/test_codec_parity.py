@@ -70,6 +70,27 @@ def test_twins_agree_on_crafted_frames() -> None:
         same(data.decode("utf-8", "surrogateescape"))  # a str argument
 
 
+def test_twins_agree_on_every_action_with_an_empty_payload() -> None:
+    """``{}`` is valid for some classes (decoded as the class with its defaults, which the C twin
+    builds without decoding) and missing required fields for others: each action, each role,
+    each version, both twins alike, and alike with whitespace around or inside the braces."""
+    import importlib
+
+    for v in VERSIONS:
+        actions = importlib.import_module(ocppkit.edition(v).package).ACTIONS
+        for name, row in actions.items():
+            kind = 2 if row.response is not None else 6
+            for body in (b"{}", b"{ }", b" {}", b"{}\n"):
+                call = b'[%d,"e","%s",%s]' % (kind, name.encode(), body)
+                same(call)
+                assert (outcome(C[v], call, None)[0] == "ok") == (outcome(PY[v], call, None)[0] == "ok")
+                if row.response is not None:
+                    same(b'[3,"e",%s]' % body, name)
+            if row.response is not None and outcome(C[v], b'[3,"e",{}]', name)[0] == "ok":
+                result = C[v].decode(b'[3,"e",{}]', name)
+                assert result.payload == row.response() and type(result.payload) is row.response
+
+
 json_values = st.recursive(
     st.none()
     | st.booleans()

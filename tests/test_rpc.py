@@ -461,9 +461,30 @@ def test_bad_arguments_and_id_sources(Connection: Any) -> None:
                 reason=v201.BootReasonEnumType.POWER_UP,
             )
         )
-    default = Connection("csms", "2.0.1", clock=lambda: 0.0)
-    uid = default.call(v201.HeartbeatRequest())
-    assert len(uid) == 36 and uid.count("-") == 4  # a UUID4 by default
+
+
+def test_default_ids_are_a_random_prefix_and_a_counter(Connection: Any) -> None:
+    """docs/rpc.md, "Message ids": 16 random hex digits per connection, a dash, a count."""
+    import re
+
+    first = Connection("station", "2.0.1", clock=lambda: 0.0)
+    uids = [first.call(v201.HeartbeatRequest()) for _ in range(4)]  # the first goes out, three queue
+    prefix = uids[0].rsplit("-", 1)[0]
+    assert re.fullmatch(r"[0-9a-f]{16}", prefix), uids
+    assert uids == [f"{prefix}-{n}" for n in range(1, 5)]
+    assert [json.loads(d)[1] for d in first.data_to_send()] == uids[:1]
+    others = {Connection("station", "2.0.1", clock=lambda: 0.0).call(v201.HeartbeatRequest()) for _ in range(50)}
+    assert len({u.rsplit("-", 1)[0] for u in others} | {prefix}) == 51  # a prefix per connection
+    # 2.1 SENDs draw from the same counter; the longest id still fits OCPP's 36 characters.
+    sender = Connection("station", "2.1", clock=lambda: 0.0)
+    sender.call(v21.HeartbeatRequest())
+    sent = sender.send(
+        v21.NotifyPeriodicEventStreamRequest(
+            id=1, pending=0, basetime=NOW, data=[v21.StreamDataElementType(t=0, v="1")]
+        )
+    )
+    assert sent.endswith("-2") and len(sent) == 18
+    assert len(f"{prefix}-{2**63 - 1}") <= 36
 
 
 def test_connection_is_sans_io() -> None:
