@@ -24,6 +24,7 @@ from ._cli_common import (
     _on_stop_signals,
     _one_line,
     _one_of,
+    _option,
     _port,
     _positive,
     _prefix,
@@ -134,6 +135,7 @@ def _serve(args: argparse.Namespace) -> int:
             send_timeout=args.send_timeout or None,
             backlog=args.backlog,
             reuse_port=args.reuse_port,
+            receive_buffer=args.receive_buffer or None,
             node=args.node,
             cluster=_cluster_node(args),
         )
@@ -167,6 +169,9 @@ def _serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # where signal handlers are not available
         pass
     return 0
+
+
+_receive_buffer = _option(int, lambda v: v == 0 or v >= 1024, "a number of bytes", "0 or at least 1024 bytes")
 
 
 def _worker_argv(argv: list[str], index: int, node: str | None) -> list[str]:
@@ -302,6 +307,14 @@ def add_serve_parser(sub: Any, fmt: Any) -> None:
         default=2048,
         metavar="N",
         help="the listen queue, for mass reconnects (default: %(default)s; capped by net.core.somaxconn)",
+    )
+    serve.add_argument(
+        "--receive-buffer",
+        type=_receive_buffer,
+        default=16384,
+        metavar="BYTES",
+        help="socket receive buffer per station: bounds what one flooding connection hands the server per read "
+        "(default: %(default)s; 0: the system's)",
     )
     serve.add_argument(
         "--workers",

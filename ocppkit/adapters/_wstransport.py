@@ -5,6 +5,7 @@ imports it."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import websockets
@@ -13,7 +14,7 @@ from websockets.asyncio.server import ServerConnection
 
 from ._options import SessionOptions
 
-__all__ = ["DEFLATE", "WebSocketTransport", "websocket_settings"]
+__all__ = ["DEFLATE", "WebSocketTransport", "set_receive_buffer", "websocket_settings"]
 
 #: permessage-deflate (RFC 7692), which OCPP 2.x requires a CSMS to offer, with a 2 KiB window
 #: and a small zlib state: OCPP frames are small, and each connection keeps its own compressor
@@ -92,3 +93,15 @@ def websocket_settings(options: SessionOptions, deflate: type[Any]) -> dict[str,
         "compression": options.compression,
         "extensions": [deflate(**DEFLATE)] if options.compression == "deflate" else None,
     }
+
+
+def set_receive_buffer(connection: ServerConnection, size: int) -> None:
+    """Bound the socket receive buffer of ``connection`` (``SO_RCVBUF``): one read hands the
+    server at most about this much of what the peer sent (asyncio reads up to 256 KiB at once,
+    and websockets parses all of it before anyone else runs)."""
+    sock = connection.transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+        except OSError:  # not a TCP socket (a test transport): nothing to bound
+            pass

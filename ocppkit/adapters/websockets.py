@@ -50,7 +50,7 @@ from ._hooks import run_hook
 from ._negotiation import routers_by_version, select_subprotocol
 from ._options import FrameHook, OptionAttributes, SessionOptions, merge_options
 from ._wsstation import ChargingStation
-from ._wstransport import WebSocketTransport, websocket_settings
+from ._wstransport import WebSocketTransport, set_receive_buffer, websocket_settings
 from .asyncio import Session, open_session
 from .handshake import (
     Authenticate,
@@ -186,6 +186,12 @@ class CSMSServer(OptionAttributes):
         backlog: the listen queue of the server socket (default 2048, so that thousands of
             stations reconnecting at once after an outage are queued rather than refused; the
             kernel caps it at ``net.core.somaxconn``).
+        receive_buffer: the socket receive buffer of each station connection in bytes
+            (``SO_RCVBUF``, default 16384; Linux doubles it for its bookkeeping): how much one
+            connection can hand the server in one read, which bounds the work a flooding
+            connection causes per loop turn (the good stations' latency under a flood: see
+            performance.md). It bounds throughput per connection to about the buffer per round
+            trip (320 KB/s at 100 ms), plenty for OCPP; None keeps the system's autotuned size.
         reuse_port: listen with ``SO_REUSEPORT``, so that several processes share the port and
             the kernel spreads the connections over them (``ocppkit serve --workers N``; Linux,
             BSD; default False).
@@ -253,6 +259,7 @@ class CSMSServer(OptionAttributes):
         accept_binary: bool | UnsetType = UNSET,
         backlog: int = 2048,
         reuse_port: bool = False,
+        receive_buffer: int | None = 16384,
         boot_gating: bool | UnsetType = UNSET,
         on_connect: Callable[[Session], Awaitable[None] | None] | None = None,
         on_disconnect: Callable[[Session], Awaitable[None] | None] | None = None,
@@ -286,6 +293,11 @@ class CSMSServer(OptionAttributes):
             raise ValueError(f"backlog: expected an int >= 1, got {backlog!r}")
         self.backlog = backlog
         self.reuse_port = bool(reuse_port)
+        if receive_buffer is not None and not (
+            isinstance(receive_buffer, int) and not isinstance(receive_buffer, bool) and receive_buffer >= 1024
+        ):
+            raise ValueError(f"receive_buffer: expected bytes >= 1024 or None, got {receive_buffer!r}")
+        self.receive_buffer = receive_buffer
         self.routers, self.versions = routers_by_version(routers, versions)
         if security_profile not in (0, 1, 2, 3):
             raise ValueError(f"security_profile: expected 0, 1, 2 or 3, got {security_profile!r}")
@@ -509,6 +521,8 @@ class CSMSServer(OptionAttributes):
         return select_subprotocol(offered, self.versions)  # None: no subprotocol; _serve then closes
 
     async def _process_request(self, connection: ServerConnection, request: HttpRequest) -> HttpResponse | None:
+        if self.receive_buffer is not None:
+            set_receive_buffer(connection, self.receive_buffer)
         return await admit(self, connection, request)
 
     async def _serve(self, ws: ServerConnection) -> None:

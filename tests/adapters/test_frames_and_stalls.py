@@ -230,3 +230,23 @@ def test_failed_handshakes_leave_no_identity_behind() -> None:
             assert len(csms._identities) == 0 and csms.refusals["path"] == 100
 
     run(scenario(), timeout=60)
+
+
+def test_each_station_connection_gets_the_bounded_receive_buffer() -> None:
+    async def scenario() -> None:
+        for size, expected in ((16384, 16384), (None, None)):
+            kw: dict[str, Any] = {} if size == 16384 else {"receive_buffer": size}
+            async with CSMSServer(csms_router("2.0.1"), versions=("2.0.1",), **kw) as csms:
+                await csms.start("127.0.0.1", 0)
+                async with connect(f"ws://127.0.0.1:{csms.port}/RB", subprotocols=V201):
+                    await until(lambda: "RB" in csms.sessions)
+                    ws = csms.sessions["RB"].transport.ws  # type: ignore[attr-defined]
+                    got = ws.transport.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+                    if expected is None:
+                        assert got > 2 * 16384  # the system's (autotuned) size, untouched
+                    else:
+                        assert got == 2 * expected  # Linux doubles what it is given
+        with pytest.raises(ValueError, match="receive_buffer: expected bytes >= 1024 or None, got 10"):
+            CSMSServer(csms_router("2.0.1"), receive_buffer=10)
+
+    run(scenario())
