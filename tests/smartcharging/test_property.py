@@ -167,7 +167,7 @@ def check(version: str, c: dict[str, Any]) -> None:
         assert ok, f"second {sec}: engine {e} != reference {r}"
 
 
-@pytest.mark.parametrize("version", ["2.0.1"])
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
 def test_engine_equals_the_brute_force_reference(version: str) -> None:
     @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(case(version))
