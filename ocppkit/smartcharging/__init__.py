@@ -20,13 +20,17 @@ from __future__ import annotations
 
 from ._api import composite, composite_schedule
 from ._model import VERSIONS, ActiveTransaction, Composite, CompositePeriod, UnconstrainedError
+from ._validate import Capabilities, Verdict, validate_profile
 
 __all__ = [
     "VERSIONS",
     "ActiveTransaction",
+    "Capabilities",
     "Composite",
     "CompositePeriod",
     "UnconstrainedError",
+    "Verdict",
     "composite",
     "composite_schedule",
+    "validate_profile",
 ]
