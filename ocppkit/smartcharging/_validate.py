@@ -61,6 +61,7 @@ class Verdict:
 
     @property
     def accepted(self) -> bool:
+        """Whether the status is Accepted."""
         return self.status == "Accepted"
 
 
