@@ -45,6 +45,7 @@ MODULES = (
     "ocppkit.outbox",
     "ocppkit.transactions",
     "ocppkit.cluster",
+    "ocppkit.smartcharging",
 )
 REGENERATE = "python docs/make_api_reference.py"
 SECTIONS = ("Parameters", "Attributes", "Raises", "Returns")

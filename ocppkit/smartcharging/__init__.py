@@ -1,0 +1,36 @@
+"""Smart charging, sans-IO: the composite schedule of OCPP 1.6, 2.0.1 and 2.1.
+
+::
+
+    from ocppkit import smartcharging as sc
+
+    schedule = sc.composite_schedule(
+        "2.0.1",
+        profiles=[(0, station_max), (1, tx_default)],
+        evse_id=1, start=t0, duration=3600, unit="A",
+        default_limit=32.0,
+    )
+
+:func:`composite` computes a :class:`Composite` (limits None where no profile applies);
+:func:`composite_schedule` writes it as the version's typed schedule. No clock is read and
+nothing is sent: every time is the caller's. See docs/smart-charging.md.
+"""
+
+from __future__ import annotations
+
+from ._api import composite, composite_schedule
+from ._model import VERSIONS, ActiveTransaction, Composite, CompositePeriod, UnconstrainedError
+from ._validate import Capabilities, Verdict, validate_profile
+
+__all__ = [
+    "VERSIONS",
+    "ActiveTransaction",
+    "Capabilities",
+    "Composite",
+    "CompositePeriod",
+    "UnconstrainedError",
+    "Verdict",
+    "composite",
+    "composite_schedule",
+    "validate_profile",
+]

@@ -1,0 +1,221 @@
+"""The public entry points: :func:`composite` and :func:`composite_schedule`."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from ._engine import Window, compute
+from ._model import VERSIONS, ActiveTransaction, Composite, CompositePeriod, UnconstrainedError, epoch
+from ._normalize import normalize
+
+if TYPE_CHECKING:
+    from ocppkit.v16 import datatypes as _d16
+    from ocppkit.v21 import datatypes as _d21
+    from ocppkit.v201 import datatypes as _d201
+
+    AnyProfile = _d16.ChargingProfile | _d201.ChargingProfileType | _d21.ChargingProfileType
+
+__all__ = ["composite", "composite_schedule"]
+
+Transactions = ActiveTransaction | Sequence[ActiveTransaction] | None
+
+
+def _check(version: str, evse_id: int, duration: int, unit: str, supply_voltage: float, phases: int) -> None:
+    if version not in VERSIONS:
+        raise ValueError(f"version: must be one of {', '.join(VERSIONS)} (got {version!r})")
+    if not isinstance(evse_id, int) or evse_id < 0:
+        raise ValueError(f"evse_id: must be an integer >= 0 (got {evse_id!r})")
+    if not isinstance(duration, int) or duration < 0:
+        raise ValueError(f"duration: must be an integer >= 0 seconds (got {duration!r})")
+    if unit not in ("A", "W"):
+        raise ValueError(f"unit: must be 'A' or 'W' (got {unit!r})")
+    if not supply_voltage > 0:
+        raise ValueError(f"supply_voltage: must be > 0 (got {supply_voltage!r})")
+    if phases not in (1, 2, 3):
+        raise ValueError(f"phases: must be 1, 2 or 3 (got {phases!r})")
+
+
+def composite(
+    version: str,
+    profiles: Sequence[tuple[int, AnyProfile]],
+    *,
+    evse_id: int,
+    start: _dt.datetime,
+    duration: int,
+    unit: str,
+    transaction: Transactions = None,
+    supply_voltage: float = 230.0,
+    phases: int = 3,
+    default_limit: float | None = None,
+    evse_ids: Sequence[int] | None = None,
+    priority_charging: bool = False,
+) -> Composite:
+    """The composite schedule of one EVSE as a :class:`Composite` (periods with ``limit`` None
+    where no profile limits and ``default_limit`` is None).
+
+    Parameters:
+        version: "1.6", "2.0.1" or "2.1".
+        profiles: ``(evse id, profile)`` pairs (1.6: connector id), the version's typed profiles
+            (``ChargingProfile`` in 1.6, ``ChargingProfileType`` in 2.x).
+        evse_id: the EVSE (1.6: connector) to compute; 0 is the station total.
+        start: the window's start (timezone-aware; truncated to the second).
+        duration: the window's length in seconds (0: the instant ``start`` alone).
+        unit: "A" (per phase) or "W" (all phases).
+        transaction: the running transaction(s) (:class:`ActiveTransaction`), or None.
+        supply_voltage: the nominal voltage for A <-> W (P = I x V x numberPhases).
+        phases: numberPhases where no applicable period sets it (the spec's default is 3).
+        default_limit: the value, in ``unit``, for periods no profile limits (None: left None).
+        evse_ids: for ``evse_id`` 0, the EVSEs whose limits are summed (default: those named
+            by the profiles and transactions).
+        priority_charging: 2.1: PriorityCharging is active (its profiles replace Tx/TxDefault).
+
+    Raises:
+        ValueError: a bad argument, naming it and the rule.
+    """
+    unit = str(getattr(unit, "value", unit))
+    _check(version, evse_id, duration, unit, supply_voltage, phases)
+    if default_limit is not None and not math.isfinite(default_limit):
+        raise ValueError(f"default_limit: must be a finite number or None (got {default_limit!r})")
+    txs: Sequence[ActiveTransaction]
+    if transaction is None:
+        txs = ()
+    elif isinstance(transaction, ActiveTransaction):
+        txs = (transaction,)
+    else:
+        txs = tuple(transaction)
+    by_evse = {t.evse_id: (str(t.transaction_id), epoch(t.started_at, "transaction.started_at")) for t in txs}
+    internal = [normalize(version, e, p) for e, p in profiles]
+    if evse_ids is None:
+        found = {p.evse_id for p in internal if p.evse_id != 0} | set(by_evse)
+        evse_ids = sorted(found)
+    w = Window(
+        version=version,
+        evse_id=evse_id,
+        start=epoch(start, "start"),
+        duration=duration,
+        unit=unit,
+        supply_voltage=float(supply_voltage),
+        phases=phases,
+        default_limit=None if default_limit is None else float(default_limit),
+        transactions=by_evse,
+        evse_ids=tuple(evse_ids),
+        priority=priority_charging,
+    )
+    return compute(internal, w)
+
+
+@overload
+def composite_schedule(
+    version: Literal["1.6"], profiles: Sequence[tuple[int, Any]], **kw: Any
+) -> _d16.ChargingSchedule: ...
+@overload
+def composite_schedule(
+    version: Literal["2.0.1"], profiles: Sequence[tuple[int, Any]], **kw: Any
+) -> _d201.CompositeScheduleType: ...
+@overload
+def composite_schedule(
+    version: Literal["2.1"], profiles: Sequence[tuple[int, Any]], **kw: Any
+) -> _d21.CompositeScheduleType: ...
+@overload
+def composite_schedule(
+    version: str, profiles: Sequence[tuple[int, Any]], **kw: Any
+) -> _d16.ChargingSchedule | _d201.CompositeScheduleType | _d21.CompositeScheduleType: ...
+
+
+def composite_schedule(
+    version: str, profiles: Sequence[tuple[int, Any]], **kw: Any
+) -> _d16.ChargingSchedule | _d201.CompositeScheduleType | _d21.CompositeScheduleType:
+    """The composite schedule as the version's typed message part.
+
+    Takes the arguments of :func:`composite` and returns a 2.x ``CompositeScheduleType``, or a
+    1.6 ``ChargingSchedule`` with ``start_schedule`` set to the window's start and limits rounded
+    down to 0.1. Where no profile limits and ``default_limit`` is None: 2.1 omits ``limit`` (it is
+    optional there); 1.6 and 2.0.1 require one, so :class:`UnconstrainedError` is raised.
+
+    Raises:
+        UnconstrainedError: 1.6 / 2.0.1, a period without a limit and no ``default_limit``.
+        ValueError: a bad argument.
+    """
+    result = composite(version, profiles, **kw)
+    if version == "1.6":
+        return _schedule_16(result)
+    if version == "2.0.1":
+        return _schedule_201(result)
+    return _schedule_21(result)
+
+
+def _floor_tenth(value: float) -> float:
+    return math.floor(round(value * 10, 6)) / 10
+
+
+def _schedule_16(c: Composite) -> _d16.ChargingSchedule:
+    from ocppkit.v16 import datatypes as d
+    from ocppkit.v16 import enums as e
+
+    if c.unconstrained:
+        raise UnconstrainedError(c)
+    periods: list[d.ChargingSchedulePeriod] = []
+    last: tuple[float, int | None] | None = None
+    for p in c.periods:
+        assert p.limit is not None
+        value = (_floor_tenth(p.limit), p.number_phases)
+        if value == last:
+            continue
+        last = value
+        if p.number_phases is None:
+            periods.append(d.ChargingSchedulePeriod(start_period=p.start_period, limit=value[0]))
+        else:
+            periods.append(
+                d.ChargingSchedulePeriod(start_period=p.start_period, limit=value[0], number_phases=p.number_phases)
+            )
+    return d.ChargingSchedule(
+        duration=c.duration,
+        start_schedule=c.start,
+        charging_rate_unit=e.ChargingRateUnitType(c.unit),
+        charging_schedule_period=periods,
+    )
+
+
+def _opt_fields(p: CompositePeriod, names: Sequence[str]) -> dict[str, Any]:
+    return {n: getattr(p, n) for n in names if getattr(p, n) is not None}
+
+
+def _schedule_201(c: Composite) -> _d201.CompositeScheduleType:
+    from ocppkit.v201 import datatypes as d
+    from ocppkit.v201 import enums as e
+
+    if c.unconstrained:
+        raise UnconstrainedError(c)
+    periods = [
+        d.ChargingSchedulePeriodType(
+            start_period=p.start_period,
+            limit=p.limit if p.limit is not None else 0.0,
+            **_opt_fields(p, ("number_phases", "phase_to_use")),
+        )
+        for p in c.periods
+    ]
+    return d.CompositeScheduleType(
+        evse_id=c.evse_id,
+        duration=c.duration,
+        schedule_start=c.start,
+        charging_rate_unit=e.ChargingRateUnitEnumType(c.unit),
+        charging_schedule_period=periods,
+    )
+
+
+def _schedule_21(c: Composite) -> _d21.CompositeScheduleType:
+    from ocppkit.v21 import datatypes as d
+    from ocppkit.v21 import enums as e
+
+    names = ("limit", "number_phases", "phase_to_use", "limit_l2", "limit_l3", "discharge_limit", "setpoint")
+    periods = [d.ChargingSchedulePeriodType(start_period=p.start_period, **_opt_fields(p, names)) for p in c.periods]
+    return d.CompositeScheduleType(
+        evse_id=c.evse_id,
+        duration=c.duration,
+        schedule_start=c.start,
+        charging_rate_unit=e.ChargingRateUnitEnumType(c.unit),
+        charging_schedule_period=periods,
+    )
