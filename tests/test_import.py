@@ -31,6 +31,15 @@ def test_import_ocppkit_imports_no_version_and_no_io() -> None:
     assert not (mods - _modules_after("import msgspec")) & {"asyncio", "socket", "websockets", "ssl", "threading"}
 
 
+@pytest.mark.parametrize("package", ["ocppkit.outbox", "ocppkit.smartcharging"])
+def test_the_sans_io_logic_imports_no_io(package: str) -> None:
+    """The outbox logic and the smart-charging engine: no asyncio, no sockets, no threads (the
+    outbox's stores use the standard library's sqlite3 only). The ledger is a store itself: it
+    takes a lock so that a CSMS may record from several threads."""
+    mods = _modules_after(f"import {package}") - _modules_after("import msgspec")
+    assert not mods & {"asyncio", "socket", "websockets", "ssl", "threading", "redis"}
+
+
 @pytest.mark.parametrize("version", ["v16", "v201", "v21"])
 def test_one_version_imports_no_other(version: str) -> None:
     mods = _modules_after(f"import ocppkit.{version}")
