@@ -117,7 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
         return True
 
     async def main() -> None:
-        printer = _printer(demo, "csms", args)
+        printer = None if args.quiet else _printer(demo, "csms", args)
         csms = ws.CSMSServer(
             {v: demo.csms_router(v) for v in versions},
             versions=versions,
@@ -307,6 +307,11 @@ def add_serve_parser(sub: Any, fmt: Any) -> None:
         default=2048,
         metavar="N",
         help="the listen queue, for mass reconnects (default: %(default)s; capped by net.core.somaxconn)",
+    )
+    serve.add_argument(
+        "--quiet",
+        action="store_true",
+        help="do not print the frames (printing costs more CPU per call than serving them)",
     )
     serve.add_argument(
         "--receive-buffer",

@@ -69,3 +69,21 @@ def test_serve_takes_the_prefix_the_rate_limits_and_the_duplicate_policy() -> No
     finally:
         serve.terminate()
         serve.communicate(timeout=10)
+
+
+def test_serve_quiet_prints_no_frames() -> None:
+    port = free_port()
+    serve = spawn_cli("serve", "--port", str(port), "--version", "2.0.1", "--quiet")
+
+    async def scenario() -> None:
+        async with connect(f"ws://127.0.0.1:{port}/Q1", subprotocols=V201) as ws:
+            await ws.send('[2,"1","Heartbeat",{}]')
+            assert json.loads(await ws.recv())[0] == 3
+
+    try:
+        wait_for_line(serve, "CSMS listening")
+        run(scenario())
+    finally:
+        serve.terminate()
+        out, _ = serve.communicate(timeout=10)
+    assert "Heartbeat" not in out and "CSMS closed properly" in out
