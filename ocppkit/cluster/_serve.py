@@ -8,6 +8,9 @@ processes call. At most ``max_pending`` calls are read and unanswered at once; b
 node stops reading and the calls wait in the stream (nothing is lost while the node is busy). A
 call is acknowledged (``XACK``, then ``XDEL``) only in the same round trip as its answer; one the
 node had read but not answered when it died is answered "interrupted" when it starts again.
+
+The stream reads and the answers go through the client's ``fast`` pool (no redis-py socket
+timeout, each command bounded by ``op_timeout``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import redis.asyncio as aioredis
 import redis.exceptions as rexc
 
 from .. import decode_payload, encode_payload
+from ._client import bounded
 from ._host import ClusterHost
 from ._protocol import (
     ANSWER,
@@ -78,6 +82,7 @@ class CallServer:
     def __init__(
         self,
         redis: aioredis.Redis,
+        fast: aioredis.Redis,
         keys: Keys,
         node: str,
         csms: ClusterHost,
@@ -86,8 +91,11 @@ class CallServer:
         max_pending: int,
         reply_ttl: float,
         retry_interval: float,
+        op_timeout: float,
     ) -> None:
         self.redis = redis
+        self.fast = fast
+        self.op_timeout = op_timeout
         self.keys = keys
         self.node = node
         self.stream = keys.calls(node)
@@ -95,7 +103,7 @@ class CallServer:
         self.max_queued_calls = max_queued_calls
         self.max_pending = max_pending
         self.reply_ttl_ms = int(reply_ttl * 1000)
-        self._answer_script = redis.register_script(ANSWER)
+        self._answer_script = fast.register_script(ANSWER)
         self.retry_interval = retry_interval
         self._queues: dict[str, collections.deque[_Call]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -152,7 +160,10 @@ class CallServer:
                 self._space.clear()
                 await self._space.wait()
                 continue
-            got = await self.redis.xreadgroup(GROUP, self.node, {self.stream: ">"}, count=min(room, 512), block=1000)
+            got = await bounded(
+                self.fast.xreadgroup(GROUP, self.node, {self.stream: ">"}, count=min(room, 512), block=1000),
+                1 + self.op_timeout,
+            )
             for entry_id, fields in stream_entries(got):
                 call = _parse(entry_id, fields) if fields else None
                 if call is None:
@@ -213,8 +224,11 @@ class CallServer:
 
     async def _answer(self, call: _Call, reply: Reply) -> None:
         try:
-            await self._answer_script(
-                args=[call.reply, self.reply_ttl_ms, self.stream, GROUP, call.id, msgspec.json.encode(reply)]
+            await bounded(
+                self._answer_script(
+                    args=[call.reply, self.reply_ttl_ms, self.stream, GROUP, call.id, msgspec.json.encode(reply)]
+                ),
+                self.op_timeout,
             )
             self.served += 1
         except _REDIS_ERRORS as exc:  # the caller times out; the entry stays pending

@@ -21,8 +21,8 @@ from ocppkit.cluster import (
 from tests.adapters.aio import run, until
 
 from .helpers import STATUS, EchoStation, dt, routers
-from .redisd import RedisServer
 from .nodes import start_csms
+from .redisd import RedisServer
 
 
 def url_of(csms: object) -> str:

@@ -17,8 +17,8 @@ from ocppkit.cluster import Client, ClusterUnavailable, PresenceExpired, Station
 from tests.adapters.aio import run, until, wait_for_line
 
 from .helpers import EchoStation, dt, routers
-from .redisd import RedisServer
 from .nodes import start_csms
+from .redisd import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

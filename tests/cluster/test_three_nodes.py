@@ -24,8 +24,8 @@ from ocppkit.cluster import Client, ConnectionEvent
 from tests.adapters.aio import run, until
 
 from .helpers import EchoStation, dt, routers
-from .redisd import RedisServer
 from .nodes import start_csms
+from .redisd import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
