@@ -32,6 +32,7 @@ import os
 import random
 import resource
 import select
+import signal
 import statistics
 import subprocess
 import sys
@@ -323,18 +324,47 @@ def _proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _workers_once(url: str, workers: int, stations: int, duration: float) -> dict[str, Any]:
+def _start_cli(url: str, workers: int, port: int, log: Any) -> tuple[subprocess.Popen[bytes], list[int]]:
+    """``ocppkit serve --workers N --cluster URL`` (its frame printer writing to ``log``); the
+    serving pids once every worker listens."""
+    cmd = [sys.executable, "-m", "ocppkit", "serve", "--port", str(port), "--cluster", url, "--node", f"cli{workers}"]
+    cmd += ["--max-call-rate", "0"] + (["--workers", str(workers)] if workers > 1 else [])
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        with open(log.name, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        if text.count("CSMS listening") >= workers:
+            pids = [proc.pid]
+            if workers > 1:
+                pids = [int(p) for p in text.split("(pids ", 1)[1].split(")", 1)[0].split(", ")]
+            return proc, pids
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"ocppkit serve --workers {workers} did not start: {text[-2000:]}")
+
+
+def _workers_once(url: str, workers: int, stations: int, duration: float, cli: bool) -> dict[str, Any]:
+    import tempfile
+
     from tests.adapters.aio import free_port
 
     port = free_port()
-    procs = [_start_node(url, f"w{workers}-{i}", port, reuse_port=True)[0] for i in range(workers)]
+    log = tempfile.NamedTemporaryFile(prefix="ocppkit-bench-serve-", suffix=".log")
+    cli_proc = None
+    if cli:
+        cli_proc, pids = _start_cli(url, workers, port, log)
+        procs = []
+    else:
+        procs = [_start_node(url, f"w{workers}-{i}", port, reuse_port=True)[0] for i in range(workers)]
+        pids = [p.pid for p in procs]
     load = _loadavg()
     try:
-        cpu0 = [_proc_cpu(p.pid) for p in procs]
+        cpu0 = [_proc_cpu(p) for p in pids]
         t0 = time.perf_counter()
         gen = subprocess.run(
             [sys.executable, "-m", "benchmarks.bench_load", "--generate", "--port", str(port)]
-            + ["--server-pid", str(procs[0].pid), "--stations", str(stations), "--duration", str(duration)]
+            + ["--server-pid", str(pids[0]), "--stations", str(stations), "--duration", str(duration)]
             + ["--warmup", "1.0", "--deadline", "240"],
             cwd=ROOT,
             capture_output=True,
@@ -342,15 +372,24 @@ def _workers_once(url: str, workers: int, stations: int, duration: float) -> dic
             timeout=300,
         )
         elapsed = time.perf_counter() - t0
-        cpu = sum(_proc_cpu(p.pid) - c for p, c in zip(procs, cpu0, strict=True))
+        cpu = sum(_proc_cpu(p) - c for p, c in zip(pids, cpu0, strict=True))
     finally:
         for p in procs:
             _stop(p)
+        if cli_proc is not None:
+            cli_proc.send_signal(signal.SIGTERM)
+            try:
+                cli_proc.wait(20)
+            except subprocess.TimeoutExpired:
+                cli_proc.kill()
+                cli_proc.wait(5)
+        log.close()
     if gen.returncode != 0:
         raise RuntimeError(f"load generator failed: {gen.stderr[-2000:]}")
     res: dict[str, Any] = json.loads(gen.stdout.strip().splitlines()[-1])
     return {
         "workers": workers,
+        "server": "ocppkit serve" if cli else "CSMSServer+Node",
         "calls_per_s": res["calls_per_s"],
         "p50_ms": res["latency_s"]["p50"] * 1e3,
         "p99_ms": res["latency_s"]["p99"] * 1e3,
@@ -361,17 +400,16 @@ def _workers_once(url: str, workers: int, stations: int, duration: float) -> dic
     }
 
 
-def _workers(url: str, stations: int, duration: float, rounds: int) -> dict[str, Any]:
+def _workers(url: str, stations: int, duration: float, rounds: int, cli: bool) -> dict[str, Any]:
     runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
     for r in range(rounds):
         for w in (1, 2) if r % 2 == 0 else (2, 1):
-            runs[w].append(_workers_once(url, w, stations, duration))
+            runs[w].append(_workers_once(url, w, stations, duration, cli))
     ratios = [b["calls_per_s"] / a["calls_per_s"] for a, b in zip(runs[1], runs[2], strict=True)]
-    med = {
-        w: {k: statistics.median(x[k] for x in rs) for k in ("calls_per_s", "p99_ms", "generator_cpu_fraction")}
-        for w, rs in runs.items()
-    }
+    keys = ("calls_per_s", "p99_ms", "generator_cpu_fraction", "servers_cpu_fraction_whole_run")
+    med = {w: {k: statistics.median(x[k] for x in rs) for k in keys} for w, rs in runs.items()}
     return {
+        "server": "ocppkit serve" if cli else "CSMSServer+Node",
         "stations": stations,
         "duration_s": duration,
         "runs": runs,
@@ -439,15 +477,19 @@ def run(
                 f"  CPU per exchange (a CSMS call and a station call), local stations: without the node "
                 f"{cpu['without_cluster_us']:.0f} us, with it {cpu['with_cluster_us']:.0f} us ({cpu['ratio']:.2f}x)"
             )
-        if workers and only in (None, "workers"):
-            wk = out["workers"] = _workers(server.url, stations, 5.0 if quick else 10.0, 2 if quick else 3)
+        for cli in (False, True) if workers and only in (None, "workers") else ():
+            wk = _workers(server.url, stations, 5.0 if quick else 10.0, 2 if quick else 3, cli)
+            out["workers_cli" if cli else "workers"] = wk
             m = wk["median"]
             print(
-                f"  workers ({wk['stations']} stations of the load generator, {wk['duration_s']:g} s windows): "
+                f"  workers, {wk['server']} ({wk['stations']} stations of the load generator, "
+                f"{wk['duration_s']:g} s windows): "
                 f"1 worker {m[1]['calls_per_s']:.0f} calls/s (p99 {m[1]['p99_ms']:.1f} ms), 2 workers "
                 f"{m[2]['calls_per_s']:.0f} calls/s (p99 {m[2]['p99_ms']:.1f} ms): paired ratio "
                 f"{wk['paired_ratio_calls_per_s']:.2f}x {[round(r, 2) for r in wk['ratios']]}; the generator "
-                f"takes {m[1]['generator_cpu_fraction']:.0%} / {m[2]['generator_cpu_fraction']:.0%} of a core"
+                f"takes {m[1]['generator_cpu_fraction']:.0%} / {m[2]['generator_cpu_fraction']:.0%} of a core, "
+                f"the servers {m[1]['servers_cpu_fraction_whole_run']:.0%} / "
+                f"{m[2]['servers_cpu_fraction_whole_run']:.0%} (whole run); load {wk['runs'][1][0]['loadavg']}"
             )
     finally:
         server.close()

@@ -7,7 +7,8 @@ on a Redis before 7) for every call in flight.
 
 The hot path (routing, reading results; the node's stream reads and answers) uses a second
 connection pool without redis-py's socket timeout, which costs a task and an event-loop turn per
-command: each of those commands is bounded by :func:`bounded` instead (``op_timeout``).
+command: each of those commands is bounded by ``op_timeout`` instead; routes issued in the same
+event-loop turn go as one pipeline (:class:`~._batch.ScriptBatch`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import asyncio
 import collections
 import contextlib
 import logging
-import sys
 import time
 import uuid
-from collections.abc import Awaitable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -32,6 +32,7 @@ from redis.backoff import ExponentialBackoff
 
 from .. import Request, Response, decode_payload, encode_payload
 from ..errors import CallTimeout, OcppError
+from ._batch import ScriptBatch, bounded
 from ._host import ConnectionEvent, StationInfo, StationNotConnected, VersionMismatch
 from ._protocol import (
     LIST,
@@ -58,7 +59,6 @@ R = TypeVar("R", bound=Response)
 _REDIS_ERRORS = (rexc.ConnectionError, rexc.TimeoutError, OSError)
 _BLOCK = 1.0  # seconds a blocking read waits before it looks around (closing, dead nodes)
 _BATCH = 256  # results taken from the reply list per wake-up
-T = TypeVar("T")
 
 
 def redacted(url: str) -> str:
@@ -84,18 +84,6 @@ def connect_redis(url: str, settings: ClusterSettings, *, socket_timeout: bool =
     )
 
 
-async def bounded(aw: Awaitable[T], seconds: float) -> T:
-    """``await aw`` for at most ``seconds``, else ``redis.exceptions.TimeoutError`` (redis-py
-    closes a connection whose command was cancelled, so none is reused mid-reply)."""
-    try:
-        if sys.version_info >= (3, 11):
-            async with asyncio.timeout(seconds):  # a timer handle, not a task
-                return await aw
-        return await asyncio.wait_for(aw, seconds)
-    except asyncio.TimeoutError:
-        raise rexc.TimeoutError(f"no answer from Redis in {seconds:g} s") from None
-
-
 @contextlib.contextmanager
 def unavailable(url: str) -> Iterator[None]:
     """Turn Redis's connection errors into :class:`ClusterUnavailable` naming the server."""
@@ -108,7 +96,7 @@ def unavailable(url: str) -> Iterator[None]:
 @dataclass
 class _Waiter:
     future: asyncio.Future[Reply]
-    node: str
+    node: str | None  # None: being routed
     identity: str
 
 
@@ -161,7 +149,7 @@ class Client:
         self.redis = connect_redis(url, self.settings)
         #: the hot path's pool (no socket timeout: every command is bounded by ``bounded``)
         self.fast = connect_redis(url, self.settings, socket_timeout=False)
-        self._route = self.fast.register_script(ROUTE)
+        self._route = ScriptBatch(self.fast, ROUTE, self.settings.op_timeout)
         self._multipop = True  # BLMPOP (Redis >= 7); False: BLPOP then LPOP
         self._list = self.redis.register_script(LIST)
         self._waiting: dict[str, _Waiter] = {}
@@ -224,12 +212,12 @@ class Client:
         try:
             for attempt in (1, 2):
                 future: asyncio.Future[Reply] = loop.create_future()
+                # waiting before routing: under load the answer can be read before the route's reply
+                waiter = self._waiting[call_id] = _Waiter(future, None, identity)
+                self._ensure_reader()
                 with unavailable(self.url):
-                    status, node, station_version = await bounded(
-                        self._route(
-                            args=[self.keys.prefix, identity, info.version, self.settings.max_stream_length, *fields]
-                        ),
-                        self.settings.op_timeout,
+                    status, node, station_version = await self._route(
+                        [self.keys.prefix, identity, info.version, self.settings.max_stream_length, *fields]
                     )
                 node = node.decode("utf-8", "surrogateescape")
                 status = status.decode()
@@ -244,8 +232,7 @@ class Client:
                         f"station {ascii(identity)}: node {ascii(node)} has "
                         f"{self.settings.max_stream_length} calls waiting (max_stream_length)"
                     )
-                self._waiting[call_id] = _Waiter(future, node, identity)
-                self._ensure_reader()
+                waiter.node = node
                 timer = loop.call_at(end, _expire, future)  # a timer on the future: no task, no waiter
                 try:
                     reply = await future
@@ -293,6 +280,8 @@ class Client:
                         continue
                     for raw in got[1] if got else ():
                         self._deliver(raw)
+                    if got:
+                        await asyncio.sleep(0)  # the callers just woken run before the next read is sent
                 else:
                     item: Any = await bounded(self.fast.blpop([key], timeout=_BLOCK), limit)
                     if item is not None:
@@ -318,7 +307,7 @@ class Client:
             waiter.future.set_result(reply)
 
     async def _check_nodes(self) -> None:
-        nodes = sorted({w.node for w in self._waiting.values()})
+        nodes = sorted({w.node for w in self._waiting.values() if w.node is not None})
         if not nodes:
             return
         async with self.redis.pipeline(transaction=False) as pipe:
