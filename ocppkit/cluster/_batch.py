@@ -2,10 +2,11 @@
 
 Under load many callers route a call (or many station workers answer one) in the same turn of
 the event loop: each on its own pooled connection costs a write, a read and redis-py's Python
-per command. :class:`ScriptBatch` gathers them: the first run of a turn (the leader) yields
-once, the runs issued meanwhile join it, and all of them go as one pipeline of ``EVALSHA``
-(one write, one round trip), each run getting its own result or error. A run alone in its turn
-goes as a plain ``EVALSHA`` in its own task, as before (no task is made for it).
+per command. :class:`ScriptBatch` gathers them: a run issued while none is in flight goes at
+once as a plain ``EVALSHA`` in its caller's task (the sequential case pays nothing); a run
+issued while others are in flight leads a batch: it yields once, the runs issued meanwhile join
+it, and all of them go as one pipeline of ``EVALSHA`` (one write, one round trip), each run
+getting its own result or error.
 
 A batch of several runs is sent by a task of its own, so a caller cancelled while it waits
 cancels only its own wait, never the others' runs. A script Redis lost (it restarted) is
@@ -50,6 +51,7 @@ class ScriptBatch:
         self._script = redis.register_script(script)
         self._queue: list[tuple[list[Any], asyncio.Future[Any]]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight = 0  # runs sent and not answered yet
         #: pipelines sent with more than one run (for the tests and the benchmark)
         self.batches = 0
 
@@ -60,6 +62,12 @@ class ScriptBatch:
             future: asyncio.Future[Any] = loop.create_future()
             queue.append((args, future))
             return await future
+        if not self._in_flight:  # nothing to batch with: send it now
+            self._in_flight += 1
+            try:
+                return await bounded(self._script(args=args), self.timeout)
+            finally:
+                self._in_flight -= 1
         self._queue = queue = []
         try:
             await asyncio.sleep(0)  # the runs issued in this turn join the queue
@@ -71,7 +79,11 @@ class ScriptBatch:
         if self._queue is queue:
             self._queue = None
         if not queue:
-            return await bounded(self._script(args=args), self.timeout)
+            self._in_flight += 1
+            try:
+                return await bounded(self._script(args=args), self.timeout)
+            finally:
+                self._in_flight -= 1
         mine: asyncio.Future[Any] = loop.create_future()
         self._spawn([(args, mine), *queue])
         return await mine
@@ -83,6 +95,7 @@ class ScriptBatch:
 
     async def _send(self, batch: list[tuple[list[Any], asyncio.Future[Any]]]) -> None:
         self.batches += 1
+        self._in_flight += len(batch)
         try:
             results = await bounded(self._pipeline([a for a, _ in batch]), self.timeout)
         except BaseException as exc:
@@ -92,6 +105,8 @@ class ScriptBatch:
             if not isinstance(exc, Exception):
                 raise
             return
+        finally:
+            self._in_flight -= len(batch)
         for (_, future), result in zip(batch, results, strict=True):
             if future.done():  # its caller was cancelled
                 continue
