@@ -73,7 +73,8 @@ async def _node_main(url: str, name: str, port: int, reuse_port: bool) -> None:
 
     _raise_nofile(8192)
     node = Node(url, node=name)
-    csms = CSMSServer(routers(), node=name, cluster=node, reuse_port=reuse_port, max_call_rate=0)
+    # /ocpp/<identity>, as the load generator connects; no call rate limit (a measured load)
+    csms = CSMSServer(routers(), node=name, cluster=node, reuse_port=reuse_port, max_call_rate=0, path_prefix="/ocpp/")
     await csms.start("127.0.0.1", port)
     print(f"READY {csms.port}", flush=True)
     loop = asyncio.get_running_loop()
@@ -98,7 +99,7 @@ async def _stations_main(ports: list[int], count: int, prefix: str) -> None:
     from tests.cluster.helpers import EchoStation
 
     _raise_nofile(4 * count + 1024)
-    echo = [EchoStation(f"ws://127.0.0.1:{ports[i % len(ports)]}/", f"{prefix}{i:05d}") for i in range(count)]
+    echo = [EchoStation(f"ws://127.0.0.1:{ports[i % len(ports)]}/ocpp/", f"{prefix}{i:05d}") for i in range(count)]
     for i in range(0, count, 100):
         await asyncio.gather(*(s.__aenter__() for s in echo[i : i + 100]))
     print("READY", flush=True)
@@ -328,7 +329,7 @@ def _start_cli(url: str, workers: int, port: int, log: Any) -> tuple[subprocess.
     """``ocppkit serve --workers N --cluster URL`` (its frame printer writing to ``log``); the
     serving pids once every worker listens."""
     cmd = [sys.executable, "-m", "ocppkit", "serve", "--port", str(port), "--cluster", url, "--node", f"cli{workers}"]
-    cmd += ["--max-call-rate", "0"] + (["--workers", str(workers)] if workers > 1 else [])
+    cmd += ["--max-call-rate", "0", "--path-prefix", "/ocpp/"] + (["--workers", str(workers)] if workers > 1 else [])
     proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     end = time.monotonic() + 60
     while time.monotonic() < end:

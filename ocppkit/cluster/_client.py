@@ -139,6 +139,9 @@ class Client:
 
     Attributes:
         id: this client's id (its reply list is ``{prefix}reply:{id}``).
+        redis: the client's connection pool to Redis (redis-py, with the settings' timeouts).
+        fast: the pool of the hot path (routes, results; the node's stream reads and answers):
+            no socket timeout, each command bounded by ``op_timeout``.
     """
 
     def __init__(self, url: str, *, settings: ClusterSettings | None = None) -> None:
