@@ -2,7 +2,13 @@
 
 A call is routed by one script (the station's node, its presence, the version, the node's queue
 bound, then ``XADD`` to the node's stream: one round trip); the result comes back on this
-client's reply list, read by one task with ``BLPOP`` for every call in flight.
+client's reply list, read by one task with ``BLMPOP`` (up to 256 results per wake-up; ``BLPOP``
+on a Redis before 7) for every call in flight.
+
+The hot path (routing, reading results; the node's stream reads and answers) uses a second
+connection pool without redis-py's socket timeout, which costs a task and an event-loop turn per
+command: each of those commands is bounded by ``op_timeout`` instead; routes issued in the same
+event-loop turn go as one pipeline (:class:`~._batch.ScriptBatch`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from redis.backoff import ExponentialBackoff
 
 from .. import Request, Response, decode_payload, encode_payload
 from ..errors import CallTimeout, OcppError
+from ._batch import ScriptBatch, bounded
 from ._host import ConnectionEvent, StationInfo, StationNotConnected, VersionMismatch
 from ._protocol import (
     LIST,
@@ -51,6 +58,7 @@ log = logging.getLogger("ocppkit.cluster")
 R = TypeVar("R", bound=Response)
 _REDIS_ERRORS = (rexc.ConnectionError, rexc.TimeoutError, OSError)
 _BLOCK = 1.0  # seconds a blocking read waits before it looks around (closing, dead nodes)
+_BATCH = 256  # results taken from the reply list per wake-up
 
 
 def redacted(url: str) -> str:
@@ -63,13 +71,14 @@ def redacted(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def connect_redis(url: str, settings: ClusterSettings) -> aioredis.Redis:
+def connect_redis(url: str, settings: ClusterSettings, *, socket_timeout: bool = True) -> aioredis.Redis:
     """A client for ``url`` with the settings' timeouts; one quick retry on a dropped connection
-    (a pooled connection that Redis closed when it restarted)."""
+    (a pooled connection that Redis closed when it restarted). ``socket_timeout=False``: no
+    per-command socket timeout (the caller bounds each command with :func:`bounded`)."""
     return aioredis.Redis.from_url(
         url,
         socket_connect_timeout=settings.connect_timeout,
-        socket_timeout=settings.op_timeout + _BLOCK,
+        socket_timeout=settings.op_timeout + _BLOCK if socket_timeout else None,
         retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
         retry_on_error=[rexc.ConnectionError],
     )
@@ -87,7 +96,7 @@ def unavailable(url: str) -> Iterator[None]:
 @dataclass
 class _Waiter:
     future: asyncio.Future[Reply]
-    node: str
+    node: str | None  # None: being routed
     identity: str
 
 
@@ -130,6 +139,9 @@ class Client:
 
     Attributes:
         id: this client's id (its reply list is ``{prefix}reply:{id}``).
+        redis: the client's connection pool to Redis (redis-py, with the settings' timeouts).
+        fast: the pool of the hot path (routes, results; the node's stream reads and answers):
+            no socket timeout, each command bounded by ``op_timeout``.
     """
 
     def __init__(self, url: str, *, settings: ClusterSettings | None = None) -> None:
@@ -138,7 +150,10 @@ class Client:
         self.keys = Keys(self.settings.prefix)
         self.id = uuid.uuid4().hex
         self.redis = connect_redis(url, self.settings)
-        self._route = self.redis.register_script(ROUTE)
+        #: the hot path's pool (no socket timeout: every command is bounded by ``bounded``)
+        self.fast = connect_redis(url, self.settings, socket_timeout=False)
+        self._route = ScriptBatch(self.fast, ROUTE, self.settings.op_timeout)
+        self._multipop = True  # BLMPOP (Redis >= 7); False: BLPOP then LPOP
         self._list = self.redis.register_script(LIST)
         self._waiting: dict[str, _Waiter] = {}
         self._reader: asyncio.Task[None] | None = None
@@ -158,6 +173,7 @@ class Client:
             await stop_task(self._reader)
         self._fail_all(ClusterUnavailable("the cluster client was closed"))
         await self.redis.aclose()
+        await self.fast.aclose()
 
     # ------------------------------------------------------------- calls
 
@@ -199,9 +215,12 @@ class Client:
         try:
             for attempt in (1, 2):
                 future: asyncio.Future[Reply] = loop.create_future()
+                # waiting before routing: under load the answer can be read before the route's reply
+                waiter = self._waiting[call_id] = _Waiter(future, None, identity)
+                self._ensure_reader()
                 with unavailable(self.url):
                     status, node, station_version = await self._route(
-                        args=[self.keys.prefix, identity, info.version, self.settings.max_stream_length, *fields]
+                        [self.keys.prefix, identity, info.version, self.settings.max_stream_length, *fields]
                     )
                 node = node.decode("utf-8", "surrogateescape")
                 status = status.decode()
@@ -216,13 +235,14 @@ class Client:
                         f"station {ascii(identity)}: node {ascii(node)} has "
                         f"{self.settings.max_stream_length} calls waiting (max_stream_length)"
                     )
-                self._waiting[call_id] = _Waiter(future, node, identity)
-                self._ensure_reader()
-                left = end - loop.time()
+                waiter.node = node
+                timer = loop.call_at(end, _expire, future)  # a timer on the future: no task, no waiter
                 try:
-                    reply = await asyncio.wait_for(future, left)
-                except asyncio.TimeoutError:
+                    reply = await future
+                except _Expired:
                     raise CallTimeout(info.action, call_id, version=info.version) from None
+                finally:
+                    timer.cancel()
                 if reply.kind == "ok":
                     cls = response_class(info.version, info.action)
                     result: R = decode_payload(bytes(reply.payload), cls)  # type: ignore[assignment]
@@ -248,19 +268,35 @@ class Client:
         seconds, fail the calls whose node's presence has expired."""
         key = self.keys.reply(self.id)
         checked = time.monotonic()
+        limit = _BLOCK + self.settings.op_timeout
         try:
             while self._waiting:
-                item: Any = await self.redis.blpop([key], timeout=_BLOCK)
-                if item is not None:
-                    self._deliver(item[1])
-                    if len(self._waiting) > 1:  # more may be there: take them in one round trip
-                        more: Any = await self.redis.lpop(key, 256)
-                        for raw in more or []:
-                            self._deliver(raw)
+                if self._multipop:
+                    try:
+                        got: Any = await bounded(
+                            self.fast.blmpop(_BLOCK, 1, key, direction="LEFT", count=_BATCH), limit
+                        )
+                    except rexc.ResponseError as exc:  # a Redis before 7.0
+                        if "unknown command" not in str(exc).lower():
+                            raise
+                        self._multipop = False
+                        continue
+                    for raw in got[1] if got else ():
+                        self._deliver(raw)
+                    if got:
+                        await asyncio.sleep(0)  # the callers just woken run before the next read is sent
+                else:
+                    item: Any = await bounded(self.fast.blpop([key], timeout=_BLOCK), limit)
+                    if item is not None:
+                        self._deliver(item[1])
+                        if len(self._waiting) > 1:  # more may be there: take them in one round trip
+                            more: Any = await bounded(self.fast.lpop(key, _BATCH), self.settings.op_timeout)
+                            for raw in more or []:
+                                self._deliver(raw)
                 if time.monotonic() - checked >= _BLOCK:
                     checked = time.monotonic()
                     await self._check_nodes()
-        except _REDIS_ERRORS as exc:
+        except (*_REDIS_ERRORS, rexc.ResponseError) as exc:
             self._fail_all(ClusterUnavailable(f"the cluster's Redis at {redacted(self.url)} is unavailable: {exc}"))
 
     def _deliver(self, raw: bytes) -> None:
@@ -274,7 +310,7 @@ class Client:
             waiter.future.set_result(reply)
 
     async def _check_nodes(self) -> None:
-        nodes = sorted({w.node for w in self._waiting.values()})
+        nodes = sorted({w.node for w in self._waiting.values() if w.node is not None})
         if not nodes:
             return
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -316,6 +352,15 @@ class Client:
         ``start`` is where a new group begins: ``"$"`` (new messages) or ``"0"`` (the oldest kept).
         """
         return MessageStream(self, group, consumer, actions, start)
+
+
+class _Expired(Exception):
+    """A call's deadline passed (set on its future by its timer; raised as ``CallTimeout``)."""
+
+
+def _expire(future: asyncio.Future[Reply]) -> None:
+    if not future.done():
+        future.set_exception(_Expired())
 
 
 class _NodeDied(PresenceExpired):

@@ -184,6 +184,7 @@ class Node:
         loop = asyncio.get_running_loop()
         self._server = CallServer(
             self.client.redis,
+            self.client.fast,
             self.keys,
             self.node,
             csms,
@@ -191,6 +192,7 @@ class Node:
             max_pending=self.max_pending,
             reply_ttl=self.settings.reply_ttl,
             retry_interval=self.retry_interval,
+            op_timeout=self.settings.op_timeout,
         )
         await self._refresh()  # registers the node (and any station already connected)
         self._serving = loop.create_task(self._server.run())

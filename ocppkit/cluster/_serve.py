@@ -8,6 +8,10 @@ processes call. At most ``max_pending`` calls are read and unanswered at once; b
 node stops reading and the calls wait in the stream (nothing is lost while the node is busy). A
 call is acknowledged (``XACK``, then ``XDEL``) only in the same round trip as its answer; one the
 node had read but not answered when it died is answered "interrupted" when it starts again.
+
+The stream reads and the answers go through the client's ``fast`` pool (no redis-py socket
+timeout, each command bounded by ``op_timeout``); answers finished in the same event-loop turn go
+as one pipeline (:class:`~._batch.ScriptBatch`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import redis.asyncio as aioredis
 import redis.exceptions as rexc
 
 from .. import decode_payload, encode_payload
+from ._batch import ScriptBatch, bounded
 from ._host import ClusterHost
 from ._protocol import (
     ANSWER,
@@ -78,6 +83,7 @@ class CallServer:
     def __init__(
         self,
         redis: aioredis.Redis,
+        fast: aioredis.Redis,
         keys: Keys,
         node: str,
         csms: ClusterHost,
@@ -86,8 +92,11 @@ class CallServer:
         max_pending: int,
         reply_ttl: float,
         retry_interval: float,
+        op_timeout: float,
     ) -> None:
         self.redis = redis
+        self.fast = fast
+        self.op_timeout = op_timeout
         self.keys = keys
         self.node = node
         self.stream = keys.calls(node)
@@ -95,7 +104,7 @@ class CallServer:
         self.max_queued_calls = max_queued_calls
         self.max_pending = max_pending
         self.reply_ttl_ms = int(reply_ttl * 1000)
-        self._answer_script = redis.register_script(ANSWER)
+        self._answer_script = ScriptBatch(fast, ANSWER, op_timeout)
         self.retry_interval = retry_interval
         self._queues: dict[str, collections.deque[_Call]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -152,14 +161,20 @@ class CallServer:
                 self._space.clear()
                 await self._space.wait()
                 continue
-            got = await self.redis.xreadgroup(GROUP, self.node, {self.stream: ">"}, count=min(room, 512), block=1000)
-            for entry_id, fields in stream_entries(got):
+            got = await bounded(
+                self.fast.xreadgroup(GROUP, self.node, {self.stream: ">"}, count=min(room, 512), block=1000),
+                1 + self.op_timeout,
+            )
+            entries = stream_entries(got)
+            for entry_id, fields in entries:
                 call = _parse(entry_id, fields) if fields else None
                 if call is None:
                     log.warning("node %s: an unreadable call entry was dropped", ascii(self.node))
                     await self._drop(entry_id)
                 else:
                     self._enqueue(call)
+            if entries:
+                await asyncio.sleep(0)  # the stations' workers send their calls before the next read
 
     def _enqueue(self, call: _Call) -> None:
         queue = self._queues.setdefault(call.identity, collections.deque())
@@ -214,7 +229,7 @@ class CallServer:
     async def _answer(self, call: _Call, reply: Reply) -> None:
         try:
             await self._answer_script(
-                args=[call.reply, self.reply_ttl_ms, self.stream, GROUP, call.id, msgspec.json.encode(reply)]
+                [call.reply, self.reply_ttl_ms, self.stream, GROUP, call.id, msgspec.json.encode(reply)]
             )
             self.served += 1
         except _REDIS_ERRORS as exc:  # the caller times out; the entry stays pending
