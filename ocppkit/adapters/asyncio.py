@@ -251,10 +251,13 @@ class Session:
             while True:
                 # Did the message wait for us (the peer sent it before it had our answer to the
                 # previous one) or we for it? A callback that runs only if recv() suspends tells.
-                self._waited = False
-                probe = loop.call_soon(self._mark_waited)
-                data = await self.transport.recv()
-                probe.cancel()
+                if self._bucket is None:  # no limit: nothing to tell (the hot path pays nothing)
+                    data = await self.transport.recv()
+                else:
+                    self._waited = False
+                    probe = loop.call_soon(self._mark_waited)
+                    data = await self.transport.recv()
+                    probe.cancel()
                 self.received += 1
                 if self.on_frame is not None:
                     self._frame_hook("in", data if isinstance(data, bytes) else data.encode())
