@@ -17,6 +17,7 @@ from ._version import __version__
 from .codec import IMPLEMENTATION, Codec, decode_payload
 from .edition import Edition, edition
 from .errors import (
+    CallErrorReply,
     CallErrorResponse,
     CallTimeout,
     ErrorCode,
@@ -51,6 +52,7 @@ __all__ = [
     "ActionTypes",
     "Call",
     "CallError",
+    "CallErrorReply",
     "CallErrorResponse",
     "CallReceived",
     "CallTimedOut",

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._base import Request, Response
 from .edition import VERSIONS
-from .errors import ErrorCode, LocalProtocolError
+from .errors import CallErrorReply, ErrorCode, LocalProtocolError
 from .events import CallReceived
 
 __all__ = ["NO_HANDLER", "Router", "answer"]
@@ -87,7 +87,8 @@ def answer(conn: Any, event: CallReceived, outcome: object) -> BaseException | N
     adapters (plain handlers and coroutine handlers alike). ``outcome`` is:
 
     - :data:`NO_HANDLER`: the action has no handler: ``NotSupported``; returns None.
-    - an exception (the handler raised it): ``InternalError`` ("Internal error", never a
+    - a :class:`ocppkit.CallErrorReply` (the handler raised it): that CALLERROR; returns None.
+    - any other exception (the handler raised it): ``InternalError`` ("Internal error", never a
       traceback on the wire); returns that exception.
     - an awaitable (an async handler, where nothing can await it): closed unawaited,
       ``InternalError``; returns a ``TypeError`` saying so.
@@ -104,6 +105,9 @@ def answer(conn: Any, event: CallReceived, outcome: object) -> BaseException | N
             conn.send_result(event.unique_id, outcome)
         except LocalProtocolError as exc:  # the connection already answered InternalError
             return exc
+        return None
+    if isinstance(outcome, CallErrorReply):  # the handler's chosen CALLERROR
+        conn.send_error(event.unique_id, outcome.error_code, outcome.description, outcome.details)
         return None
     if isinstance(outcome, Exception):
         conn.send_error(event.unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})

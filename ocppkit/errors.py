@@ -193,3 +193,21 @@ class CallTimeout(OcppError, TimeoutError):
             unique_id=unique_id,
         )
         self.action = action
+
+
+__all__ += ["CallErrorReply"]
+
+
+class CallErrorReply(OcppError):
+    """Raise it in a handler to answer the call with this CALLERROR (spelt for the connection's
+    version) instead of a response: ``raise CallErrorReply(ErrorCode.NOT_SUPPORTED, "No smart
+    charging here")``. Any other exception in a handler is answered ``InternalError``.
+
+    Parameters:
+        error_code: the OCPP error code, an :class:`ErrorCode`.
+        description: what the peer reads; cut to 255 characters.
+        details: a JSON object naming the offending field and the rule.
+    """
+
+    def __init__(self, error_code: ErrorCode, description: str = "", details: dict[str, Any] | None = None) -> None:
+        super().__init__(error_code, description, details)

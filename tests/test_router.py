@@ -241,3 +241,24 @@ def test_the_facade_takes_answer_and_no_handler_from_the_router_twin() -> None:
 
     twin = importlib.import_module(facade.Router.__module__)
     assert facade.answer is twin.answer and facade.NO_HANDLER is twin.NO_HANDLER
+
+
+@pytest.mark.parametrize(
+    ("version", "request_", "spelt"),
+    [
+        ("1.6", v16.HeartbeatRequest(), "OccurenceConstraintViolation"),  # 1.6 keeps its misspelling
+        ("2.0.1", v201.HeartbeatRequest(), "OccurrenceConstraintViolation"),
+    ],
+)
+def test_a_handler_chooses_its_callerror_with_call_error_reply(
+    twin: Any, version: str, request_: Any, spelt: str
+) -> None:
+    def refuses(req: Any) -> Any:
+        raise ocppkit.CallErrorReply(ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION, "Too many items", {"limit": 3})
+
+    router = twin.Router(version)
+    router.add(type(request_), refuses)
+    p = Pair(version)
+    assert router.dispatch(p.csms, _received(p, request_)) is None  # answered as asked: nothing to report
+    error = _error(p)
+    assert (error.error_code, error.error_description, error.error_details) == (spelt, "Too many items", {"limit": 3})
