@@ -39,6 +39,7 @@ OUTPUT = ROOT / "docs" / "reference.md"
 MODULES = (
     "ocppkit",
     "ocppkit.adapters.asyncio",
+    "ocppkit.adapters.csms",
     "ocppkit.adapters.websockets",
     "ocppkit.adapters.registry",
     "ocppkit.adapters.outbox",

@@ -10,20 +10,16 @@ import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
-from websockets.asyncio.server import ServerConnection
-from websockets.http11 import Request as HttpRequest
-from websockets.http11 import Response as HttpResponse
-
-from .handshake import Handshake, identity_in_path, parse_basic
+from .handshake import Handshake, Refusal, Upgrade, identity_in_path, parse_basic
 
 if TYPE_CHECKING:
-    from .websockets import CSMSServer
+    from .csms import CSMS
 
 log = logging.getLogger("ocppkit")
 
 
 class Takeovers:
-    """When each identity was last taken over by a new connection, for ``max_replacements`` per
+    """When each identity was last taken over by a new upgrade, for ``max_replacements`` per
     minute. The history outlives the sessions (a takeover followed by a clean close must still
     count), so it is bounded: entries older than the window go, and at most ``max_identities``
     identities are kept (the least recently taken over dropped first)."""
@@ -56,74 +52,88 @@ class Takeovers:
 
 
 def refuse(
-    server: CSMSServer, connection: ServerConnection, status: int, reason: str, who: str, body: str
-) -> HttpResponse:
+    server: CSMS,
+    upgrade: Upgrade,
+    status: int,
+    reason: str,
+    who: str,
+    body: str,
+    headers: dict[str, str] | None = None,
+) -> Refusal:
     """An HTTP refusal of the handshake, logged (``who`` escaped) and counted by reason."""
     server.refusals[reason] += 1
-    log.warning("refused station %s from %s: %s (HTTP %d)", ascii(who), connection.remote_address, reason, status)
-    return connection.respond(status, body)
+    log.warning("refused station %s from %s: %s (HTTP %d)", ascii(who), upgrade.remote_address, reason, status)
+    return Refusal(status, reason, body, headers or {})
 
 
-async def admit(server: CSMSServer, connection: ServerConnection, request: HttpRequest) -> HttpResponse | None:
-    """The refusal of this upgrade request, or None to accept it (the identity is then recorded)."""
-    offered = [p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol") for p in h.split(",")]
-    identity = identity_in_path(request.path, server.path_prefix)
+async def admit(server: CSMS, upgrade: Upgrade) -> Refusal | str:
+    """The refusal of this upgrade request, or the identity admitted."""
+    offered = upgrade.subprotocols
+    identity = identity_in_path(upgrade.path, server.path_prefix)
     if identity is None:
-        return refuse(server, connection, 404, "path", request.path, "Unknown charging station\n")
+        return refuse(server, upgrade, 404, "path", upgrade.path, "Unknown charging station\n")
     if not server.identity_rule(identity, offered):
-        return refuse(server, connection, 404, "identity", identity, "Unknown charging station\n")
-    hs = Handshake(identity=identity, path=request.path, remote_address=connection.remote_address, subprotocols=offered)
+        return refuse(server, upgrade, 404, "identity", identity, "Unknown charging station\n")
+    hs = Handshake(identity=identity, path=upgrade.path, remote_address=upgrade.remote_address, subprotocols=offered)
     if server.security_profile in (1, 2):
-        user, secret = parse_basic(request.headers.get("Authorization", ""))
+        user, secret = parse_basic(upgrade.authorization)
         if user is None or secret is None:
-            response = refuse(server, connection, 401, "no-credentials", identity, "Authentication required\n")
-            response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
-            return response
-        if user != identity:
             return refuse(
-                server, connection, 401, "user-name", identity, "The user name must be the station identity\n"
+                server,
+                upgrade,
+                401,
+                "no-credentials",
+                identity,
+                "Authentication required\n",
+                {"WWW-Authenticate": 'Basic realm="ocpp", charset="UTF-8"'},
             )
+        if user != identity:
+            return refuse(server, upgrade, 401, "user-name", identity, "The user name must be the station identity\n")
         hs.password_bytes = secret
         try:
             hs.password = secret.decode("utf-8")
         except UnicodeDecodeError:
             hs.password = None
     if server.security_profile == 3:
-        ssl_object = connection.transport.get_extra_info("ssl_object")
-        hs.client_certificate = ssl_object.getpeercert() if ssl_object is not None else None
+        hs.client_certificate = upgrade.client_certificate
         if not hs.client_certificate:
-            return refuse(server, connection, 401, "no-certificate", identity, "A client certificate is required\n")
+            return refuse(server, upgrade, 401, "no-certificate", identity, "A client certificate is required\n")
         if not server.certificate_rule(hs):
-            return refuse(server, connection, 401, "certificate", identity, "The certificate is not this station's\n")
+            return refuse(server, upgrade, 401, "certificate", identity, "The certificate is not this station's\n")
         if server.organization is not None and hs.certificate_organization() != server.organization:
             return refuse(
-                server, connection, 401, "organization", identity, "The certificate's organization is not ours\n"
+                server, upgrade, 401, "organization", identity, "The certificate's organization is not ours\n"
             )
     if server.authenticate is not None:
-        refusal = await _authenticate(server, connection, hs)
+        refusal = await _authenticate(server, upgrade, hs)
         if refusal is not None:
             return refusal
     if identity in server.sessions:
         if server.duplicates == "reject":
-            return refuse(server, connection, 409, "duplicate", identity, "This station is already connected\n")
+            return refuse(server, upgrade, 409, "duplicate", identity, "This station is already connected\n")
         current = server.sessions.get(identity)
         silent = current is not None and current.received == 0  # a station speaks at once
         if not silent and not server._takeovers.allowed(identity, time.monotonic()):
-            return refuse(server, connection, 409, "replacement-limit", identity, "Replaced too often\n")
-    server._identities[connection] = identity
-    return None
+            return refuse(server, upgrade, 409, "replacement-limit", identity, "Replaced too often\n")
+    return identity
 
 
-async def _authenticate(server: CSMSServer, connection: ServerConnection, hs: Handshake) -> HttpResponse | None:
+async def _authenticate(server: CSMS, upgrade: Upgrade, hs: Handshake) -> Refusal | None:
     """``authenticate`` behind the throttle: a refusal, or None to accept."""
     host = hs.remote_address[0] if isinstance(hs.remote_address, tuple) else str(hs.remote_address)
     keys = [("identity", hs.identity), ("address", host)]
     throttle, now = server.auth_throttle, time.monotonic()
     wait = throttle.locked(keys, now) if throttle is not None else 0.0
     if wait > 0:
-        response = refuse(server, connection, 429, "throttled", hs.identity, "Too many failed attempts\n")
-        response.headers["Retry-After"] = str(int(wait) + 1)
-        return response
+        return refuse(
+            server,
+            upgrade,
+            429,
+            "throttled",
+            hs.identity,
+            "Too many failed attempts\n",
+            {"Retry-After": str(int(wait) + 1)},
+        )
     assert server.authenticate is not None
     try:
         verdict = server.authenticate(hs)
@@ -131,7 +141,7 @@ async def _authenticate(server: CSMSServer, connection: ServerConnection, hs: Ha
             verdict = await verdict
     except Exception:
         log.exception("authenticate raised for station %s from %s", ascii(hs.identity), host)
-        return refuse(server, connection, 500, "authenticate-error", hs.identity, "Internal error\n")
+        return refuse(server, upgrade, 500, "authenticate-error", hs.identity, "Internal error\n")
     if verdict is True:
         if throttle is not None:
             throttle.succeeded(keys[0])
@@ -139,5 +149,5 @@ async def _authenticate(server: CSMSServer, connection: ServerConnection, hs: Ha
     if throttle is not None:
         throttle.failed(keys, now)
     if verdict is False:
-        return refuse(server, connection, 401, "authentication", hs.identity, "Not authorized\n")
-    return refuse(server, connection, int(verdict), "authenticate", hs.identity, "Refused\n")
+        return refuse(server, upgrade, 401, "authentication", hs.identity, "Not authorized\n")
+    return refuse(server, upgrade, int(verdict), "authenticate", hs.identity, "Refused\n")

@@ -172,6 +172,9 @@ class Session:
         self.excess_calls = 0
         #: messages received from the peer so far
         self.received = 0
+        #: ``on_sent(session)`` after each batch of messages written to the transport (the CSMS
+        #: watches for the answer that accepts a BootNotification with it)
+        self.on_sent: Callable[[Session], None] | None = None
         self._bucket = (
             TokenBucket(max_call_rate, max_call_burst, time.monotonic) if max_call_rate and max_call_burst else None
         )
@@ -450,6 +453,8 @@ class Session:
                 finally:
                     if stall is not None:
                         stall.cancel()
+                if self.on_sent is not None:
+                    self.on_sent(self)
         self._arm_timer()
 
     def _stalled(self) -> None:

@@ -13,7 +13,7 @@ import ssl
 import string
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,8 @@ __all__ = [
     "identity_from_path",
     "identity_in_path",
     "lenient_identity_rule",
+    "Refusal",
+    "Upgrade",
 ]
 
 
@@ -260,3 +262,41 @@ class AuthThrottle:
 
     def __len__(self) -> int:
         return len(self._table)
+
+
+@dataclass
+class Upgrade:
+    """What a transport adapter read from a station's HTTP upgrade request, for
+    :meth:`ocppkit.adapters.csms.CSMS.admit`.
+
+    Attributes:
+        path: the request target as received (path and query).
+        subprotocols: the ``Sec-WebSocket-Protocol`` values offered, in the station's order.
+        authorization: the ``Authorization`` header ("" when absent).
+        remote_address: the peer's address, as the transport reports it.
+        client_certificate: the verified TLS client certificate in ``ssl.SSLSocket.getpeercert()``
+            form (profile 3), or None.
+    """
+
+    path: str
+    subprotocols: list[str] = field(default_factory=list)
+    authorization: str = ""
+    remote_address: Any = None
+    client_certificate: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An HTTP answer refusing an upgrade, for the transport adapter to send.
+
+    Attributes:
+        status: the HTTP status (401, 404, 409, 429, 500, ...).
+        reason: the counter of :attr:`ocppkit.adapters.csms.CSMS.refusals` it was counted under (``"identity"``, ...).
+        body: a short text body.
+        headers: extra response headers (``WWW-Authenticate``, ``Retry-After``).
+    """
+
+    status: int
+    reason: str
+    body: str
+    headers: Mapping[str, str] = field(default_factory=dict)

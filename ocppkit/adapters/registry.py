@@ -29,7 +29,7 @@ from ._text import printable
 
 if TYPE_CHECKING:
     from .asyncio import Session
-    from .websockets import CSMSServer
+    from .csms import CSMS as CSMSServer
 
 __all__ = [
     "BlockingCSMS",
