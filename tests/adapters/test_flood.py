@@ -73,7 +73,10 @@ def test_a_flood_is_refused_then_closed_while_a_good_station_is_served() -> None
         assert len(latencies) == 30
         p99 = sorted(latencies)[int(0.99 * len(latencies))]
         print(f"good station: p99 {p99 * 1000:.1f} ms over {len(latencies)}, {len(floods)} flood connections")
-        assert p99 < 0.5, f"p99 {p99 * 1000:.0f} ms"
+        # Served, not starved: a starved station waits seconds (2.2 s p99 before the bounded read-on;
+        # the benchmark measures the figure). 1 s leaves room for a machine loaded by other jobs
+        # (681 ms seen with eight test suites running beside it).
+        assert p99 < 1.0, f"p99 {p99 * 1000:.0f} ms"
         assert len(floods) >= FLOODERS
         for seen in floods:
             assert seen["close_code"] == 1008
