@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
     from .. import v16, v21, v201
 
 __all__ = ["ChangeCallback", "DeviceModel"]
-
-log = logging.getLogger("ocppkit")
 
 #: ``callback(component, variable, attribute, old, new)``, after an Accepted/RebootRequired set.
 ChangeCallback = Callable[[Component, VariableSpec, str, str, str], None]
@@ -92,6 +89,12 @@ class DeviceModel:
         self._values = state.values
         self._components = {key[0] for key in self._specs}
         self._callbacks: list[ChangeCallback] = []
+
+    @property
+    def types(self) -> Any:
+        """The generated module of the version served (``ocppkit.v201``, ``ocppkit.v21``,
+        ``ocppkit.v16``)."""
+        return self._m
 
     # ------------------------------------------------------------------ reading and setting
     def variables(self) -> list[tuple[Component, VariableSpec]]:
@@ -177,7 +180,11 @@ class DeviceModel:
                 try:
                     callback(key[0], self._specs[key], attribute, old, new)
                 except Exception:  # the CSMS has its answer; the application's failure is logged
-                    log.exception("device model: the change callback of %s failed", describe(key))
+                    import logging  # here only: logging imports threading, the core does not
+
+                    logging.getLogger("ocppkit").exception(
+                        "device model: the change callback of %s failed", describe(key)
+                    )
 
     def limit(self, variable: str, instance: str | None = None, component: str = "DeviceDataCtrlr") -> int | None:
         """An integer limit of the model (``limit("ItemsPerMessage", "GetVariables")``), or None
