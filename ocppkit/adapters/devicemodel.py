@@ -140,6 +140,7 @@ class DeviceModelBinding:
         self.model = model
         self.service = service
         self.heartbeats = 0
+        self._boot_interval: float | None = None
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         model.on_change(self._on_change)
@@ -167,8 +168,10 @@ class DeviceModelBinding:
 
     @property
     def heartbeat_interval(self) -> float | None:
-        """Seconds between heartbeats (``HeartbeatInterval``), or None."""
-        return self.setting("heartbeat_interval")
+        """Seconds between heartbeats: ``HeartbeatInterval``, else the last Accepted
+        BootNotification's interval (a model without the variable), else None."""
+        interval = self.setting("heartbeat_interval")
+        return interval if interval is not None else self._boot_interval
 
     @property
     def offline_threshold(self) -> float | None:
@@ -202,6 +205,7 @@ class DeviceModelBinding:
         response."""
         response = await self.station.call(request, connect_timeout=connect_timeout)
         if str(getattr(response.status, "value", response.status)) == "Accepted":
+            self._boot_interval = float(response.interval)
             self._store_interval(int(response.interval))
             self.start_heartbeats()
         return response

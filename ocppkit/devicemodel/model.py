@@ -361,6 +361,8 @@ class DeviceModel:
 
     def _report(self, request_id: int, keys: list[VariableKey], generated_at: dt.datetime) -> tuple[Any, list[Any]]:
         m = self._m
+        if not isinstance(generated_at, dt.datetime) or generated_at.utcoffset() is None:
+            raise ValueError(f"generated_at: expected a timezone-aware datetime, got {generated_at!r}")
         if not keys:
             return m.GetBaseReportResponse(status=m.GenericDeviceModelStatusEnumType("EmptyResultSet")), []
         data = _reports.report_data(m, self._specs, self._values, keys)

@@ -220,3 +220,12 @@ def test_2_1_uses_its_own_types() -> None:
         ocppkit.encode_payload(p)
     status, _ = report(model, v21, component_criteria=[v21.ComponentCriterionEnumType("Problem")])
     assert status == "Accepted"
+
+
+def test_generated_at_must_be_aware() -> None:
+    model = DeviceModel("2.0.1", MemoryStore(), station())
+    with pytest.raises(ValueError, match="generated_at: expected a timezone-aware datetime"):
+        model.base_report(
+            v201.GetBaseReportRequest(request_id=1, report_base=v201.ReportBaseEnumType.FULL_INVENTORY),
+            generated_at=dt.datetime(2026, 1, 1),
+        )
