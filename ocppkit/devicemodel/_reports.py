@@ -99,10 +99,15 @@ def _opt(value: Any) -> Any:
 
 
 def report_data(
-    m: Any, specs: Mapping[VariableKey, VariableSpec], values: Values, keys: Sequence[VariableKey]
+    m: Any,
+    specs: Mapping[VariableKey, VariableSpec],
+    values: Values,
+    keys: Sequence[VariableKey],
+    value_size: int = 2500,
 ) -> list[Any]:
     """The ReportData of ``keys``: every supported attribute (unset ones as ``""``; a WriteOnly
-    variable's values never), with its mutability/persistent/constant, and the characteristics."""
+    variable's values never; values cut to ``value_size``, the ReportingValueSize), with its
+    mutability/persistent/constant, and the characteristics."""
     data_types = {e.value for e in m.DataEnumType}
     out = []
     for key in keys:
@@ -110,7 +115,9 @@ def report_data(
         attributes = [
             m.VariableAttributeType(
                 type=m.AttributeEnumType(attribute),
-                value=msgspec.UNSET if spec.mutability == "WriteOnly" else values.get((key, attribute), ("", ""))[0],
+                value=msgspec.UNSET
+                if spec.mutability == "WriteOnly"
+                else values.get((key, attribute), ("", ""))[0][:value_size],
                 mutability=m.MutabilityEnumType(spec.mutability),
                 persistent=spec.persistent,
                 constant=spec.constant,

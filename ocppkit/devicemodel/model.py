@@ -198,6 +198,12 @@ class DeviceModel:
         except ValueError:
             return None
 
+    def _reporting_size(self) -> int:
+        """The longest value reported: ``DeviceDataCtrlr.ReportingValueSize``, at most 2500 (the
+        schema's bound of attributeValue)."""
+        most = self.limit("ReportingValueSize")
+        return 2500 if most is None or most < 0 else min(most, 2500)
+
     def _check_size(self, request: Any, items: int, which: str, field: str) -> None:
         most = self.limit("ItemsPerMessage", which)
         if most is not None and items > most:
@@ -247,19 +253,21 @@ class DeviceModel:
     def get_variables(self, request: Any) -> Any:
         """Answer a GetVariables: one result per entry, in order, with the status of §3.3
         (UnknownComponent, UnknownVariable, NotSupportedAttributeType, Rejected for WriteOnly,
-        Accepted with the value, ``""`` when unset). More entries than ItemsPerMessage[GetVariables]
-        raises ``CallErrorReply`` OccurrenceConstraintViolation; more bytes than
+        Accepted with the value, ``""`` when unset; cut to ReportingValueSize). More entries
+        than ItemsPerMessage[GetVariables] raises ``CallErrorReply``
+        OccurrenceConstraintViolation; more bytes than
         BytesPerMessage[GetVariables] (the payload re-encoded compactly), FormatViolation."""
         self._need(("2.0.1", "2.1"), "GetVariables")
         m = self._m
         entries = request.get_variable_data
         self._check_size(request, len(entries), "GetVariables", "getVariableData")
         results = []
+        size = self._reporting_size()
         for entry in entries:
             status, key, attribute, reason = _rules.get_status(self._components, self._specs, entry)
             value: Any = msgspec.UNSET
             if status == "Accepted" and key is not None:
-                value = self._values.get((key, attribute), ("", ""))[0]
+                value = self._values.get((key, attribute), ("", ""))[0][:size]
             results.append(
                 m.GetVariableResultType(
                     attribute_status=m.GetVariableStatusEnumType(status),
@@ -365,7 +373,7 @@ class DeviceModel:
             raise ValueError(f"generated_at: expected a timezone-aware datetime, got {generated_at!r}")
         if not keys:
             return m.GetBaseReportResponse(status=m.GenericDeviceModelStatusEnumType("EmptyResultSet")), []
-        data = _reports.report_data(m, self._specs, self._values, keys)
+        data = _reports.report_data(m, self._specs, self._values, keys, self._reporting_size())
         parts = _reports.notify_parts(
             m,
             request_id,

@@ -227,3 +227,43 @@ def test_a_router_of_another_version_is_refused() -> None:
 
     with pytest.raises(ValueError, match="serves OCPP 1.6; the device model is 2.0.1"):
         DeviceModelService(DeviceModel("2.0.1", MemoryStore(), station())).register(Router("1.6"))
+
+
+def test_ocpp21_base_report_and_variables_over_websockets() -> None:
+    from ocppkit import v21
+
+    async def main() -> None:
+        notified: list[Any] = []
+        router = Router("2.1")
+        router.add(v21.NotifyReportRequest, lambda req: (notified.append(req), v21.NotifyReportResponse())[1])
+        csms = CSMSServer(router, versions=("2.1",))
+        await csms.start("127.0.0.1", 0)
+        model = DeviceModel("2.1", MemoryStore(), station(report_items=10))
+        st = ChargingStation(f"ws://127.0.0.1:{csms.port}/CS-21", Router("2.1"), versions=["2.1"])
+        binding = bind_station(st, model, clock=lambda: AT)
+        try:
+            async with st:
+                response = await csms.call(
+                    "CS-21",
+                    v21.GetBaseReportRequest(request_id=2, report_base=v21.ReportBaseEnumType.SUMMARY_INVENTORY),
+                )
+                assert response.status.value == "Accepted"
+                await until(lambda: len(notified) == 1)
+                assert [r.variable.name for r in notified[0].report_data] == ["AvailabilityState"] * 3 + ["Problem"]
+                got = await csms.call(
+                    "CS-21",
+                    v21.GetVariablesRequest(
+                        get_variable_data=[
+                            v21.GetVariableDataType(
+                                component=v21.ComponentType(name="Connector", evse=v21.EVSEType(id=1, connector_id=1)),
+                                variable=v21.VariableType(name="ConnectorType"),
+                            )
+                        ]
+                    ),
+                )
+                assert got.get_variable_result[0].attribute_value == "cType2"
+        finally:
+            await binding.close()
+            await csms.close()
+
+    run(main(), timeout=30)

@@ -229,3 +229,35 @@ def test_generated_at_must_be_aware() -> None:
             v201.GetBaseReportRequest(request_id=1, report_base=v201.ReportBaseEnumType.FULL_INVENTORY),
             generated_at=dt.datetime(2026, 1, 1),
         )
+
+
+def test_reporting_value_size_cuts_reported_values() -> None:
+    big = Component("Big")
+    defs = station() + [
+        Definition(big, VariableSpec("Text", max_limit=3000), {"Actual": "x" * 2600}),
+        Definition(
+            Component("DeviceDataCtrlr"), VariableSpec("ReportingValueSize", data_type="integer"), {"Actual": "10"}
+        ),
+    ]
+    model = DeviceModel("2.0.1", MemoryStore(), defs)
+    [result] = model.get_variables(
+        v201.GetVariablesRequest(
+            get_variable_data=[
+                v201.GetVariableDataType(
+                    component=v201.ComponentType(name="Big"), variable=v201.VariableType(name="Text")
+                )
+            ]
+        )
+    ).get_variable_result
+    assert result.attribute_value == "x" * 10
+    _, parts = base(model, "FullInventory")
+    [text] = [r for p in parts for r in p.report_data if r.component.name == "Big"]
+    assert text.variable_attribute[0].value == "x" * 10
+    assert model.get(big, "Text") == "x" * 2600  # the stored value is whole
+    # without a ReportingValueSize: the schema's 2500
+    model = DeviceModel("2.0.1", MemoryStore(), defs[:-1])
+    _, parts = base(model, "FullInventory")
+    [text] = [r for p in parts for r in p.report_data if r.component.name == "Big"]
+    assert text.variable_attribute[0].value == "x" * 2500
+    for p in parts:
+        ocppkit.encode_payload(p)
