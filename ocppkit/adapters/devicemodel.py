@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..devicemodel import Component, DeviceModel, VariableSpec
 from ..errors import OcppError
 from ..router import Router
+from ._text import printable
 from .asyncio import Session, current_session
 
 if TYPE_CHECKING:
@@ -108,7 +109,12 @@ class DeviceModelService:
             try:
                 await session.call(part)
             except (OcppError, ConnectionError) as exc:
-                log.warning("device model: NotifyReport %d/%d not delivered: %s", part.seq_no, len(parts), exc)
+                log.warning(  # the error may carry the CSMS's description: escaped
+                    "device model: NotifyReport %d/%d not delivered: %s",
+                    part.seq_no,
+                    len(parts),
+                    printable(str(exc))[:200],
+                )
                 return
             self.sent.append(part)
 
@@ -242,7 +248,7 @@ class DeviceModelBinding:
                 await session.call(types.HeartbeatRequest())
                 self.heartbeats += 1
             except (OcppError, ConnectionError) as exc:
-                log.info("%s: heartbeat not answered: %s", self.station.identity, exc)
+                log.info("%s: heartbeat not answered: %s", printable(self.station.identity), printable(str(exc))[:200])
 
     async def close(self) -> None:
         """Stop the heartbeats."""

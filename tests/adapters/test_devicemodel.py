@@ -267,3 +267,38 @@ def test_ocpp21_base_report_and_variables_over_websockets() -> None:
             await csms.close()
 
     run(main(), timeout=30)
+
+
+def test_a_refused_notify_report_stops_the_parts_and_is_logged_escaped(caplog: pytest.LogCaptureFixture) -> None:
+    import ocppkit
+
+    async def main() -> None:
+        seen: list[int] = []
+
+        def notify(req: v201.NotifyReportRequest) -> v201.NotifyReportResponse:
+            seen.append(req.seq_no)
+            if req.seq_no == 1:
+                raise ocppkit.CallErrorReply(ocppkit.ErrorCode.GENERIC_ERROR, "no more\x1b[31m please")
+            return v201.NotifyReportResponse()
+
+        router = Router("2.0.1")
+        router.add(v201.NotifyReportRequest, notify)
+        csms = CSMSServer(router, versions=("2.0.1",))
+        await csms.start("127.0.0.1", 0)
+        model = DeviceModel("2.0.1", MemoryStore(), station(report_items=2))
+        st = ChargingStation(f"ws://127.0.0.1:{csms.port}/CS-NO", Router("2.0.1"), versions=["2.0.1"])
+        binding = bind_station(st, model)
+        try:
+            async with st:
+                request = v201.GetBaseReportRequest(request_id=1, report_base=v201.ReportBaseEnumType.FULL_INVENTORY)
+                assert (await csms.call("CS-NO", request)).status.value == "Accepted"
+                await until(lambda: len(seen) == 2)
+                await binding.service.reports_sent()
+                assert seen == [0, 1] and [p.seq_no for p in binding.service.sent] == [0]
+        finally:
+            await binding.close()
+            await csms.close()
+
+    run(main(), timeout=30)
+    line = next(r.getMessage() for r in caplog.records if "NotifyReport 1/" in r.getMessage())
+    assert "no more\\x1b[31m please" in line and "\x1b" not in line
