@@ -57,6 +57,7 @@ MARKS: dict[str, tuple[str, ...]] = {
     # issue 16's station device model over loopback WebSockets (our CSMS; the ocpp package's)
     "tests/adapters/test_devicemodel.py": ("network",),
     "tests/interop/test_devicemodel_station.py": ("network",),
+    "tests/devicemodel/test_reports_property.py": ("slow",),  # report paging under Hypothesis (about 10 s)
     # the big suites: every schema against jsonschema, the twins under Hypothesis, mypy, codegen
     "tests/test_differential.py": ("slow",),
     "tests/test_codec_parity.py": ("slow",),
