@@ -1,6 +1,7 @@
 """Interop: a CSMS built with the ``ocpp`` package (2.1.0) asks our station, served from its
 DeviceModel (``bind_station``), for GetBaseReport (NotifyReport parts, validated by the ocpp
-package against its own schemas) and GetVariables/SetVariables, over loopback WebSockets."""
+package against its own schemas) and GetVariables/SetVariables, and a 1.6 CSMS of the package
+GetConfiguration/ChangeConfiguration, over loopback WebSockets."""
 
 from __future__ import annotations
 
@@ -134,6 +135,66 @@ def test_ocpp_package_csms_reads_and_sets_our_device_model() -> None:
                     ]
                     assert got.set_variable_result[1]["attribute_status_info"]["reason_code"] == "InvalidValue"
                     assert model.get(COMM, "HeartbeatInterval") == "120" and binding.heartbeat_interval == 120
+            finally:
+                await binding.close()
+
+    run(main())
+
+
+def test_ocpp_package_csms_reads_and_changes_our_16_configuration() -> None:
+    from ocpp.v16 import ChargePoint as OcppChargePoint16
+    from ocpp.v16 import call as call16
+
+    from ocppkit.devicemodel import KEYS_COMPONENT, ConfigKey, Definition, VariableSpec
+
+    async def main() -> None:
+        points: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def handler(ws: Any) -> None:
+            cp = OcppChargePoint16("KIT-16", RecordingWebSocket(ws), response_timeout=STEP_TIMEOUT)
+            points.put_nowait(cp)
+            await run_charge_point(cp)
+
+        async with serve(handler, "127.0.0.1", 0, subprotocols=["ocpp1.6"], ping_interval=None) as server:
+            port = server.sockets[0].getsockname()[1]
+            defs = [
+                Definition(
+                    COMM, VariableSpec("HeartbeatInterval", data_type="integer", min_limit=0), {"Actual": "300"}
+                ),
+                Definition(
+                    KEYS_COMPONENT, VariableSpec("AuthorizationKey", mutability="WriteOnly"), {"Actual": "0011"}
+                ),
+                Definition(
+                    KEYS_COMPONENT,
+                    VariableSpec("NumberOfConnectors", data_type="integer", mutability="ReadOnly"),
+                    {"Actual": "2"},
+                ),
+            ]
+            keys = [ConfigKey("HeartbeatInterval", maps_to=("OCPPCommCtrlr", "HeartbeatInterval", None))]
+            model = DeviceModel("1.6", MemoryStore(), defs, keys=keys)
+            st = ChargingStation(f"ws://127.0.0.1:{port}/KIT-16", Router("1.6"), versions=["1.6"], ping_interval=None)
+            binding = bind_station(st, model)
+            try:
+                async with st:
+                    cp = await within(points.get())
+                    got = await within(cp.call(call16.GetConfiguration(), suppress=False))
+                    assert got.configuration_key == [
+                        {"key": "HeartbeatInterval", "readonly": False, "value": "300"},
+                        {"key": "NumberOfConnectors", "readonly": True, "value": "2"},
+                    ]
+                    got = await within(cp.call(call16.GetConfiguration(key=["AuthorizationKey"]), suppress=False))
+                    assert got.unknown_key == ["AuthorizationKey"]
+                    for key, value, status in (
+                        ("HeartbeatInterval", "90", "Accepted"),
+                        ("HeartbeatInterval", "ninety", "Rejected"),
+                        ("NumberOfConnectors", "3", "Rejected"),
+                        ("Nope", "1", "NotSupported"),
+                    ):
+                        changed = await within(
+                            cp.call(call16.ChangeConfiguration(key=key, value=value), suppress=False)
+                        )
+                        assert changed.status == status, key
+                    assert model.get(COMM, "HeartbeatInterval") == "90" and binding.heartbeat_interval == 90
             finally:
                 await binding.close()
 
