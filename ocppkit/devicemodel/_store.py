@@ -99,8 +99,10 @@ def sync_state(state: StoreState, definitions: Iterable[Definition]) -> StoreSta
     - a variable defined and not stored is added, with the definitions' initial values;
     - a stored variable takes its definition's spec (a changed spec is updated);
     - a value set by the CSMS or the application (source ``csms``/``station``) is kept over the
-      definitions' initial value, as long as it is still valid under the (new) spec and the spec
-      still supports its attribute type; otherwise the initial value replaces it;
+      definitions' initial value, as long as the spec is ``persistent`` (opening is a reboot:
+      a non-persistent value starts again from the initial value), the value is still valid
+      under the (new) spec and the spec still supports its attribute type; otherwise the
+      initial value replaces it;
     - a value from ``config`` takes the definitions' current initial value;
     - a stored variable no longer defined is removed, with its values.
 
@@ -123,7 +125,7 @@ def sync_state(state: StoreState, definitions: Iterable[Definition]) -> StoreSta
                 raise ValueError(f"definitions: {_name(key)} {attribute} value {initial[:50]!r}: {problem}")
         for attribute in spec.attributes:
             stored = state.values.get((key, attribute))
-            if stored is not None and stored[1] != "config" and key in state.specs:
+            if stored is not None and stored[1] != "config" and key in state.specs and spec.persistent:
                 if stored[0] == "" or validate_value(spec, stored[0]) is None:
                     values[(key, attribute)] = stored
                     continue

@@ -91,6 +91,24 @@ def test_a_csms_value_the_new_spec_refuses_returns_to_the_initial_value(kind: st
     assert again.get(COMM, "HeartbeatInterval") == "300" and again.source(COMM, "HeartbeatInterval") == "config"
 
 
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_value_that_is_not_persistent_starts_again_from_its_initial_value(kind: str, tmp_path: Path) -> None:
+    store = store_of(kind, tmp_path)
+    evse = Component("EVSE", evse_id=1)
+    defs = [
+        Definition(
+            evse, VariableSpec("Power", data_type="decimal", mutability="ReadOnly", persistent=False), {"Actual": "0"}
+        ),
+        Definition(evse, VariableSpec("Label", persistent=True), {"Actual": "left"}),
+    ]
+    model = DeviceModel("2.0.1", store, defs)
+    model.set(evse, "Power", "7400")
+    model.set(evse, "Label", "right")
+    again = DeviceModel("2.0.1", store, defs)
+    assert again.get(evse, "Power") == "0" and again.source(evse, "Power") == "config"
+    assert again.get(evse, "Label") == "right"
+
+
 def test_opening_without_definitions_serves_the_file_as_it_is(tmp_path: Path) -> None:
     model = DeviceModel("2.0.1", SqliteStore(tmp_path / "dm.sqlite"), station())
     set_heartbeat(model, "77")
