@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ._values import validate_value
-from .spec import Component, Definition, VariableSpec
+from .spec import ATTRIBUTE_TYPES, DATA_TYPES, MUTABILITIES, Component, Definition, VariableSpec
 
 __all__ = ["SOURCES", "MemoryStore", "Store", "StoreState", "VariableKey", "sync_state"]
 
@@ -116,6 +116,7 @@ def sync_state(state: StoreState, definitions: Iterable[Definition]) -> StoreSta
         if key in specs:
             raise ValueError(f"definitions: {_name(key)} is defined twice")
         spec = d.variable
+        _check_wire_limits(key, spec)
         specs[key] = spec
         for attribute, initial in d.values.items():
             if attribute not in spec.attributes:
@@ -131,6 +132,32 @@ def sync_state(state: StoreState, definitions: Iterable[Definition]) -> StoreSta
                     continue
             values[(key, attribute)] = (d.values.get(attribute, ""), "config")
     return StoreState(specs, values)
+
+
+def _check_wire_limits(key: VariableKey, spec: VariableSpec) -> None:
+    """What the schemas bound, checked at start rather than when a report cannot be encoded."""
+    component = key[0]
+    for what, text, most in (
+        ("component name", component.name, 50),
+        ("component instance", component.instance, 50),
+        ("variable name", spec.name, 50),
+        ("variable instance", spec.instance, 50),
+        ("unit", spec.unit, 16),
+        ("valuesList", ",".join(spec.values_list) if spec.values_list else None, 1000),
+    ):
+        if text is not None and len(text) > most:
+            raise ValueError(f"definitions: {_name(key)}: the {what} is longer than {most} characters (maxLength)")
+    for what, value in (("data_type", spec.data_type), ("mutability", spec.mutability)):
+        allowed = DATA_TYPES if what == "data_type" else MUTABILITIES
+        if value not in allowed:
+            raise ValueError(f"definitions: {_name(key)}: {what} {value!r} is not one of {', '.join(allowed)}")
+    for attribute in spec.attributes:
+        if attribute not in ATTRIBUTE_TYPES:
+            raise ValueError(
+                f"definitions: {_name(key)}: attribute type {attribute!r} is not one of {', '.join(ATTRIBUTE_TYPES)}"
+            )
+    if not spec.attributes or len(set(spec.attributes)) != len(spec.attributes):
+        raise ValueError(f"definitions: {_name(key)}: attributes must be 1 to 4 distinct attribute types")
 
 
 def _name(key: VariableKey) -> str:

@@ -265,3 +265,20 @@ def test_bad_definitions_are_named() -> None:
         DeviceModel("2.0.1", MemoryStore(), twice)
     with pytest.raises(ValueError, match="has a value for Target"):
         DeviceModel("2.0.1", MemoryStore(), [Definition(COMM, VariableSpec("A"), {"Target": "1"})])
+
+
+@pytest.mark.parametrize(
+    ("definition", "words"),
+    [
+        (Definition(Component("C" * 51), VariableSpec("A")), "component name is longer than 50"),
+        (Definition(COMM, VariableSpec("A", instance="i" * 51)), "variable instance is longer than 50"),
+        (Definition(COMM, VariableSpec("A", unit="u" * 17)), "unit is longer than 16"),
+        (Definition(COMM, VariableSpec("A", data_type="float")), "data_type 'float' is not one of"),
+        (Definition(COMM, VariableSpec("A", mutability="Sometimes")), "mutability 'Sometimes'"),
+        (Definition(COMM, VariableSpec("A", attributes=("Actual", "Actual"))), "distinct attribute types"),
+        (Definition(COMM, VariableSpec("A", attributes=("Peak",))), "attribute type 'Peak'"),
+    ],
+)
+def test_definitions_outside_the_schema_are_refused_at_start(definition: Definition, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        DeviceModel("2.0.1", MemoryStore(), [definition])
