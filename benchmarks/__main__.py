@@ -1,4 +1,5 @@
-"""``python -m benchmarks [payload|codec|import|rpc|load|attack|outbox|cluster|all] [--quick]``: README.md."""
+"""``python -m benchmarks [payload|codec|import|rpc|load|attack|outbox|cluster|devicemodel|all] [--quick]``:
+README.md."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from . import (
     bench_attack,
     bench_cluster,
     bench_codec,
+    bench_devicemodel,
     bench_import,
     bench_load,
     bench_outbox,
@@ -88,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("payload", "codec", "import", "rpc", "load", "attack", "outbox", "cluster", "all"),
+        choices=("payload", "codec", "import", "rpc", "load", "attack", "outbox", "cluster", "devicemodel", "all"),
         default="all",
-        help="`all`: payload, codec, import, rpc, attack, outbox, and load and cluster when --quick or --with-load",
+        help="`all`: payload, codec, import, rpc, attack, outbox, devicemodel;"
+        " load and cluster when --quick or --with-load",
     )
     parser.add_argument(
         "--quick", action="store_true", help="short run for CI (`all --quick` about 70-80 s, load and attack included)"
@@ -193,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         results["outbox"] = bench_outbox.run(
             quick=args.quick, rounds=args.outbox_rounds, calls=args.outbox_calls, messages=args.outbox_messages
         )
+        print()
+
+    if args.which in ("devicemodel", "all"):
+        results["devicemodel"] = bench_devicemodel.run(quick=args.quick)
         print()
 
     targets = []

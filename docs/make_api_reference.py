@@ -47,6 +47,8 @@ MODULES = (
     "ocppkit.transactions",
     "ocppkit.cluster",
     "ocppkit.smartcharging",
+    "ocppkit.devicemodel",
+    "ocppkit.adapters.devicemodel",
 )
 REGENERATE = "python docs/make_api_reference.py"
 SECTIONS = ("Parameters", "Attributes", "Raises", "Returns")

@@ -31,10 +31,11 @@ def test_import_ocppkit_imports_no_version_and_no_io() -> None:
     assert not (mods - _modules_after("import msgspec")) & {"asyncio", "socket", "websockets", "ssl", "threading"}
 
 
-@pytest.mark.parametrize("package", ["ocppkit.outbox", "ocppkit.smartcharging"])
+@pytest.mark.parametrize("package", ["ocppkit.outbox", "ocppkit.smartcharging", "ocppkit.devicemodel"])
 def test_the_sans_io_logic_imports_no_io(package: str) -> None:
-    """The outbox logic and the smart-charging engine: no asyncio, no sockets, no threads (the
-    outbox's stores use the standard library's sqlite3 only). The ledger is a store itself: it
+    """The outbox logic, the smart-charging engine and the device model: no asyncio, no sockets,
+    no threads (the outbox's and the device model's stores use the standard library's sqlite3
+    only). The ledger is a store itself: it
     takes a lock so that a CSMS may record from several threads."""
     mods = _modules_after(f"import {package}") - _modules_after("import msgspec")
     assert not mods & {"asyncio", "socket", "websockets", "ssl", "threading", "redis"}

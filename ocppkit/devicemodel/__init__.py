@@ -3,6 +3,10 @@ configuration keys, for both roles. See docs/device-model.md."""
 
 from __future__ import annotations
 
+from ._ocpp16 import KEYS_COMPONENT, ConfigKey, MapsTo
+from ._sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, StoreError
+from ._store import SOURCES, MemoryStore, Store, StoreState, VariableKey, sync_state
+from .model import ChangeCallback, DeviceModel
 from .spec import (
     ATTRIBUTE_TYPES,
     DATA_TYPES,
@@ -18,11 +22,26 @@ from .spec import (
 __all__ = [
     "ATTRIBUTE_TYPES",
     "DATA_TYPES",
+    "KEYS_COMPONENT",
+    "MIGRATIONS",
     "MUTABILITIES",
+    "SCHEMA_VERSION",
+    "SOURCES",
     "AttributeType",
+    "ChangeCallback",
     "Component",
+    "ConfigKey",
     "DataType",
     "Definition",
+    "DeviceModel",
+    "MapsTo",
+    "MemoryStore",
     "Mutability",
+    "SqliteStore",
+    "Store",
+    "StoreError",
+    "StoreState",
+    "VariableKey",
     "VariableSpec",
+    "sync_state",
 ]

@@ -26,6 +26,7 @@ __all__ = [
 DataType = Literal[
     "string", "decimal", "integer", "dateTime", "boolean", "OptionList", "SequenceList", "MemberList", "passwordString"
 ]
+#: The :data:`DataType` values, in order.
 DATA_TYPES: tuple[str, ...] = (
     "string",
     "decimal",
@@ -39,9 +40,11 @@ DATA_TYPES: tuple[str, ...] = (
 )
 #: OCPP MutabilityEnumType.
 Mutability = Literal["ReadOnly", "WriteOnly", "ReadWrite"]
+#: The :data:`Mutability` values.
 MUTABILITIES: tuple[str, ...] = ("ReadOnly", "WriteOnly", "ReadWrite")
 #: OCPP AttributeEnumType (``Actual`` when absent on the wire).
 AttributeType = Literal["Actual", "Target", "MinSet", "MaxSet"]
+#: The :data:`AttributeType` values.
 ATTRIBUTE_TYPES: tuple[str, ...] = ("Actual", "Target", "MinSet", "MaxSet")
 
 
