@@ -1,4 +1,5 @@
-"""``python -m benchmarks [payload|codec|import|rpc|load|attack|outbox|cluster|all] [--quick]``: README.md."""
+"""``python -m benchmarks [payload|codec|import|rpc|load|attack|outbox|cluster|smartcharging|all] [--quick]``:
+README.md."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from . import (
     bench_outbox,
     bench_payload,
     bench_rpc,
+    bench_smartcharging,
 )
 
 
@@ -88,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("payload", "codec", "import", "rpc", "load", "attack", "outbox", "cluster", "all"),
+        choices=("payload", "codec", "import", "rpc", "load", "attack", "outbox", "cluster", "smartcharging", "all"),
         default="all",
-        help="`all`: payload, codec, import, rpc, attack, outbox, and load and cluster when --quick or --with-load",
+        help="`all`: payload, codec, import, rpc, attack, outbox, smartcharging, and load and cluster when --quick "
+        "or --with-load",
     )
     parser.add_argument(
         "--quick", action="store_true", help="short run for CI (`all --quick` about 70-80 s, load and attack included)"
@@ -195,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print()
 
+    if args.which in ("smartcharging", "all"):
+        results["smartcharging"] = bench_smartcharging.run(quick=args.quick, repeats=args.repeats)
+        print()
+
     targets = []
     for row in results.get("payload", {}).get("inputs", []):
         r = row["ratios"]
@@ -242,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         targets.extend(bench_outbox.target_lines(results["outbox"]))
     if "cluster" in results:
         targets.extend(bench_cluster.target_lines(results["cluster"]))
+    if "smartcharging" in results:
+        targets.extend(bench_smartcharging.target_lines(results["smartcharging"]))
     results["targets"] = [{"target": t, "measured": m, "pass": ok} for t, m, ok in targets]
     results["elapsed_s"] = time.perf_counter() - started
 

@@ -82,9 +82,11 @@ def _station(args: argparse.Namespace) -> int:
 
     from .outbox import OutboxError, OutboxSettings
 
+    router, smart = demo.smart_station_router(versions[0])  # answers the CSMS's smart-charging calls
     try:
         station = ws.ChargingStation(
             args.url,
+            router,
             versions=versions,
             security_profile=profile,
             password=args.password,
@@ -125,6 +127,7 @@ def _station(args: argparse.Namespace) -> int:
             except asyncio.TimeoutError:
                 problems.append(f"{station.outbox.pending()} outbox message(s) still waiting; kept for the next run")
         finally:
+            await smart.close()
             await station.close()
         return _report(problems)
 

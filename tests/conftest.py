@@ -58,6 +58,7 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/adapters/test_smartcharging.py": ("network",),
     "tests/adapters/test_smartcharging.py::test_on_limit_follows_period_boundaries_and_the_transaction_end": ("slow",),
     "tests/interop/test_smartcharging_ocpp_package.py": ("network",),
+    "tests/test_cli.py::test_the_simulated_station_answers_smart_charging": ("network",),
     # the big suites: every schema against jsonschema, the twins under Hypothesis, mypy, codegen
     "tests/test_differential.py": ("slow",),
     "tests/test_codec_parity.py": ("slow",),
