@@ -46,6 +46,7 @@ MODULES = (
     "ocppkit.transactions",
     "ocppkit.cluster",
     "ocppkit.smartcharging",
+    "ocppkit.adapters.smartcharging",
 )
 REGENERATE = "python docs/make_api_reference.py"
 SECTIONS = ("Parameters", "Attributes", "Raises", "Returns")
