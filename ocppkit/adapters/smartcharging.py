@@ -162,9 +162,10 @@ class SmartCharging:
     # ------------------------------------------------------------------ limits
 
     def refresh(self) -> None:
-        """Compute the limits now, call ``on_limit`` for those that changed, and (in a running
-        loop) set the timer to the next change."""
+        """Discard the expired profiles, compute the limits now, call ``on_limit`` for those that
+        changed, and (in a running loop) set the timer to the next change."""
         now = self.clock()
+        self.profiles.discard_expired(now)
         limits = self.profiles.limits(now, self.unit, self.horizon)
         for evse_id, value in limits.items():
             before = self.current.get(evse_id)

@@ -64,6 +64,10 @@ def reason_code(verdict: Verdict) -> str:
     return REASON_CODES.get(code, code if len(code) <= 20 else "InvalidProfile")
 
 
+def _ends_by(valid_to: Any, now: _dt.datetime) -> bool:
+    return isinstance(valid_to, _dt.datetime) and valid_to.tzinfo is not None and valid_to <= now
+
+
 class Limit(NamedTuple):
     """What an EVSE may draw: the composite schedule's value at one instant.
 
@@ -115,6 +119,9 @@ class StationProfiles:
         max_current: the EVSE's maximum in A per phase: the value reported where no profile
             limits (None: 2.1 omits ``limit`` there; 1.6 and 2.0.1 then answer Rejected).
         report_size: at most this many profiles per ReportChargingProfiles message.
+        max_profiles: at most this many installed profiles (1.6 ``MaxChargingProfilesInstalled``,
+            2.x ``Entries[ChargingProfiles]``): one more is Rejected (``OutOfStorage``); None: no
+            bound.
         enabled: False: the station has no smart charging (every handler: NotSupported).
     """
 
@@ -129,6 +136,7 @@ class StationProfiles:
         phases: int = 3,
         max_current: float | None = None,
         report_size: int = 8,
+        max_profiles: int | None = None,
         enabled: bool = True,
     ) -> None:
         if version not in VERSIONS:
@@ -137,6 +145,8 @@ class StationProfiles:
             raise ValueError(f"evses: EVSE ids must be integers > 0 (got {list(evses)!r})")
         if report_size < 1:
             raise ValueError(f"report_size: must be at least 1 (got {report_size!r})")
+        if max_profiles is not None and max_profiles < 1:
+            raise ValueError(f"max_profiles: must be at least 1 or None (got {max_profiles!r})")
         if max_current is not None and not max_current >= 0:
             raise ValueError(f"max_current: must be >= 0 A or None (got {max_current!r})")
         self.version = version
@@ -150,6 +160,7 @@ class StationProfiles:
         self.phases = phases
         self.max_current = max_current
         self.report_size = report_size
+        self.max_profiles = max_profiles
         self.enabled = enabled
         self._m: Any = importlib.import_module(_PACKAGES[version])
         self._rows: dict[int, StoredProfile] = {r.id: r for r in self.store.load(version)}
@@ -193,6 +204,13 @@ class StationProfiles:
             and r.evse_id == evse_id
             and (r.transaction_id is None or r.transaction_id == str(tx.transaction_id))
         ]
+        self._change(remove=gone)
+        return gone
+
+    def discard_expired(self, now: _dt.datetime) -> list[int]:
+        """Delete the profiles whose ``validTo`` is at or before ``now`` (they can never apply
+        again); returns their ids."""
+        gone = [r.id for r in self._rows.values() if _ends_by(r.profile.valid_to, now)]
         self._change(remove=gone)
         return gone
 
@@ -243,23 +261,28 @@ class StationProfiles:
         v16 = self.version == "1.6"
         evse_id = int(request.connector_id if v16 else request.evse_id)
         profile = request.cs_charging_profiles if v16 else request.charging_profile
-        verdict = validate_profile(
-            self.version,
-            evse_id,
-            profile,
-            installed=self.installed(),
-            transaction=self.transactions,
-            capabilities=self.capabilities,
-        )
-        if v16:
-            status = m.ChargingProfileStatus
-            if not verdict.accepted:
-                return m.SetChargingProfileResponse(status=status.REJECTED)
-        elif not verdict.accepted:
-            info = self._status_info(reason_code(verdict), f"{verdict.reason_code}: {verdict.detail}")
-            return m.SetChargingProfileResponse(status=m.ChargingProfileStatusEnumType.REJECTED, status_info=info)
+        try:
+            verdict = validate_profile(
+                self.version,
+                evse_id,
+                profile,
+                installed=self.installed(),
+                transaction=self.transactions,
+                capabilities=self.capabilities,
+            )
+        except ValueError as exc:  # a value the engine cannot read (the message names the field)
+            verdict = Verdict("Rejected", "InvalidValue", str(exc))
         record = StoredProfile(self.version, evse_id, profile)
         replaced = [r.id for r in self._rows.values() if self._replaces(record, r)]
+        if verdict.accepted and self.max_profiles is not None and len(self._rows) - len(replaced) >= self.max_profiles:
+            verdict = Verdict(
+                "Rejected", "OutOfStorage", f"{self.max_profiles} profiles installed already (max_profiles)"
+            )
+        if not verdict.accepted:
+            if v16:
+                return m.SetChargingProfileResponse(status=m.ChargingProfileStatus.REJECTED)
+            info = self._status_info(reason_code(verdict), f"{verdict.reason_code}: {verdict.detail}")
+            return m.SetChargingProfileResponse(status=m.ChargingProfileStatusEnumType.REJECTED, status_info=info)
         self._change(add=[record], remove=replaced)
         if v16:
             return m.SetChargingProfileResponse(status=m.ChargingProfileStatus.ACCEPTED)
@@ -400,6 +423,8 @@ class StationProfiles:
                 )
             except UnconstrainedError as exc:
                 problem = ("Unspecified", f"no profile limits {exc.windows} and no max_current is configured")
+            except ValueError as exc:  # a stored value the engine cannot read: named, not a crash
+                problem = ("InvalidValue", str(exc))
         if v16:
             status16 = m.GetCompositeScheduleStatus
             if problem is not None:

@@ -5,6 +5,7 @@ when the limit changes (a profile, a transaction's end, a period boundary)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import importlib
 import json
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ocppkit import Router
+from ocppkit import CallErrorReply, ErrorCode, Router
 from ocppkit import smartcharging as sc
 from ocppkit.adapters.asyncio import CallErrorResponse
 from ocppkit.adapters.smartcharging import SmartCharging
@@ -38,11 +39,14 @@ class Rig:
         self.reports: list[Any] = []
         self.limits: list[tuple[int, sc.Limit, dt.datetime | None]] = []
         self.frames: list[tuple[str, list[Any]]] = []
+        self.refuse_reports = False
         csms_router = Router(version)
         if version != "1.6":
 
             def report(req: Any) -> Any:
                 self.reports.append(req)
+                if self.refuse_reports:
+                    raise CallErrorReply(ErrorCode.NOT_SUPPORTED, "no reports here")
                 return self.m.ReportChargingProfilesResponse()
 
             csms_router.add(self.m.ReportChargingProfilesRequest, report)
@@ -205,3 +209,38 @@ def test_register_checks_the_version_and_bad_arguments_are_named() -> None:
     smart.refresh()  # outside a loop: computes, arms no timer
     assert set(smart.current) == {1} and smart.current[1].limit.value is None
     assert "SmartCharging 2.0.1" in repr(smart)
+
+
+def test_coroutine_and_failing_hooks_and_a_refused_report(caplog: pytest.LogCaptureFixture) -> None:
+    """A coroutine on_limit is awaited; a failing one is logged and changes nothing else; a
+    ReportChargingProfiles the CSMS refuses (a CALLERROR) is logged and ends the report."""
+
+    async def scenario() -> None:
+        seen: list[tuple[int, float | None]] = []
+
+        async def hook(evse_id: int, limit: sc.Limit, next_change: dt.datetime | None) -> None:
+            seen.append((evse_id, limit.value))
+            if limit.value == 6.0:
+                raise RuntimeError("the power electronics are unplugged")
+
+        async with Rig("2.0.1", report_size=1) as rig:
+            rig.smart.on_limit = hook
+            rig.refuse_reports = True
+            start = whole_now() - dt.timedelta(minutes=1)
+            assert (
+                await rig.set(1, P(1, "TxDefaultProfile", 0, "Absolute", [(0, 6.0)], start=start))
+            ).status.value == ("Accepted")
+            await until(lambda: (1, 6.0) in seen)
+            assert (
+                await rig.set(1, P(2, "TxDefaultProfile", 1, "Absolute", [(0, 7.0)], start=start))
+            ).status.value == ("Accepted")
+            await until(lambda: (1, 7.0) in seen)  # the hook failed once: it is still called
+            assert "the on_limit hook failed" in caplog.text
+            m = rig.m
+            req = m.GetChargingProfilesRequest(request_id=9, charging_profile=m.ChargingProfileCriterionType())
+            assert (await rig.session.call(req)).status.value == "Accepted"
+            await until(lambda: "ReportChargingProfiles (requestId 9) not delivered" in caplog.text)
+            await asyncio.sleep(0.2)
+            assert len(rig.reports) == 1 and rig.smart.reports_sent == 0  # the second was not sent
+
+    run(scenario())

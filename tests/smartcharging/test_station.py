@@ -353,3 +353,40 @@ def test_bad_arguments_are_named() -> None:
     with pytest.raises(ValueError, match="1.6 has no GetChargingProfiles"):
         sc.StationProfiles("1.6").get_charging_profiles(None)
     assert "StationProfiles 2.0.1" in repr(sc.StationProfiles("2.0.1"))
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_max_profiles_refuses_one_more_but_lets_a_replacement_in(version: str) -> None:
+    st = sc.StationProfiles(version, max_profiles=2)
+    assert status(st.set_charging_profile(set_req(version, 1, default(1, level=1)))) == "Accepted"
+    assert status(st.set_charging_profile(set_req(version, 1, default(2, level=2)))) == "Accepted"
+    full = st.set_charging_profile(set_req(version, 1, default(3, level=3)))
+    assert status(full) == "Rejected"
+    if version != "1.6":
+        assert full.status_info.reason_code == "OutOfStorage"
+        assert "2 profiles installed already" in full.status_info.additional_info
+    assert status(st.set_charging_profile(set_req(version, 1, default(2, 6.0, level=2)))) == "Accepted"  # replaces 2
+    assert sorted(r.id for r in st.profiles) == [1, 2]
+    with pytest.raises(ValueError, match="max_profiles"):
+        sc.StationProfiles(version, max_profiles=0)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_expired_profiles_are_discarded(version: str) -> None:
+    st = sc.StationProfiles(version)
+    short = default(1, valid_to=T0 + dt.timedelta(hours=1))
+    assert status(st.set_charging_profile(set_req(version, 1, short))) == "Accepted"
+    assert status(st.set_charging_profile(set_req(version, 1, default(2, level=1)))) == "Accepted"
+    assert st.discard_expired(T0 + dt.timedelta(minutes=59)) == []
+    assert st.discard_expired(T0 + dt.timedelta(hours=1)) == [1]
+    assert [r.id for r in st.profiles] == [2]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_negative_duration_is_rejected_naming_it(version: str) -> None:
+    st = sc.StationProfiles(version, max_current=16.0)
+    got = st.get_composite_schedule(composite_req(version, 1, -5, "A"), T0)
+    assert status(got) == "Rejected"
+    if version != "1.6":
+        assert got.status_info.reason_code == "InvalidValue"
+        assert "duration -5" in got.status_info.additional_info
