@@ -221,6 +221,11 @@ class StationProfiles:
         clear it."""
         if self.version == "1.6":
             raise ValueError("install_external: OCPP 1.6 has no ChargingStationExternalConstraints")
+        sources = getattr(self._m, "ChargingLimitSourceEnumType", None) if self.version == "2.0.1" else None
+        if sources is not None and source not in {x.value for x in sources}:
+            raise ValueError(f"source: one of {', '.join(x.value for x in sources)} in 2.0.1 (got {source!r})")
+        if not 0 < len(source) <= 20:
+            raise ValueError(f"source: 1 to 20 characters (got {source!r})")
         record = StoredProfile(self.version, evse_id, profile, source)
         if record.purpose != _EXTERNAL:
             raise ValueError(f"profile: the purpose must be {_EXTERNAL} (got {record.purpose})")

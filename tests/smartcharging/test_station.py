@@ -202,6 +202,10 @@ def test_external_constraints_are_reported_but_never_cleared_by_the_csms(version
     assert status(taken) == "Rejected"
     with pytest.raises(ValueError, match="purpose must be ChargingStationExternalConstraints"):
         st.install_external(0, profile(version, default(5)))
+    with pytest.raises(ValueError, match="source"):
+        st.install_external(0, profile(version, ext), source="Mars" if version == "2.0.1" else "x" * 21)
+    with pytest.raises(ValueError, match="1.6 has no"):
+        sc.StationProfiles("1.6").install_external(0, None)
 
 
 @pytest.mark.parametrize("version", ["2.0.1", "2.1"])
