@@ -8,6 +8,7 @@ import json
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Awaitable
@@ -554,3 +555,43 @@ def test_the_simulated_station_answers_smart_charging(version: str) -> None:
     problems, out = run(scenario())
     assert problems == [], out
     assert "smart charging: EVSE 1 may draw 16 A until" in out
+
+
+def test_the_simulated_station_keeps_its_profiles_in_the_outbox_file(tmp_path: Path) -> None:
+    from ocppkit.adapters.demo import SmartChargingDemo
+
+    path = tmp_path / "station.sqlite"
+
+    async def one_run() -> str:
+        smart = SmartChargingDemo("2.0.1")
+        csms = CSMSServer(csms_router("2.0.1", smart), versions=["2.0.1"], ping_interval=None)
+        await csms.start("127.0.0.1", 0)
+        try:
+            station = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "ocppkit",
+                "station",
+                "--url",
+                f"ws://127.0.0.1:{csms.port}/SC-FILE",
+                "--outbox",
+                str(path),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            assert await smart.wait(30) == []
+            out, _ = await asyncio.wait_for(station.communicate(), 60)
+            assert station.returncode == 0, out.decode()
+        finally:
+            await csms.close()
+        return out.decode()
+
+    first = run(one_run())
+    assert "from an earlier run" not in first
+    second = run(one_run())  # the CSMS sets the same profile id again: replaced, still one
+    assert "smart charging: 1 charging profile(s) from an earlier run" in second
+    conn = sqlite3.connect(path)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"entries", "charging_profiles"} <= tables
+    assert conn.execute("SELECT id, evse_id, purpose FROM charging_profiles").fetchall() == [(1, 1, "TxDefaultProfile")]
+    conn.close()

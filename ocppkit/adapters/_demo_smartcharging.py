@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import OcppError
 from ..router import Router
-from ..smartcharging import Limit, StationProfiles
+from ..smartcharging import Limit, ProfileStore, StationProfiles
 from ._text import printable
 from .asyncio import Session, current_session
 from .smartcharging import SmartCharging
@@ -34,17 +34,24 @@ def _text(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def smart_station_router(version: str, on_note: Callable[[str], None] = print) -> tuple[Router, SmartCharging]:
-    """A station router answering the CSMS's smart-charging calls (one EVSE, 32 A at most, 230 V,
-    3 phases), and its :class:`SmartCharging`; ``on_note`` gets a line at every limit change."""
+def smart_station_router(
+    version: str,
+    on_note: Callable[[str], None] = print,
+    *,
+    store: ProfileStore | None = None,
+    router: Router | None = None,
+) -> tuple[Router, SmartCharging]:
+    """A station router (``router``, or a new one) answering the CSMS's smart-charging calls (one
+    EVSE, 32 A at most, 230 V, 3 phases), and its :class:`SmartCharging`; the profiles are kept in
+    ``store`` (default: memory); ``on_note`` gets a line at every limit change."""
 
     def note(evse_id: int, limit: Limit, next_change: dt.datetime | None) -> None:
         value = "no limit" if limit.value is None else f"{limit.value:g} {limit.unit}"
         until = "" if next_change is None else f" until {next_change:%H:%M:%S}Z"
         on_note(printable(f"smart charging: EVSE {evse_id} may draw {value}{until}"))
 
-    router = Router(version)
-    smart = SmartCharging(StationProfiles(version, evses=(1,), max_current=32.0), on_limit=note)
+    router = router if router is not None else Router(version)
+    smart = SmartCharging(StationProfiles(version, store, evses=(1,), max_current=32.0), on_limit=note)
     smart.register(router)
     return router, smart
 
