@@ -118,6 +118,7 @@ def _station(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         await station.start()
+        smart.refresh()  # the limits of the profiles of an earlier run, and the timer to their next change
         try:
             session = await station.wait_connected(args.connect_timeout)
         except asyncio.TimeoutError:
