@@ -91,6 +91,7 @@ class SmartCharging:
         self.reports_sent = 0
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"<SmartCharging {self.profiles.version}: {len(self.profiles.profiles)} profiles>"
@@ -193,6 +194,8 @@ class SmartCharging:
             log.exception("the on_limit hook failed")
 
     def _arm(self, now: _dt.datetime, limits: dict[int, EvseLimit]) -> None:
+        if self._closed:
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -203,10 +206,22 @@ class SmartCharging:
         delay = float(self.horizon)
         if changes:
             delay = min(delay, max(0.0, (min(changes) - now).total_seconds()))
-        self._timer = loop.call_later(delay, self.refresh)
+        self._timer = loop.call_later(delay, self._tick)
+
+    def _tick(self) -> None:
+        """The timer: re-evaluate; a failure (a store that cannot be written) is logged, and the
+        limits are looked at again after ``horizon`` seconds."""
+        self._timer = None
+        try:
+            self.refresh()
+        except Exception:
+            log.exception("smart charging: the limits could not be re-evaluated")
+            if not self._closed:
+                self._timer = asyncio.get_running_loop().call_later(float(self.horizon), self._tick)
 
     async def close(self) -> None:
         """Stop the timer and wait for the reports and hooks still running."""
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

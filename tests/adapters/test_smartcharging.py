@@ -244,3 +244,18 @@ def test_coroutine_and_failing_hooks_and_a_refused_report(caplog: pytest.LogCapt
             assert len(rig.reports) == 1 and rig.smart.reports_sent == 0  # the second was not sent
 
     run(scenario())
+
+
+def test_after_close_the_timer_calls_nothing() -> None:
+    async def scenario() -> None:
+        async with Rig("2.0.1") as rig:
+            p = P(1, "TxDefaultProfile", 0, "Absolute", [(0, 16.0), (1, 10.0)], start=whole_now())
+            assert (await rig.set(1, p)).status.value == "Accepted"
+            await rig.smart.close()
+            seen = len(rig.limits)
+            await asyncio.sleep(1.5)  # past the boundary
+            assert len(rig.limits) == seen
+            rig.smart.refresh()  # by hand it still computes (and arms nothing)
+            assert rig.smart.current[1].limit.value == 10.0
+
+    run(scenario())
