@@ -1,5 +1,5 @@
-"""``python -m benchmarks [payload|codec|import|rpc|load|attack|outbox|cluster|devicemodel|all] [--quick]``:
-README.md."""
+"""``python -m benchmarks [WHICH|all] [--quick]``, WHICH one of payload, codec, import, rpc, load, attack,
+outbox, cluster, devicemodel, smartcharging: see README.md."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from . import (
     bench_outbox,
     bench_payload,
     bench_rpc,
+    bench_smartcharging,
 )
 
 
@@ -90,9 +91,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("payload", "codec", "import", "rpc", "load", "attack", "outbox", "cluster", "devicemodel", "all"),
+        choices=(
+            "payload",
+            "codec",
+            "import",
+            "rpc",
+            "load",
+            "attack",
+            "outbox",
+            "cluster",
+            "devicemodel",
+            "smartcharging",
+            "all",
+        ),
         default="all",
-        help="`all`: payload, codec, import, rpc, attack, outbox, devicemodel;"
+        help="`all`: payload, codec, import, rpc, attack, outbox, devicemodel, smartcharging;"
         " load and cluster when --quick or --with-load",
     )
     parser.add_argument(
@@ -200,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.which in ("devicemodel", "all"):
         results["devicemodel"] = bench_devicemodel.run(quick=args.quick)
+    if args.which in ("smartcharging", "all"):
+        results["smartcharging"] = bench_smartcharging.run(quick=args.quick, repeats=args.repeats)
         print()
 
     targets = []
@@ -249,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         targets.extend(bench_outbox.target_lines(results["outbox"]))
     if "cluster" in results:
         targets.extend(bench_cluster.target_lines(results["cluster"]))
+    if "smartcharging" in results:
+        targets.extend(bench_smartcharging.target_lines(results["smartcharging"]))
     results["targets"] = [{"target": t, "measured": m, "pass": ok} for t, m, ok in targets]
     results["elapsed_s"] = time.perf_counter() - started
 

@@ -49,6 +49,7 @@ MODULES = (
     "ocppkit.smartcharging",
     "ocppkit.devicemodel",
     "ocppkit.adapters.devicemodel",
+    "ocppkit.adapters.smartcharging",
 )
 REGENERATE = "python docs/make_api_reference.py"
 SECTIONS = ("Parameters", "Attributes", "Raises", "Returns")

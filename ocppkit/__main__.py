@@ -73,14 +73,22 @@ def _demo(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         printer = _printer(demo, "station", args)
-        csms = ws.CSMSServer(demo.csms_router(args.version), versions=[args.version], ping_interval=None)
+        smart = demo.SmartChargingDemo(args.version)  # the CSMS sets a profile after the boot, and reads it
+        csms = ws.CSMSServer(demo.csms_router(args.version, smart), versions=[args.version], ping_interval=None)
         await csms.start("127.0.0.1", 0)
         print(f"CSMS listening on ws://127.0.0.1:{csms.port}/ (OCPP {args.version}, codec: {IMPLEMENTATION})")
+        router, station_smart = demo.smart_station_router(args.version)
         try:
             async with ws.ChargingStation(
-                f"ws://127.0.0.1:{csms.port}/DEMO-CS-001", versions=[args.version], on_frame=printer, ping_interval=None
+                f"ws://127.0.0.1:{csms.port}/DEMO-CS-001",
+                router,
+                versions=[args.version],
+                on_frame=printer,
+                ping_interval=None,
             ) as station:
                 problems = await demo.run_station_session(station, args.version, on_note=print)
+                problems += await smart.wait(10.0)
+                await station_smart.close()
         finally:
             await csms.close()
         return _report(problems)

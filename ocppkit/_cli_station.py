@@ -81,10 +81,14 @@ def _station(args: argparse.Namespace) -> int:
         print(f"{again}connected to {_printable(args.url)} (OCPP {session.version})", flush=True)
 
     from .outbox import OutboxError, OutboxSettings
+    from .router import Router
+    from .smartcharging import ProfileStoreError, SqliteProfileStore
 
+    router = Router(versions[0])  # the smart-charging handlers join it once the outbox file is open
     try:
         station = ws.ChargingStation(
             args.url,
+            router,
             versions=versions,
             security_profile=profile,
             password=args.password,
@@ -99,6 +103,13 @@ def _station(args: argparse.Namespace) -> int:
     except (ValueError, OutboxError) as exc:
         what = f"--outbox {_printable(args.outbox)}: " if isinstance(exc, OutboxError) else ""
         raise UsageError(what + _printable(str(exc))) from None
+    try:  # the charging profiles live in the outbox's file too (other tables), or in memory
+        store = SqliteProfileStore(args.outbox) if args.outbox else None
+    except ProfileStoreError as exc:
+        raise UsageError(f"--outbox {_printable(args.outbox)}: {_printable(str(exc))}") from None
+    _, smart = demo.smart_station_router(versions[0], store=store, router=router)
+    if smart.profiles.profiles:
+        print(f"smart charging: {len(smart.profiles.profiles)} charging profile(s) from an earlier run")
     if station.outbox.core.restored:
         print(f"outbox: {station.outbox.core.restored} message(s) from an earlier run, sent after the boot")
     station.outbox.on_response = lambda entry, response: print(
@@ -107,6 +118,7 @@ def _station(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         await station.start()
+        smart.refresh()  # the limits of the profiles of an earlier run, and the timer to their next change
         try:
             session = await station.wait_connected(args.connect_timeout)
         except asyncio.TimeoutError:
@@ -125,7 +137,9 @@ def _station(args: argparse.Namespace) -> int:
             except asyncio.TimeoutError:
                 problems.append(f"{station.outbox.pending()} outbox message(s) still waiting; kept for the next run")
         finally:
+            await smart.close()
             await station.close()
+            smart.profiles.store.close()
         return _report(problems)
 
     return asyncio.run(main())
@@ -177,7 +191,7 @@ def add_station_parser(sub: Any, fmt: Any) -> None:
         "--outbox",
         metavar="FILE",
         help="keep transaction messages in this sqlite file until the CSMS has them, across crashes and "
-        "restarts (default: in memory, across reconnects)",
+        "restarts, and the charging profiles the CSMS set (default: in memory, across reconnects)",
     )
     station.add_argument(
         "--retry-interval",

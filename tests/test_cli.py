@@ -8,6 +8,7 @@ import json
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Awaitable
@@ -491,3 +492,106 @@ def test_serve_max_call_rate_and_burst() -> None:
 def test_serve_bad_limits_are_refused(option: str, value: str, message: str) -> None:
     out = cli("serve", option, value)
     assert out.returncode == 2 and option in out.stderr and message in out.stderr
+
+
+# ---------------------------------------------------------------- smart charging in the demo and the station
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
+def test_demo_sets_a_profile_and_the_station_reports_it(version: str) -> None:
+    out = cli("demo", "--version", version, "--full-frames")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "session completed as expected" in out.stdout
+    text = out.stdout
+    (set_call,) = _frame_lines(text, "CALL SetChargingProfile")
+    (set_result,) = _frame_lines(text, "CALLRESULT SetChargingProfile")
+    assert set_result.rstrip().endswith('{"status":"Accepted"}')
+    assert re.search(r"^smart charging: EVSE 1 may draw 16 A until \d\d:\d\d:\d\dZ$", text, re.M), text
+    lines = text.splitlines()
+    if version == "1.6":
+        (result,) = _frame_lines(text, "CALLRESULT GetCompositeSchedule")
+        body = json.loads(result.split("CALLRESULT GetCompositeSchedule", 1)[1])
+        assert body["status"] == "Accepted" and body["connectorId"] == 1
+        periods = body["chargingSchedule"]["chargingSchedulePeriod"]
+        assert [(p["startPeriod"], p["limit"]) for p in periods][:1] == [(0, 16.0)]
+    else:
+        (got,) = _frame_lines(text, "CALLRESULT GetChargingProfiles")
+        (report,) = _frame_lines(text, "CALL ReportChargingProfiles")
+        assert lines.index(got) < lines.index(report)  # the answer first, then the report
+        body = json.loads(report.split("CALL ReportChargingProfiles", 1)[1])
+        assert body["requestId"] == 1 and body["evseId"] == 1 and body["chargingLimitSource"] == "CSO"
+        sent = json.loads(set_call.split("CALL SetChargingProfile", 1)[1])["chargingProfile"]
+        assert body["chargingProfile"] == [sent]  # the station reports what the CSMS set
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_the_simulated_station_answers_smart_charging(version: str) -> None:
+    from ocppkit.adapters.demo import SmartChargingDemo
+
+    async def scenario() -> tuple[list[str], str]:
+        smart = SmartChargingDemo(version)
+        csms = CSMSServer(csms_router(version, smart), versions=[version], ping_interval=None)
+        await csms.start("127.0.0.1", 0)
+        try:
+            station = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "ocppkit",
+                "station",
+                "--url",
+                f"ws://127.0.0.1:{csms.port}/SC-CLI",
+                "--version",
+                version,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            problems = await smart.wait(30)
+            out, _ = await asyncio.wait_for(station.communicate(), 60)
+            assert station.returncode == 0, out.decode()
+        finally:
+            await csms.close()
+        return problems, out.decode()
+
+    problems, out = run(scenario())
+    assert problems == [], out
+    assert "smart charging: EVSE 1 may draw 16 A until" in out
+
+
+def test_the_simulated_station_keeps_its_profiles_in_the_outbox_file(tmp_path: Path) -> None:
+    from ocppkit.adapters.demo import SmartChargingDemo
+
+    path = tmp_path / "station.sqlite"
+
+    async def one_run() -> str:
+        smart = SmartChargingDemo("2.0.1")
+        csms = CSMSServer(csms_router("2.0.1", smart), versions=["2.0.1"], ping_interval=None)
+        await csms.start("127.0.0.1", 0)
+        try:
+            station = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "ocppkit",
+                "station",
+                "--url",
+                f"ws://127.0.0.1:{csms.port}/SC-FILE",
+                "--outbox",
+                str(path),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            assert await smart.wait(30) == []
+            out, _ = await asyncio.wait_for(station.communicate(), 60)
+            assert station.returncode == 0, out.decode()
+        finally:
+            await csms.close()
+        return out.decode()
+
+    first = run(one_run())
+    assert "from an earlier run" not in first
+    second = run(one_run())  # the CSMS sets the same profile id again: replaced, still one
+    assert "smart charging: 1 charging profile(s) from an earlier run" in second
+    conn = sqlite3.connect(path)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"entries", "charging_profiles"} <= tables
+    assert conn.execute("SELECT id, evse_id, purpose FROM charging_profiles").fetchall() == [(1, 1, "TxDefaultProfile")]
+    conn.close()

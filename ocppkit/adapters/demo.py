@@ -26,11 +26,20 @@ from ..edition import Edition, edition
 from ..errors import CallErrorResponse, CallTimeout, OcppError
 from ..frames import MessageType
 from ..router import Router
+from ._demo_smartcharging import SmartChargingDemo, smart_station_router
 from ._text import printable as printable
 from .asyncio import Session
 from .outbox import MessageDropped
 
-__all__ = ["FramePrinter", "Reconnecting", "csms_router", "printable", "run_station_session"]
+__all__ = [
+    "FramePrinter",
+    "Reconnecting",
+    "SmartChargingDemo",
+    "csms_router",
+    "printable",
+    "run_station_session",
+    "smart_station_router",
+]
 
 
 def _now() -> dt.datetime:
@@ -57,19 +66,26 @@ def _acknowledge(response: type[Response]) -> Callable[[Any], Response]:
     return lambda req: response()
 
 
-def csms_router(version: str) -> Router:
-    """Handlers for every station-initiated action of ``version`` that a demo CSMS needs."""
+def csms_router(version: str, smart_charging: SmartChargingDemo | None = None) -> Router:
+    """Handlers for every station-initiated action of ``version`` that a demo CSMS needs; with
+    ``smart_charging``, an accepted boot is followed by its step (a profile set, then read)."""
     ed = edition(version)
     m = _mod(ed)
     r = Router(ed.version)
+
+    def add_boot(handler: Callable[[Any], Response]) -> None:
+        if smart_charging is None:
+            r.add(m.BootNotificationRequest, handler)
+        else:
+            smart_charging.register(r, handler)
+
     tx_ids = itertools.count(1)
     if not _transaction_events(ed):
         accepted = m.IdTagInfo(status=m.AuthorizationStatus.ACCEPTED)
-        r.add(
-            m.BootNotificationRequest,
+        add_boot(
             lambda req: m.BootNotificationResponse(
                 current_time=_now(), interval=300, status=m.RegistrationStatus.ACCEPTED
-            ),
+            )
         )
         r.add(m.HeartbeatRequest, lambda req: m.HeartbeatResponse(current_time=_now()))
         r.add(m.AuthorizeRequest, lambda req: m.AuthorizeResponse(id_tag_info=accepted))
@@ -82,11 +98,10 @@ def csms_router(version: str) -> Router:
         r.add(m.SignCertificateRequest, lambda req: m.SignCertificateResponse(status=m.GenericStatusEnumType.ACCEPTED))
     else:
         accepted = m.IdTokenInfoType(status=m.AuthorizationStatusEnumType.ACCEPTED)
-        r.add(
-            m.BootNotificationRequest,
+        add_boot(
             lambda req: m.BootNotificationResponse(
                 current_time=_now(), interval=300, status=m.RegistrationStatusEnumType.ACCEPTED
-            ),
+            )
         )
         r.add(m.HeartbeatRequest, lambda req: m.HeartbeatResponse(current_time=_now()))
         r.add(m.AuthorizeRequest, lambda req: m.AuthorizeResponse(id_token_info=accepted))

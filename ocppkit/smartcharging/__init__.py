@@ -13,21 +13,35 @@
 
 :func:`composite` computes a :class:`Composite` (limits None where no profile applies);
 :func:`composite_schedule` writes it as the version's typed schedule. No clock is read and
-nothing is sent: every time is the caller's. See docs/smart-charging.md.
+nothing is sent: every time is the caller's. The station side: :class:`StationProfiles` answers
+the CSMS's smart-charging calls from a :class:`ProfileStore` (:class:`MemoryProfileStore`,
+:class:`SqliteProfileStore`). See docs/smart-charging.md.
 """
 
 from __future__ import annotations
 
 from ._api import composite, composite_schedule
 from ._model import VERSIONS, ActiveTransaction, Composite, CompositePeriod, UnconstrainedError
+from ._sqlite import ProfileStoreError, SqliteProfileStore
+from ._station import REASON_CODES, EvseLimit, Limit, StationProfiles
+from ._store import MemoryProfileStore, ProfileStore, StoredProfile
 from ._validate import Capabilities, Verdict, validate_profile
 
 __all__ = [
+    "REASON_CODES",
     "VERSIONS",
     "ActiveTransaction",
     "Capabilities",
     "Composite",
     "CompositePeriod",
+    "EvseLimit",
+    "Limit",
+    "MemoryProfileStore",
+    "ProfileStore",
+    "ProfileStoreError",
+    "SqliteProfileStore",
+    "StationProfiles",
+    "StoredProfile",
     "UnconstrainedError",
     "Verdict",
     "composite",
