@@ -178,23 +178,29 @@ def _limits(per: Any, mode: str, where: str) -> Problem | None:
     return None
 
 
+def _wire(name: str) -> str:
+    """A period field's wire name: ``discharge_limit_l2`` -> ``dischargeLimit_L2``."""
+    phase = name[-3:] if name.endswith(("_l2", "_l3")) else ""
+    head, *rest = (name[: -len(phase)] if phase else name).split("_")
+    return head + "".join(w.title() for w in rest) + phase.upper()
+
+
 def _per_phase(per: Any, purpose: str, tx: ActiveTransaction | None, where: str) -> Problem | None:
     given = [n for n in _PHASED if _set(getattr(per, n))]
     if not given:
         return None
-    name = given[0]
-    wire = name.replace("_l2", "_L2").replace("_l3", "_L3")
+    wire = _wire(given[0])
     if purpose != "TxProfile":
-        return "ChargingSchedulePeriodPhaseConflict", f"{where}: {wire}: only in a TxProfile (K01.FR.142)"
+        return "ChargingSchedulePeriodPhaseConflict", f"{where}: {wire}: only in a TxProfile (K01.FR.142-146)"
     for n in given:
         base = n[:-3]
         if not _set(getattr(per, base)):
             return "ChargingSchedulePeriodPhaseConflict", (
-                f"{where}: {n.replace('_l', '_L')}: only together with {base} (K01.FR.143-144)"
+                f"{where}: {_wire(n)}: only together with {_wire(base)} (K01.FR.142-146)"
             )
     if tx is None or not tx.ev_per_phase:
         return "ChargingSchedulePeriodPhaseConflict", (
-            f"{where}: {wire}: the EV has not reported per-phase values (K01.FR.145-146)"
+            f"{where}: {wire}: the EV has not reported per-phase values (K01.FR.142-146)"
         )
     return None
 
