@@ -283,3 +283,9 @@ def test_every_reason_code_has_a_wire_reason_of_at_most_20_characters() -> None:
     assert all(len(w) <= 20 for w in WIRE_REASONS.values())
     v = sc.validate_profile("2.0.1", 7, typed("2.0.1", TXD), capabilities=sc.Capabilities(evse_ids={1}))
     assert (v.wire_reason, v.additional_info) == ("InvalidValue", f"EvseDoesNotExist: {v.detail}")
+
+
+def test_a_phase_conflict_names_the_field_as_on_the_wire() -> None:
+    p = replace(TXP, extra=[{"discharge_limit_l2": -4.0}])
+    v = check(typed("2.1", p), "ChargingSchedulePeriodPhaseConflict", tx=TX_PHASED, caps=sc.Capabilities())
+    assert "dischargeLimit_L2: only together with dischargeLimit" in v.detail
