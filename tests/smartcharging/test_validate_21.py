@@ -289,3 +289,10 @@ def test_a_phase_conflict_names_the_field_as_on_the_wire() -> None:
     p = replace(TXP, extra=[{"discharge_limit_l2": -4.0}])
     v = check(typed("2.1", p), "ChargingSchedulePeriodPhaseConflict", tx=TX_PHASED, caps=sc.Capabilities())
     assert "dischargeLimit_L2: only together with dischargeLimit" in v.detail
+
+
+def test_non_finite_values_and_setpoints_of_both_signs_are_refused() -> None:
+    nan = mode(TXD, "CentralSetpoint", setpoint=float("nan"))
+    check(typed("2.1", nan), "ChargingSchedulePeriodNonFiniteValue", caps=sc.Capabilities())
+    signs = mode(TXP, "CentralSetpoint", setpoint=4.0, setpoint_l2=-2.0)
+    check(typed("2.1", signs), "ChargingSchedulePeriodSignDifference", tx=TX_PHASED, caps=sc.Capabilities())
