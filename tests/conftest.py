@@ -78,6 +78,8 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/outbox_e2e/test_cli_outbox.py": ("network", "slow"),  # `ocppkit station --outbox` processes
     # the outbox under Hypothesis: random interleavings with crashes, on both stores (about 20 s)
     "tests/outbox/test_property.py": ("slow",),
+    # the composite-schedule engine against the brute-force reference under Hypothesis (3-6 s each)
+    "tests/smartcharging/test_property.py": ("slow",),
 }
 
 

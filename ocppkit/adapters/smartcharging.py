@@ -110,7 +110,7 @@ class SmartCharging:
             router.add(m.GetChargingProfilesRequest, self._get)
 
     def _set(self, request: Any) -> Any:
-        response = self.profiles.set_charging_profile(request)
+        response = self.profiles.set_charging_profile(request, self.clock())
         self.refresh()
         return response
 

@@ -21,15 +21,16 @@ the CSMS's smart-charging calls from a :class:`ProfileStore` (:class:`MemoryProf
 from __future__ import annotations
 
 from ._api import composite, composite_schedule
+from ._csms import ProfileBook
 from ._model import VERSIONS, ActiveTransaction, Composite, CompositePeriod, UnconstrainedError
 from ._sqlite import ProfileStoreError, SqliteProfileStore
-from ._station import REASON_CODES, EvseLimit, Limit, StationProfiles
+from ._station import EvseLimit, Limit, StationProfiles
 from ._store import MemoryProfileStore, ProfileStore, StoredProfile
-from ._validate import Capabilities, Verdict, validate_profile
+from ._validate import WIRE_REASONS, Capabilities, Verdict, validate_profile
 
 __all__ = [
-    "REASON_CODES",
     "VERSIONS",
+    "WIRE_REASONS",
     "ActiveTransaction",
     "Capabilities",
     "Composite",
@@ -37,6 +38,7 @@ __all__ = [
     "EvseLimit",
     "Limit",
     "MemoryProfileStore",
+    "ProfileBook",
     "ProfileStore",
     "ProfileStoreError",
     "SqliteProfileStore",

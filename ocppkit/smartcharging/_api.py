@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._engine import Window, compute
-from ._model import VERSIONS, ActiveTransaction, Composite, CompositePeriod, UnconstrainedError, epoch
-from ._normalize import normalize
+from ._model import VALUES, VERSIONS, ActiveTransaction, Composite, CompositePeriod, UnconstrainedError, epoch
+from ._normalize import normalize, schedules
 
 if TYPE_CHECKING:
     from ocppkit.v16 import datatypes as _d16
@@ -52,6 +52,8 @@ def composite(
     default_limit: float | None = None,
     evse_ids: Sequence[int] | None = None,
     priority_charging: bool = False,
+    selected_schedule: int | None = None,
+    randomized_delays: Mapping[int, int | Sequence[int]] | None = None,
 ) -> Composite:
     """The composite schedule of one EVSE as a :class:`Composite` (periods with ``limit`` None
     where no profile limits and ``default_limit`` is None).
@@ -71,6 +73,13 @@ def composite(
         evse_ids: for ``evse_id`` 0, the EVSEs whose limits are summed (default: those named
             by the profiles and transactions).
         priority_charging: 2.1: PriorityCharging is active (its profiles replace Tx/TxDefault).
+        selected_schedule: 2.x, ISO 15118: the ``chargingSchedule`` id the EV selected (its
+            SAScheduleTupleID; NotifyEVChargingSchedule's ``selectedChargingScheduleId``). A
+            profile with several schedules uses the one with that id, else the one at the same
+            position (schedule i with schedule i), else its first. None: every profile's first.
+        randomized_delays: 2.1: ``{profile id: delay}``, the delays (seconds) the station drew
+            for a profile's ``randomizedDelay``: one number for every period after the first,
+            or one per period after the first. Without one a profile is computed undelayed.
 
     Raises:
         ValueError: a bad argument, naming it and the rule.
@@ -87,7 +96,12 @@ def composite(
     else:
         txs = tuple(transaction)
     by_evse = {t.evse_id: (str(t.transaction_id), epoch(t.started_at, "transaction.started_at")) for t in txs}
-    internal = [normalize(version, e, p) for e, p in profiles]
+    picks = _picks(version, profiles, selected_schedule)
+    delays = _delays(version, profiles, picks, randomized_delays or {})
+    internal = [
+        normalize(version, e, p, i, delays.get(k, ()))
+        for k, ((e, p), i) in enumerate(zip(profiles, picks, strict=True))
+    ]
     if evse_ids is None:
         found = {p.evse_id for p in internal if p.evse_id != 0} | set(by_evse)
         evse_ids = sorted(found)
@@ -105,6 +119,50 @@ def composite(
         priority=priority_charging,
     )
     return compute(internal, w)
+
+
+def _picks(version: str, profiles: Sequence[tuple[int, Any]], selected: int | None) -> list[int]:
+    """The index of the schedule each profile computes with (ISO 15118 tuples)."""
+    if selected is None or version == "1.6":
+        if selected is not None:
+            raise ValueError("selected_schedule: 1.6 profiles have one schedule (ISO 15118 tuples are 2.x)")
+        return [0] * len(profiles)
+    ids = [[int(s.id) for s in schedules(version, p)] for _, p in profiles]
+    position = next((i.index(selected) for i in ids if selected in i), None)
+    if position is None:
+        raise ValueError(f"selected_schedule: no profile has a chargingSchedule with id {selected}")
+    return [i.index(selected) if selected in i else position if position < len(i) else 0 for i in ids]
+
+
+def _delays(
+    version: str, profiles: Sequence[tuple[int, Any]], picks: list[int], given: Mapping[int, int | Sequence[int]]
+) -> dict[int, tuple[int, ...]]:
+    """Per profile (by position), the delay of each period, checked against its randomizedDelay."""
+    if given and version != "2.1":
+        raise ValueError("randomized_delays: randomizedDelay is a 2.1 field")
+    out: dict[int, tuple[int, ...]] = {}
+    found: set[int] = set()
+    for k, ((_, p), i) in enumerate(zip(profiles, picks, strict=True)):
+        pid = int(p.id) if version != "1.6" else int(p.charging_profile_id)
+        if pid not in given:
+            continue
+        found.add(pid)
+        schedule = schedules(version, p)[i]
+        bound = getattr(schedule, "randomized_delay", None)
+        if not isinstance(bound, int):
+            raise ValueError(f"randomized_delays[{pid}]: the profile's schedule has no randomizedDelay")
+        n = len(schedule.charging_schedule_period)
+        d = given[pid]
+        each = [int(d)] * (n - 1) if isinstance(d, int) else [int(x) for x in d]
+        if len(each) != n - 1:
+            raise ValueError(f"randomized_delays[{pid}]: {n - 1} delays needed (one per period after the first)")
+        if any(not 0 <= x <= bound for x in each):
+            raise ValueError(f"randomized_delays[{pid}]: every delay must be within 0..randomizedDelay ({bound})")
+        out[k] = (0, *each)  # in startPeriod order, as normalize sorts the periods
+    missing = set(given) - found
+    if missing:
+        raise ValueError(f"randomized_delays: no profile with id {min(missing)}")
+    return out
 
 
 @overload
@@ -210,7 +268,7 @@ def _schedule_21(c: Composite) -> _d21.CompositeScheduleType:
     from ocppkit.v21 import datatypes as d
     from ocppkit.v21 import enums as e
 
-    names = ("limit", "number_phases", "phase_to_use", "limit_l2", "limit_l3", "discharge_limit", "setpoint")
+    names = VALUES
     periods = [d.ChargingSchedulePeriodType(start_period=p.start_period, **_opt_fields(p, names)) for p in c.periods]
     return d.CompositeScheduleType(
         evse_id=c.evse_id,

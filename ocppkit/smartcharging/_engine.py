@@ -16,7 +16,7 @@ Sans-IO and clock-free: every time comes from the caller. The procedure (1.6 §3
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._model import FOREVER, Composite, CompositePeriod, Period, Profile, from_epoch
 
@@ -85,12 +85,16 @@ def _expand(p: Profile, lo: int, hi: int, anchor: int) -> list[_Interval]:
     else:
         anchors = [p.start_schedule]
     out: list[_Interval] = []
+    n = len(p.periods)
+    shift = p.delays if len(p.delays) == n else (0,) * n
     for a in anchors:
         stop = a + length
+        starts = [a + per.start + d for per, d in zip(p.periods, shift, strict=True)]
         for i, per in enumerate(p.periods):
-            begin = a + per.start
-            end = a + p.periods[i + 1].start if i + 1 < len(p.periods) else stop
-            begin, end = max(begin, first), min(end, stop, last)
+            # a period ends where the earliest later one starts: with randomized delays a
+            # period overtaken by the next randomized start is skipped (2.1 K01.FR.97)
+            end = min(starts[i + 1 :], default=stop)
+            begin, end = max(starts[i], first), min(end, stop, last)
             if begin < end:
                 out.append(_Interval(begin, end, p, per))
     return out
@@ -125,46 +129,75 @@ def _factor(src: str, dst: str, volts: float, phases: int) -> float:
     return volts * phases if src == "A" else 1.0 / (volts * phases)
 
 
+_REACTIVE = ("setpoint_reactive", "setpoint_reactive_l2", "setpoint_reactive_l3")
+
+
 def combine(values: Sequence[tuple[Period, str]], w: Window) -> CompositePeriod:
-    """The minimum of the slots' periods at one instant (each in its own unit), in ``w.unit``."""
+    """The slots' periods at one instant (each in its own unit) combined, in ``w.unit``.
+
+    ``limit`` takes the minimum, ``dischargeLimit`` the maximum (the least discharge), the
+    setpoint :func:`_setpoint`. An ``_L2``/``_L3`` value appears only where some period has one;
+    a period without it counts with its per-phase equivalent (in W: the total / numberPhases).
+    The reactive setpoint is the first slot's that has one (not a limit: never combined).
+    """
     explicit = [p.number_phases for p, _ in values if p.number_phases is not None]
     n = min(explicit) if explicit else w.phases
-    limits: list[float] = []
-    l2: list[float] = []
-    l3: list[float] = []
-    per_phase = any(p.limit_l2 is not None or p.limit_l3 is not None for p, _ in values)
-    discharges: list[float] = []
-    setpoints: list[float] = []
-    phase_to_use = None
-    for p, unit in values:
-        f = _factor(unit, w.unit, w.supply_voltage, n)
-        f1 = _factor(unit, w.unit, w.supply_voltage, 1)  # per-phase values
-        if p.limit is not None:
-            limits.append(p.limit * f)
-        if per_phase:
-            for got, mine in ((l2, p.limit_l2), (l3, p.limit_l3)):
-                if mine is not None:
-                    got.append(mine * f1)
-                elif p.limit is not None:
-                    got.append(p.limit * f)
-        if p.discharge_limit is not None:
-            discharges.append(p.discharge_limit * f)
-        if p.setpoint is not None:
-            setpoints.append(p.setpoint * f)
-        if p.phase_to_use is not None and p.number_phases == 1 and phase_to_use is None:
-            phase_to_use = p.phase_to_use
+    split = n if w.unit == "W" else 1  # a total in w.unit -> one phase's share
+    volts = w.supply_voltage
+
+    def total(name: str) -> list[float]:
+        return [v * _factor(u, w.unit, volts, n) for p, u in values if (v := getattr(p, name)) is not None]
+
+    def phase(name: str, base: str) -> list[float] | None:
+        if all(getattr(p, name) is None for p, _ in values):
+            return None
+        got: list[float] = []
+        for p, u in values:
+            mine, whole = getattr(p, name), getattr(p, base)
+            if mine is not None:
+                got.append(mine * _factor(u, w.unit, volts, 1))
+            elif whole is not None:
+                got.append(whole * _factor(u, w.unit, volts, n) / split)
+        return got
+
+    limits, discharges = total("limit"), total("discharge_limit")
     limit = min(limits) if limits else None
     discharge = max(discharges) if discharges else None
-    setpoint = _setpoint(setpoints, limit, discharge)
+    out: dict[str, float | None] = {
+        "limit": limit,
+        "discharge_limit": discharge,
+        "setpoint": _setpoint(total("setpoint"), limit, discharge),
+    }
+    for ph in ("_l2", "_l3"):
+        lim = phase("limit" + ph, "limit")
+        dis = phase("discharge_limit" + ph, "discharge_limit")
+        sps = phase("setpoint" + ph, "setpoint")
+        out["limit" + ph] = min(lim) if lim else None
+        out["discharge_limit" + ph] = max(dis) if dis else None
+        if sps is not None:
+            # held within that phase's range, or the per-phase share of the whole one
+            hi = out["limit" + ph] if lim else (None if limit is None else limit / split)
+            lo = out["discharge_limit" + ph] if dis else (None if discharge is None else discharge / split)
+            out["setpoint" + ph] = _setpoint(sps, hi, lo)
+        else:
+            out["setpoint" + ph] = None
+    for name in _REACTIVE:
+        out[name] = None
+    for p, u in values:
+        if p.setpoint_reactive is not None:
+            out["setpoint_reactive"] = p.setpoint_reactive * _factor(u, w.unit, volts, n)
+            for name in _REACTIVE[1:]:
+                v = getattr(p, name)
+                out[name] = None if v is None else v * _factor(u, w.unit, volts, 1)
+            break
+    phase_to_use = next(
+        (p.phase_to_use for p, _ in values if p.phase_to_use is not None and p.number_phases == 1), None
+    )
     return CompositePeriod(
         start_period=0,
-        limit=limit,
         number_phases=min(explicit) if explicit else None,
         phase_to_use=phase_to_use if explicit and min(explicit) == 1 else None,
-        limit_l2=min(l2) if l2 else None,
-        limit_l3=min(l3) if l3 else None,
-        discharge_limit=discharge,
-        setpoint=setpoint,
+        **out,
     )
 
 
@@ -255,8 +288,8 @@ def compute(profiles: Sequence[Profile], w: Window) -> Composite:
                 values.append((total, w.unit))
         got = combine(values, w)
         if got.limit is None and w.default_limit is not None:
-            got = CompositePeriod(**{**got.__dict__, "limit": w.default_limit})
-        got = CompositePeriod(**{**got.__dict__, "start_period": t - lo})
+            got = replace(got, limit=w.default_limit)
+        got = replace(got, start_period=t - lo)
         if periods and periods[-1].same_values(got):
             continue
         periods.append(got)

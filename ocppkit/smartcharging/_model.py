@@ -44,16 +44,38 @@ class ActiveTransaction:
         evse_id: the EVSE (1.6: connector) the transaction runs on, > 0.
         transaction_id: its id (2.x: a string; 1.6: the integer the CSMS assigned).
         started_at: when it started (timezone-aware): the anchor of Relative profiles.
+        ev_per_phase: 2.1: the EV reported per-phase values (``_L2``/``_L3`` in its charging
+            needs), so a TxProfile may carry ``_L2``/``_L3`` values (K01.FR.142-146).
     """
 
     evse_id: int
     transaction_id: str | int
     started_at: _dt.datetime
+    ev_per_phase: bool = False
 
     def __post_init__(self) -> None:
         if self.evse_id <= 0:
             raise ValueError(f"ActiveTransaction.evse_id: must be > 0 (got {self.evse_id})")
         epoch(self.started_at, "ActiveTransaction.started_at")
+
+
+#: The per-period values of a composite (and of a profile's period) besides its start.
+VALUES = (
+    "limit",
+    "number_phases",
+    "phase_to_use",
+    "limit_l2",
+    "limit_l3",
+    "discharge_limit",
+    "discharge_limit_l2",
+    "discharge_limit_l3",
+    "setpoint",
+    "setpoint_l2",
+    "setpoint_l3",
+    "setpoint_reactive",
+    "setpoint_reactive_l2",
+    "setpoint_reactive_l3",
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +91,15 @@ class CompositePeriod:
         limit_l2: 2.1: the limit of phase L2 (only where an applicable period had one).
         limit_l3: 2.1: the limit of phase L3 (likewise).
         discharge_limit: 2.1: the least discharge of the applicable periods (<= 0).
+        discharge_limit_l2: 2.1: the same for phase L2 (only where a period had one).
+        discharge_limit_l3: 2.1: the same for phase L3 (likewise).
         setpoint: 2.1: the combined setpoint, within [discharge_limit, limit].
+        setpoint_l2: 2.1: the combined setpoint of phase L2 (only where a period had one).
+        setpoint_l3: 2.1: the same for phase L3 (likewise).
+        setpoint_reactive: 2.1: the reactive setpoint of the first slot that has one
+            (external constraints before the Tx slot); not combined.
+        setpoint_reactive_l2: 2.1: that period's ``setpointReactive_L2``.
+        setpoint_reactive_l3: 2.1: that period's ``setpointReactive_L3``.
     """
 
     start_period: int
@@ -79,27 +109,22 @@ class CompositePeriod:
     limit_l2: float | None = None
     limit_l3: float | None = None
     discharge_limit: float | None = None
+    discharge_limit_l2: float | None = None
+    discharge_limit_l3: float | None = None
     setpoint: float | None = None
+    setpoint_l2: float | None = None
+    setpoint_l3: float | None = None
+    setpoint_reactive: float | None = None
+    setpoint_reactive_l2: float | None = None
+    setpoint_reactive_l3: float | None = None
+
+    def values(self) -> tuple[float | int | None, ...]:
+        """The period's values (its start aside), in the order of ``VALUES``."""
+        return tuple(getattr(self, n) for n in VALUES)
 
     def same_values(self, other: CompositePeriod) -> bool:
         """Whether ``other`` carries the same values (its start aside): neighbours then merge."""
-        return (
-            self.limit,
-            self.number_phases,
-            self.phase_to_use,
-            self.limit_l2,
-            self.limit_l3,
-            self.discharge_limit,
-            self.setpoint,
-        ) == (
-            other.limit,
-            other.number_phases,
-            other.phase_to_use,
-            other.limit_l2,
-            other.limit_l3,
-            other.discharge_limit,
-            other.setpoint,
-        )
+        return self.values() == other.values()
 
 
 @dataclass(frozen=True)
@@ -166,7 +191,14 @@ class Period:
     limit_l2: float | None = None
     limit_l3: float | None = None
     discharge_limit: float | None = None
+    discharge_limit_l2: float | None = None
+    discharge_limit_l3: float | None = None
     setpoint: float | None = None
+    setpoint_l2: float | None = None
+    setpoint_l3: float | None = None
+    setpoint_reactive: float | None = None
+    setpoint_reactive_l2: float | None = None
+    setpoint_reactive_l3: float | None = None
 
 
 @dataclass(frozen=True)
@@ -191,3 +223,7 @@ class Profile:
     periods: tuple[Period, ...]
     transaction_id: str | None = None
     dyn_update_time: int | None = None
+    schedule_id: int | None = None
+    randomized_delay: int | None = None
+    #: per period, the randomized delay the station drew (0 for the first; empty: none)
+    delays: tuple[int, ...] = ()

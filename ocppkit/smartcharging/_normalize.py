@@ -6,9 +6,12 @@ from typing import Any
 
 from msgspec import UNSET
 
-from ._model import Period, Profile, epoch
+from ._model import VALUES, Period, Profile, epoch
 
-__all__ = ["normalize"]
+__all__ = ["normalize", "schedules"]
+
+#: The float values of a 2.1 period (every value but numberPhases and phaseToUse).
+FLOATS = tuple(n for n in VALUES if n not in ("number_phases", "phase_to_use"))
 
 #: 1.6's name of the station-wide purpose, read as the 2.x one.
 _PURPOSE_16 = {"ChargePointMaxProfile": "ChargingStationMaxProfile"}
@@ -37,35 +40,41 @@ def _period(p: Any, version: str) -> Period:
         )
     return Period(
         start=int(p.start_period),
-        limit=_float(p.limit),
         number_phases=_opt(p.number_phases),
         phase_to_use=_opt(p.phase_to_use),
-        limit_l2=_float(p.limit_l2),
-        limit_l3=_float(p.limit_l3),
-        discharge_limit=_float(p.discharge_limit),
-        setpoint=_float(p.setpoint),
+        **{name: _float(getattr(p, name)) for name in FLOATS},
     )
 
 
-def normalize(version: str, evse_id: int, profile: Any) -> Profile:
+def schedules(version: str, profile: Any) -> list[Any]:
+    """The typed schedules of ``profile``: 1.6 has one, 2.x up to 3 (ISO 15118 tuples)."""
+    if version == "1.6":
+        return [profile.charging_schedule]
+    return list(profile.charging_schedule)
+
+
+def normalize(
+    version: str, evse_id: int, profile: Any, schedule_index: int = 0, delays: tuple[int, ...] = ()
+) -> Profile:
     """``profile`` (the version's typed profile) installed on ``evse_id`` as a :class:`Profile`.
 
-    2.x profiles may carry up to 3 schedules (ISO 15118 tuples); the engine computes with the
-    first one, the one a station without ISO 15118 negotiation uses.
+    2.x profiles may carry up to 3 schedules (ISO 15118 tuples); ``schedule_index`` picks the one
+    to compute with (the first by default: the one a station without ISO 15118 negotiation uses).
+    ``delays``: the randomized delay drawn for each period (2.1 ``randomizedDelay``), or empty.
     """
+    schedule: Any = schedules(version, profile)[schedule_index]
     if version == "1.6":
-        schedule: Any = profile.charging_schedule
         pid = int(profile.charging_profile_id)
         purpose = _text(profile.charging_profile_purpose)
         purpose = _PURPOSE_16.get(purpose, purpose)
         dyn = None
+        schedule_id = None
     else:
-        schedules: Any = profile.charging_schedule
-        schedule = schedules[0]
         pid = int(profile.id)
         purpose = _text(profile.charging_profile_purpose)
         dyn_time = _opt(getattr(profile, "dyn_update_time", UNSET))
         dyn = None if dyn_time is None else epoch(dyn_time, "dynUpdateTime")
+        schedule_id = int(schedule.id)
     tx = _opt(profile.transaction_id)
     valid_from = _opt(profile.valid_from)
     valid_to = _opt(profile.valid_to)
@@ -87,4 +96,7 @@ def normalize(version: str, evse_id: int, profile: Any) -> Profile:
         periods=tuple(periods),
         transaction_id=None if tx is None else str(tx),
         dyn_update_time=dyn,
+        schedule_id=schedule_id,
+        randomized_delay=_opt(getattr(schedule, "randomized_delay", UNSET)),
+        delays=delays,
     )

@@ -17,51 +17,14 @@ import msgspec
 from ..errors import CallErrorReply, ErrorCode
 from ._api import composite, composite_schedule
 from ._model import VERSIONS, ActiveTransaction, UnconstrainedError
+from ._normalize import _PURPOSE_16
 from ._store import MemoryProfileStore, ProfileStore, StoredProfile
 from ._validate import Capabilities, Verdict, validate_profile
 
-__all__ = ["REASON_CODES", "EvseLimit", "Limit", "StationProfiles"]
+__all__ = ["EvseLimit", "Limit", "StationProfiles"]
 
 _PACKAGES = {"1.6": "ocppkit.v16", "2.0.1": "ocppkit.v201", "2.1": "ocppkit.v21"}
 _EXTERNAL = "ChargingStationExternalConstraints"
-
-#: The ``statusInfo.reasonCode`` (at most 20 characters, from the specification's appendix of
-#: reason codes) written for each :func:`validate_profile` reason; the validation's own name and
-#: detail go to ``additionalInfo``. A reason not listed here is written as it is when it fits in
-#: 20 characters, else as ``InvalidProfile``.
-REASON_CODES: dict[str, str] = {
-    "EvseDoesNotExist": "UnknownEvse",
-    "ChargingScheduleChargingRateUnitUnsupported": "UnsupportedRateUnit",
-    "ChargingProfileStackLevelTooHigh": "InvalidStackLevel",
-    "ChargingProfileNoChargingSchedulePeriods": "InvalidSchedule",
-    "ChargingScheduleTooManyPeriods": "TooManyElements",
-    "ChargingProfileFirstStartScheduleIsNotZero": "InvalidSchedule",
-    "ChargingSchedulePeriodsOutOfOrder": "InvalidSchedule",
-    "ChargingSchedulePeriodExtraneousPhaseValues": "InvalidSchedule",
-    "ChargingSchedulePeriodUnsupportedNumberPhases": "InvalidSchedule",
-    "ChargingSchedulePeriodInvalidPhaseToUse": "InvalidSchedule",
-    "ChargingSchedulePeriodPhaseToUseACPhaseSwitchingUnsupported": "UnsupportedParam",
-    "ChargingProfileMissingRequiredStartSchedule": "InvalidSchedule",
-    "ChargingProfileExtraneousStartSchedule": "InvalidSchedule",
-    "ChargingStationMaxProfileEvseIdGreaterThanZero": "InvalidProfile",
-    "ChargingStationMaxProfileCannotBeRelative": "InvalidProfile",
-    "InvalidProfileType": "InvalidProfile",
-    "TxProfileEvseIdNotGreaterThanZero": "InvalidProfile",
-    "TxProfileMissingTransactionId": "MissingParam",
-    "TxProfileEvseHasNoActiveTransaction": "TxNotFound",
-    "TxProfileTransactionNotOnEvse": "TxNotFound",
-    "TxProfileConflictingStackLevel": "InvalidStackLevel",
-    "ExistingChargingStationExternalConstraints": "InvalidProfile",
-    "ChargingProfileIdSmallerThanMaxExternalConstraintsId": "InvalidProfile",
-    "DuplicateTxDefaultProfileFound": "DuplicateProfile",
-    "DuplicateProfileValidityPeriod": "DuplicateProfile",
-}
-
-
-def reason_code(verdict: Verdict) -> str:
-    """The ``statusInfo.reasonCode`` of a rejection (see :data:`REASON_CODES`)."""
-    code = verdict.reason_code or "InvalidProfile"
-    return REASON_CODES.get(code, code if len(code) <= 20 else "InvalidProfile")
 
 
 def _ends_by(valid_to: Any, now: _dt.datetime) -> bool:
@@ -165,6 +128,9 @@ class StationProfiles:
         self._m: Any = importlib.import_module(_PACKAGES[version])
         self._rows: dict[int, StoredProfile] = {r.id: r for r in self.store.load(version)}
         self._txs: dict[int, ActiveTransaction] = {}
+        # when a SetChargingProfile of each purpose (str) and id (int) was last accepted, for
+        # Capabilities.update_rate_limit (K01.FR.56/57); only kept when ``now`` is given
+        self._last_set: dict[int | str, _dt.datetime] = {}
 
     def __repr__(self) -> str:
         return f"<StationProfiles {self.version}: {len(self._rows)} profiles, {len(self._txs)} transactions>"
@@ -253,13 +219,17 @@ class StationProfiles:
 
     # ------------------------------------------------------------------ SetChargingProfile
 
-    def set_charging_profile(self, request: Any) -> Any:
+    def set_charging_profile(self, request: Any, now: _dt.datetime | None = None) -> Any:
         """Answer a SetChargingProfile: validate (:func:`validate_profile`), then install.
+        ``now`` (timezone-aware) is the time of the request: with ``Capabilities.update_rate_limit``
+        a profile set again sooner is Rejected ``RateLimitExceeded`` with the retry delay (2.1
+        K01.FR.56/57); without ``now`` no rate limit applies.
 
         Replacement: 1.6 replaces a profile with the same id, or the same stackLevel and
         purpose on the same connector; 2.x replaces the same id (overlapping duplicates are
         rejected by validation). A rejection carries, in 2.x, ``statusInfo`` with the reason
-        code (:data:`REASON_CODES`) and the rule in ``additionalInfo``.
+        code of at most 20 characters (:attr:`Verdict.wire_reason`) and the detailed reason and the
+        rule in ``additionalInfo`` (:attr:`Verdict.additional_info`).
         """
         self._supported("SetChargingProfile")
         m = self._m
@@ -274,6 +244,8 @@ class StationProfiles:
                 installed=self.installed(),
                 transaction=self.transactions,
                 capabilities=self.capabilities,
+                now=now,
+                last_set=self._last_set if now is not None else None,
             )
         except ValueError as exc:  # a value the engine cannot read (the message names the field)
             verdict = Verdict("Rejected", "InvalidValue", str(exc))
@@ -286,9 +258,12 @@ class StationProfiles:
         if not verdict.accepted:
             if v16:
                 return m.SetChargingProfileResponse(status=m.ChargingProfileStatus.REJECTED)
-            info = self._status_info(reason_code(verdict), f"{verdict.reason_code}: {verdict.detail}")
+            info = self._status_info(verdict.wire_reason or "InvalidProfile", verdict.additional_info or "")
             return m.SetChargingProfileResponse(status=m.ChargingProfileStatusEnumType.REJECTED, status_info=info)
         self._change(add=[record], remove=replaced)
+        if now is not None and self.capabilities.update_rate_limit is not None:
+            purpose = _PURPOSE_16.get(record.purpose, record.purpose)  # as validate_profile reads it
+            self._last_set[record.id] = self._last_set[purpose] = now
         if v16:
             return m.SetChargingProfileResponse(status=m.ChargingProfileStatus.ACCEPTED)
         return m.SetChargingProfileResponse(status=m.ChargingProfileStatusEnumType.ACCEPTED)

@@ -153,7 +153,9 @@ def test_the_csms_sets_reads_and_clears_profiles_over_sockets(version: str) -> N
             rejected = await rig.set(0, P(3, "TxProfile", 0, "Relative", [(0, 6.0)], tx="1"))
             assert rejected.status.value == "Rejected"
             if version != "1.6":
-                assert rejected.status_info.reason_code == "InvalidProfile"
+                assert (
+                    rejected.status_info.reason_code == "InvalidValue"
+                )  # TxProfileEvseIdNotGreaterThanZero, as libocpp sends it
 
     run(scenario())
 

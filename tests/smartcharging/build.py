@@ -39,13 +39,18 @@ class P:
     valid_to: dt.datetime | None = None
     tx: str | None = None
     phases: list[int | None] = field(default_factory=list)  # numberPhases per period (None: absent)
-    extra: list[dict[str, float]] = field(default_factory=list)  # 2.1: more fields per period
+    extra: list[dict[str, Any]] = field(default_factory=list)  # 2.1: more fields per period
     dyn_update_time: dt.datetime | None = None
+    randomized_delay: int | None = None  # 2.1: the schedule's randomizedDelay
+    more: list[P] = field(default_factory=list)  # 2.x: further schedules (ISO 15118 tuples), ids = their id
+
+    def schedule_ids(self) -> list[int]:
+        return [self.id] + [q.id for q in self.more]
 
     def phases_of(self, i: int) -> int | None:
         return self.phases[i] if i < len(self.phases) else None
 
-    def extra_of(self, i: int) -> dict[str, float]:
+    def extra_of(self, i: int) -> dict[str, Any]:
         return self.extra[i] if i < len(self.extra) else {}
 
 
@@ -80,16 +85,23 @@ def typed(version: str, p: P) -> Any:
             charging_schedule=schedule16,
         )
     d: Any = d201 if version == "2.0.1" else d21
-    periods = [
-        d.ChargingSchedulePeriodType(start_period=s, **_some(limit=lim, number_phases=p.phases_of(i)), **p.extra_of(i))
-        for i, (s, lim) in enumerate(p.periods)
-    ]
-    schedule = d.ChargingScheduleType(
-        id=p.id,
-        **_some(start_schedule=p.start, duration=p.duration),
-        charging_rate_unit=p.unit,
-        charging_schedule_period=periods,
-    )
+
+    def one(q: P) -> Any:
+        periods = [
+            d.ChargingSchedulePeriodType(
+                start_period=s, **_some(limit=lim, number_phases=q.phases_of(i)), **q.extra_of(i)
+            )
+            for i, (s, lim) in enumerate(q.periods)
+        ]
+        delay = {} if version == "2.0.1" else _some(randomized_delay=q.randomized_delay)
+        return d.ChargingScheduleType(
+            id=q.id,
+            **_some(start_schedule=q.start, duration=q.duration),
+            **delay,
+            charging_rate_unit=q.unit,
+            charging_schedule_period=periods,
+        )
+
     more = {} if version == "2.0.1" else _some(dyn_update_time=p.dyn_update_time)
     return d.ChargingProfileType(
         id=p.id,
@@ -98,7 +110,7 @@ def typed(version: str, p: P) -> Any:
         charging_profile_kind=p.kind,
         **_some(recurrency_kind=p.recurrency, valid_from=p.valid_from, valid_to=p.valid_to, transaction_id=p.tx),
         **more,
-        charging_schedule=[schedule],
+        charging_schedule=[one(p), *(one(q) for q in p.more)],
     )
 
 

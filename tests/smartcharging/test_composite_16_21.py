@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -188,3 +189,90 @@ def test_21_unconstrained_periods_omit_the_limit() -> None:
         "2.1", build("2.1", [(1, p)]), evse_id=1, start=at("2024-06-01T10:00"), duration=600, unit="A"
     )
     assert limits(s) == [(0, None), (300, 10)]
+
+
+def test_21_randomized_delays_shift_the_periods_and_an_overtaken_period_is_skipped() -> None:
+    t0 = at("2024-06-01T10:00")
+    p = P(1, TXD, 0, "Absolute", [(0, 6.0), (50, 10.0), (80, 16.0)], start=t0, randomized_delay=120)
+    kw: dict[str, Any] = {"evse_id": 1, "start": t0, "duration": 300, "unit": "A"}
+    profiles = build("2.1", [(1, p)])
+    plain = sc.composite("2.1", profiles, **kw)
+    assert [(x.start_period, x.limit) for x in plain.periods] == [(0, 6.0), (50, 10.0), (80, 16.0)]
+    same = sc.composite("2.1", profiles, randomized_delays={1: 30}, **kw)
+    assert [(x.start_period, x.limit) for x in same.periods] == [(0, 6.0), (80, 10.0), (110, 16.0)]
+    # 50 + 100 = 150 comes after 80 + 0: the 10 A period is overtaken and skipped (K01.FR.97)
+    overtaken = sc.composite("2.1", profiles, randomized_delays={1: [100, 0]}, **kw)
+    assert [(x.start_period, x.limit) for x in overtaken.periods] == [(0, 6.0), (80, 16.0)]
+    with pytest.raises(ValueError, match="within 0..randomizedDelay"):
+        sc.composite("2.1", profiles, randomized_delays={1: [121, 0]}, **kw)
+    with pytest.raises(ValueError, match="2 delays needed"):
+        sc.composite("2.1", profiles, randomized_delays={1: [5]}, **kw)
+    with pytest.raises(ValueError, match="no profile with id 9"):
+        sc.composite("2.1", profiles, randomized_delays={9: 5}, **kw)
+    no_delay = build("2.1", [(1, replace(p, randomized_delay=None))])
+    with pytest.raises(ValueError, match="no randomizedDelay"):
+        sc.composite("2.1", no_delay, randomized_delays={1: 5}, **kw)
+
+
+def test_21_iso15118_tuples_the_selected_schedule_and_schedule_i_with_schedule_i() -> None:
+    t0 = at("2024-06-01T10:00")
+    tx = sc.ActiveTransaction(evse_id=1, transaction_id="tx-1", started_at=t0)
+    second = P(12, TX, 0, "Absolute", [(0, 10.0)], start=t0)
+    third = P(13, TX, 0, "Absolute", [(0, 8.0)], start=t0)
+    txp = P(11, TX, 0, "Absolute", [(0, 16.0)], start=t0, tx="tx-1", more=[second, third])
+    alt = P(22, TXD, 0, "Absolute", [(0, 6.0)], start=t0)
+    ext = P(21, EXT, 0, "Absolute", [(0, 32.0)], start=t0, more=[alt, replace(alt, id=23, periods=[(0, 9.0)])])
+    mx = P(31, MAX["2.1"], 0, "Absolute", [(0, 12.0)], start=t0)
+    profiles = build("2.1", [(1, txp), (1, ext), (0, mx)])
+    kw: dict[str, Any] = {"evse_id": 1, "start": t0, "duration": 60, "unit": "A", "transaction": tx}
+    assert limits(sc.composite_schedule("2.1", profiles, **kw)) == [(0, 12.0)]  # the first schedules: min(16, 32, 12)
+    # the EV selected tuple id 12 (position 1): the external profile's schedule 1 (6 A) goes with it
+    assert limits(sc.composite_schedule("2.1", profiles, selected_schedule=12, **kw)) == [(0, 6.0)]
+    # id 23 is the external profile's third schedule: the TxProfile's third (8 A) goes with it
+    assert limits(sc.composite_schedule("2.1", profiles, selected_schedule=23, **kw)) == [(0, 8.0)]
+    with pytest.raises(ValueError, match="selected_schedule: no profile"):
+        sc.composite("2.1", profiles, selected_schedule=99, **kw)
+    with pytest.raises(ValueError, match="1.6"):
+        sc.composite("1.6", [], selected_schedule=1, evse_id=1, start=t0, duration=60, unit="A")
+
+
+def test_21_per_phase_discharge_setpoints_and_the_reactive_setpoint() -> None:
+    t0 = at("2024-01-01T00:00")
+    txp = P(
+        1,
+        TX,
+        0,
+        "Absolute",
+        [(0, 16.0)],
+        start=t0,
+        tx="tx-1",
+        extra=[
+            {
+                "limit_l2": 10.0,
+                "discharge_limit": -12.0,
+                "discharge_limit_l2": -4.0,
+                "setpoint": 8.0,
+                "setpoint_l2": 12.0,
+                "setpoint_reactive": 2.0,
+            }
+        ],
+    )
+    ext = P(2, EXT, 0, "Absolute", [(0, 11040.0)], unit="W", start=t0, extra=[{"setpoint_reactive": 690.0}])
+    tx = sc.ActiveTransaction(evse_id=1, transaction_id="tx-1", started_at=t0)
+    c = sc.composite(
+        "2.1", build("2.1", [(1, txp), (1, ext)]), evse_id=1, start=t0, duration=60, unit="A", transaction=tx
+    )
+    (p,) = c.periods
+    # the external 11040 W is 16 A over 3 phases: limit 16; L2: min(10, 16) = 10
+    assert (p.limit, p.limit_l2, p.limit_l3) == (16.0, 10.0, None)
+    # dischargeLimit_L2: max(-4, and the external has none) = -4; the setpoint_L2 12 is held at limit_L2 10
+    assert (p.discharge_limit, p.discharge_limit_l2, p.setpoint, p.setpoint_l2) == (-12.0, -4.0, 8.0, 10.0)
+    # the reactive setpoint: the external constraints' (690 W / 690 = 1 A), not combined with the Tx one
+    assert p.setpoint_reactive == pytest.approx(1.0)
+    s = sc.composite_schedule(
+        "2.1", build("2.1", [(1, txp), (1, ext)]), evse_id=1, start=t0, duration=60, unit="W", transaction=tx
+    )
+    (w,) = s.charging_schedule_period
+    # in W per phase: L2 10 A x 230 V; the total 11040 W; L2's share of a total is / numberPhases
+    assert (w.limit, w.limit_l2, w.discharge_limit_l2) == (11040.0, 2300.0, -920.0)
+    assert w.setpoint_reactive == 690.0

@@ -7,6 +7,7 @@ placed so that a boundary of the daily cycle falls inside the window.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from ocppkit import smartcharging as sc
 
 from .build import MAX, UTC, P, typed
-from .reference import Setup, Value, per_second, reference
+from .reference import Setup, Value, from_engine, per_second, reference
 
 X = dt.datetime(2024, 6, 1, 23, 55, tzinfo=UTC)  # the window's start: 5 minutes before midnight
 X_S = int(X.timestamp())
@@ -41,6 +42,63 @@ def _limit(version: str, unit: str) -> st.SearchStrategy[float]:
     return st.sampled_from([4000.0, 7400.0, 11000.0, 22000.0])
 
 
+#: 2.1 extra values: name -> factors of the period's limit to draw from.
+EXTRA_21 = {
+    "discharge_limit": [-0.5, -0.25],
+    "setpoint": [0.5, 0.25, -0.2],
+    "limit_l2": [0.5, 0.3],
+    "limit_l3": [0.8, 0.2],
+    "discharge_limit_l2": [-0.1, -0.3],
+    "setpoint_l2": [0.1, -0.05],
+    "setpoint_l3": [0.2],
+    "setpoint_reactive": [0.1, -0.1],
+    "setpoint_reactive_l2": [0.05],
+}
+
+
+@st.composite
+def schedule(draw: Any, version: str, sid: int, kind: str) -> P:
+    """One schedule (a P whose profile-level fields the caller sets)."""
+    unit = draw(st.sampled_from(["A", "W"]))
+    n = 1 if kind == "Dynamic" else draw(st.integers(1, 3))
+    delayed = version == "2.1" and n > 1 and draw(st.booleans())
+    # delayed periods close together, so that one is overtaken by the next (K01.FR.97)
+    gaps = st.integers(1, 100 if delayed else 500)
+    starts = [0] + sorted(draw(st.sets(gaps, min_size=n - 1, max_size=n - 1)))
+    lims = [draw(_limit(version, unit)) for _ in starts]
+    phases = [draw(st.sampled_from([None, None, 1, 3])) for _ in starts]
+    start: dt.datetime | None = None
+    if kind == "Absolute":
+        start = X + dt.timedelta(seconds=draw(st.integers(-400, 400)))
+    elif kind == "Recurring":
+        start = X + dt.timedelta(seconds=draw(st.integers(-400, 400)) - 86400 * draw(st.integers(0, 2)))
+    duration = draw(st.one_of(st.none(), st.integers(1, 700)))
+    extra: list[dict[str, Any]] = []
+    delay = None
+    if version == "2.1":
+        for lim in lims:
+            x: dict[str, float] = {}
+            for name, factors in EXTRA_21.items():
+                if draw(st.integers(0, 2)) == 0:
+                    x[name] = draw(st.sampled_from(factors)) * lim
+            extra.append(x)
+        if delayed:
+            delay = 120
+    return P(
+        sid,
+        "",
+        0,
+        kind,
+        list(zip(starts, lims, strict=True)),
+        unit=unit,
+        start=start,
+        duration=duration,
+        phases=phases,
+        extra=extra,
+        randomized_delay=delay,
+    )
+
+
 @st.composite
 def profile(draw: Any, version: str, pid: int) -> tuple[int, P]:
     purpose = draw(st.sampled_from(PURPOSES[version]))
@@ -56,52 +114,28 @@ def profile(draw: Any, version: str, pid: int) -> tuple[int, P]:
     if version == "2.1":
         kinds.append("Dynamic")
     kind = draw(st.sampled_from(kinds))
-    unit = draw(st.sampled_from(["A", "W"]))
-    n = 1 if kind == "Dynamic" else draw(st.integers(1, 3))
-    starts = [0] + sorted(draw(st.sets(st.integers(1, 500), min_size=n - 1, max_size=n - 1)))
-    lims = [draw(_limit(version, unit)) for _ in starts]
-    phases = [draw(st.sampled_from([None, None, 1, 3])) for _ in starts]
-    start: dt.datetime | None = None
-    recurrency = None
-    if kind == "Absolute":
-        start = X + dt.timedelta(seconds=draw(st.integers(-400, 400)))
-    elif kind == "Recurring":
-        recurrency = "Daily"
-        start = X + dt.timedelta(seconds=draw(st.integers(-400, 400)) - 86400 * draw(st.integers(0, 2)))
-    duration = draw(st.one_of(st.none(), st.integers(1, 700)))
+    first = draw(schedule(version, pid, kind))
+    more = []
+    if version != "1.6" and kind != "Dynamic" and draw(st.integers(0, 3)) == 0:
+        more = [draw(schedule(version, pid + 100 * k, kind)) for k in range(1, draw(st.integers(2, 3)))]
     vf = draw(st.one_of(st.none(), st.integers(-100, 500)))
     vt = draw(st.one_of(st.none(), st.integers(100, 800)))
-    extra: list[dict[str, float]] = []
     dyn = None
-    if version == "2.1":
-        for lim in lims:
-            x: dict[str, float] = {}
-            if draw(st.booleans()):
-                x["discharge_limit"] = -draw(st.sampled_from([0.5, 0.25])) * lim
-            if draw(st.booleans()):
-                x["setpoint"] = draw(st.sampled_from([0.5, 0.25, -0.2])) * lim
-            extra.append(x)
-        if kind == "Dynamic":
-            dyn = X + dt.timedelta(seconds=draw(st.integers(-300, 300)))
+    if kind == "Dynamic":
+        dyn = X + dt.timedelta(seconds=draw(st.integers(-300, 300)))
     tx = None
     if purpose == "TxProfile":
         tx = draw(st.sampled_from([None, "1", "1", "2", "9"]))
-    p = P(
-        pid,
-        purpose,
-        draw(st.integers(0, 1)),
-        kind,
-        list(zip(starts, lims, strict=True)),
-        unit=unit,
-        start=start,
-        duration=duration,
-        recurrency=recurrency,
+    p = replace(
+        first,
+        purpose=purpose,
+        level=draw(st.integers(0, 1)),
+        recurrency="Daily" if kind == "Recurring" else None,
         valid_from=None if vf is None else X + dt.timedelta(seconds=vf),
         valid_to=None if vt is None else X + dt.timedelta(seconds=vt),
         tx=tx,
-        phases=phases,
-        extra=extra,
         dyn_update_time=dyn,
+        more=more,
     )
     return evse, p
 
@@ -114,6 +148,13 @@ def case(draw: Any, version: str) -> dict[str, Any]:
     for evse, tid in ((1, "1"), (2, "2")):
         if draw(st.booleans()):
             txs[evse] = (tid, X_S + draw(st.integers(-600, 100)))
+    ids = sorted({i for _, p in profiles if p.more for i in p.schedule_ids()})
+    selected = draw(st.one_of(st.none(), st.sampled_from(ids))) if ids else None
+    delays: dict[int, list[int]] = {}
+    chosen = Setup(profiles, "A", selected=selected).chosen()
+    for (_, p), (_, q) in zip(profiles, chosen, strict=True):
+        if q.randomized_delay is not None and draw(st.integers(0, 3)) > 0:
+            delays[p.id] = [draw(st.integers(0, q.randomized_delay)) for _ in q.periods[1:]]
     return {
         "profiles": profiles,
         "transactions": txs,
@@ -122,6 +163,8 @@ def case(draw: Any, version: str) -> dict[str, Any]:
         "duration": draw(st.integers(1, WINDOW)),
         "phases": draw(st.sampled_from([1, 3])),
         "priority": draw(st.booleans()),
+        "selected": selected,
+        "delays": delays,
     }
 
 
@@ -149,21 +192,23 @@ def check(version: str, c: dict[str, Any]) -> None:
         phases=c["phases"],
         evse_ids=[1, 2],
         priority_charging=c["priority"],
+        selected_schedule=c["selected"],
+        randomized_delays=c["delays"] or None,
     )
     assert got.periods[0].start_period == 0
     assert all(a.start_period < b.start_period for a, b in zip(got.periods, got.periods[1:], strict=False))
     assert all(not a.same_values(b) for a, b in zip(got.periods, got.periods[1:], strict=False)), (
         "neighbours not merged"
     )
-    engine = per_second(
-        [(p.start_period, Value(p.limit, p.number_phases, p.discharge_limit, p.setpoint)) for p in got.periods],
-        c["duration"],
+    engine = per_second([(p.start_period, from_engine(p)) for p in got.periods], c["duration"])
+    setup = Setup(
+        c["profiles"], c["unit"], 230.0, c["phases"], c["transactions"], c["priority"], c["selected"], c["delays"]
     )
-    setup = Setup(c["profiles"], c["unit"], 230.0, c["phases"], c["transactions"], c["priority"])
     ref = reference(setup, c["evse"], X_S, c["duration"], [1, 2])
     for sec, (e, r) in enumerate(zip(engine, ref, strict=True)):
-        ok = _close(e.limit, r.limit) and e.phases == r.phases
-        ok = ok and _close(e.discharge, r.discharge) and _close(e.setpoint, r.setpoint)
+        ok = e.phases == r.phases and all(
+            _close(getattr(e, f.name), getattr(r, f.name)) for f in fields(Value) if f.name != "phases"
+        )
         assert ok, f"second {sec}: engine {e} != reference {r}"
 
 
