@@ -27,10 +27,11 @@ from ..errors import CallErrorResponse, CallTimeout, OcppError
 from ..frames import MessageType
 from ..router import Router
 from ._text import printable as printable
-from .asyncio import Session
+from .asyncio import Session, current_session
+from .devicemodel_csms import MirrorBook, ReportRefused, ReportTimeout
 from .outbox import MessageDropped
 
-__all__ = ["FramePrinter", "Reconnecting", "csms_router", "printable", "run_station_session"]
+__all__ = ["FramePrinter", "Reconnecting", "csms_router", "device_model_tour", "printable", "run_station_session"]
 
 
 def _now() -> dt.datetime:
@@ -57,12 +58,18 @@ def _acknowledge(response: type[Response]) -> Callable[[Any], Response]:
     return lambda req: response()
 
 
-def csms_router(version: str) -> Router:
-    """Handlers for every station-initiated action of ``version`` that a demo CSMS needs."""
+def csms_router(version: str, *, device_model: bool = False, on_note: Callable[[str], None] | None = None) -> Router:
+    """Handlers for every station-initiated action of ``version`` that a demo CSMS needs.
+
+    With ``device_model`` (2.0.1 and 2.1), each station whose boot is accepted is then asked
+    for a base report and, if it reports ``OCPPCommCtrlr.HeartbeatInterval``, has it set (see
+    :func:`device_model_tour`); ``on_note`` receives what happened (default: printed).
+    """
     ed = edition(version)
     m = _mod(ed)
     r = Router(ed.version)
     tx_ids = itertools.count(1)
+    book = MirrorBook() if device_model and ed.version in ("2.0.1", "2.1") else None
     if not _transaction_events(ed):
         accepted = m.IdTagInfo(status=m.AuthorizationStatus.ACCEPTED)
         r.add(
@@ -82,12 +89,17 @@ def csms_router(version: str) -> Router:
         r.add(m.SignCertificateRequest, lambda req: m.SignCertificateResponse(status=m.GenericStatusEnumType.ACCEPTED))
     else:
         accepted = m.IdTokenInfoType(status=m.AuthorizationStatusEnumType.ACCEPTED)
-        r.add(
-            m.BootNotificationRequest,
-            lambda req: m.BootNotificationResponse(
+
+        def boot(req: Any) -> Any:
+            if book is not None:
+                _start_tour(book, on_note or _print_note)
+            return m.BootNotificationResponse(
                 current_time=_now(), interval=300, status=m.RegistrationStatusEnumType.ACCEPTED
-            ),
-        )
+            )
+
+        r.add(m.BootNotificationRequest, boot)
+        if book is not None:
+            book.register(r)  # NotifyReport feeds the station's mirror
         r.add(m.HeartbeatRequest, lambda req: m.HeartbeatResponse(current_time=_now()))
         r.add(m.AuthorizeRequest, lambda req: m.AuthorizeResponse(id_token_info=accepted))
 
@@ -107,6 +119,57 @@ def csms_router(version: str) -> Router:
         if row.response is not None and row.request not in r and not _required_fields(row.response):
             r.add(row.request, _acknowledge(row.response))
     return r
+
+
+_TOURS: set[asyncio.Task[None]] = set()  # running tours (a task needs a reference)
+
+
+def _print_note(text: str) -> None:
+    print(text, flush=True)
+
+
+def _start_tour(book: MirrorBook, note: Callable[[str], None]) -> None:
+    try:
+        session = current_session()
+        task = asyncio.get_running_loop().create_task(device_model_tour(session, book, note))
+    except (LookupError, RuntimeError):  # Router.dispatch outside an asyncio adapter: no tour
+        return
+    _TOURS.add(task)
+    task.add_done_callback(_TOURS.discard)
+
+
+async def device_model_tour(
+    session: Session, book: MirrorBook, note: Callable[[str], None], *, timeout: float = 15.0
+) -> None:
+    """The demo CSMS's device-model steps with a booted 2.x station: a FullInventory report
+    into ``book``, then a SetVariables of ``OCPPCommCtrlr.HeartbeatInterval`` (to the value
+    it has: nothing changes) if the station reported it. A station without a device model
+    (a CALLERROR, or GetBaseReport answered NotSupported) is noted and the demo goes on."""
+    who = printable(session.identity)
+    try:
+        mirror = await book.fetch(session, report_base="FullInventory", timeout=timeout)
+    except CallErrorResponse as exc:
+        note(f"device model: {who} answered GetBaseReport with CALLERROR {exc.code}: no device model there; going on")
+        return
+    except ReportRefused as exc:
+        note(f"device model: {who} answered GetBaseReport {printable(exc.status)}: no report; going on")
+        return
+    except (ReportTimeout, CallTimeout, ConnectionError, OcppError) as exc:
+        note(f"device model: no report from {who} ({printable(str(exc))}); going on")
+        return
+    note(f"device model: {who} reported {len(mirror)} variables of {len(mirror.components())} components")
+    heartbeat = mirror.value("OCPPCommCtrlr", "HeartbeatInterval")
+    if heartbeat is None:
+        note(f"device model: {who} has no OCPPCommCtrlr.HeartbeatInterval to set")
+        return
+    try:
+        (result,) = await book.set_variables(
+            session, None, [("OCPPCommCtrlr", "HeartbeatInterval", heartbeat)], timeout=timeout
+        )
+    except (CallErrorResponse, CallTimeout, ConnectionError, OcppError, ValueError) as exc:
+        note(f"device model: SetVariables to {who} failed ({printable(str(exc))})")
+        return
+    note(f"device model: SetVariables OCPPCommCtrlr.HeartbeatInterval={printable(heartbeat)} on {who}: {result.status}")
 
 
 class Reconnecting(Protocol):

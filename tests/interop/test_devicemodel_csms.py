@@ -339,3 +339,39 @@ def test_wiring_mistakes_are_named() -> None:
             MirrorBook().register(Router("1.6"))
 
     run(main())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_demo_csms_reads_and_sets_the_device_model_after_the_boot(version: str) -> None:
+    """``csms_router(version, device_model=True)`` (the demo CSMS's device-model steps) against
+    the ocpp package's station: a FullInventory report, then a SetVariables of HeartbeatInterval."""
+    model = station_model(version)
+    cls = Station201 if version == "2.0.1" else Station21
+
+    async def main() -> list[str]:
+        notes: list[str] = []
+        done = asyncio.Event()
+
+        def note(text: str) -> None:
+            notes.append(text)
+            if "SetVariables" in text:
+                done.set()
+
+        router = csms_router(version, device_model=True, on_note=note)
+        async with ocppkit_csms(version, router) as csms:
+            async with package_station(cls, csms.server.port, version, "PKG-DM-5") as cp:
+                cp.setup(version, model, per_part=3)
+                boot = cp.call_module.BootNotification(
+                    charging_station={"model": "M", "vendor_name": "V"}, reason="PowerUp"
+                )
+                assert (await within(cp.call(boot))).status == "Accepted"
+                await within(done.wait())
+                called = [f for _, d, f in csms.frames if d == "out" and f.startswith(b"[2,")]  # the CSMS's CALLs
+                assert [c.split(b",")[2] for c in called] == [b'"GetBaseReport"', b'"SetVariables"']
+        return notes
+
+    notes = run(main())
+    assert notes == [
+        "device model: PKG-DM-5 reported 8 variables of 6 components",
+        "device model: SetVariables OCPPCommCtrlr.HeartbeatInterval=300 on PKG-DM-5: Accepted",
+    ]
