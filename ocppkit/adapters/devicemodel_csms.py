@@ -85,9 +85,14 @@ class ReportTimeout(asyncio.TimeoutError):
         if progress is None:
             where = "no NotifyReport part arrived"
         else:
-            missing = ", ".join(map(str, progress.missing)) or "none"
-            last = "not yet" if progress.last is None else f"part {progress.last}"
-            where = f"{progress.parts} parts arrived, missing seqNo {missing}, the last (tbc false): {last}"
+            missing = ", ".join(map(str, progress.missing))
+            if progress.last is None:
+                where = f"{progress.parts} parts arrived, the last (tbc false) not yet"
+                where += f"; missing seqNo {missing}" if missing else ""
+            else:
+                where = (
+                    f"{progress.parts} parts arrived up to the last (seqNo {progress.last}), missing seqNo {missing}"
+                )
         super().__init__(f"report {request_id} of station '{printable(identity)}' incomplete: {where}")
 
 
@@ -188,19 +193,22 @@ class MirrorBook:
         Raises:
             ReportTimeout: not within ``timeout`` seconds (None: wait for ever).
         """
-        key = (identity, request_id)
+        return await self._wait(identity, request_id, self._expect(identity, request_id), timeout)
+
+    def _expect(self, identity: str, request_id: int) -> asyncio.Future[ReportProgress]:
         waiter: asyncio.Future[ReportProgress] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(key, []).append(waiter)
+        self._waiters.setdefault((identity, request_id), []).append(waiter)
+        return waiter
+
+    async def _wait(
+        self, identity: str, request_id: int, waiter: asyncio.Future[ReportProgress], timeout: float | None
+    ) -> ReportProgress:
         try:
             return await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except asyncio.TimeoutError:
             raise ReportTimeout(identity, request_id, self._pending_progress(identity, request_id)) from None
         finally:
-            waiters = self._waiters.get(key)
-            if waiters is not None and waiter in waiters:
-                waiters.remove(waiter)
-                if not waiters:
-                    del self._waiters[key]
+            self._drop(identity, request_id, waiter)  # done already, or nobody waits any more
 
     def _pending_progress(self, identity: str, request_id: int) -> ReportProgress | None:
         mirror = self._mirrors.get(identity)
@@ -223,8 +231,7 @@ class MirrorBook:
         request = mirror.get_base_report_request(rid, report_base)
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        # Waiting starts before the call: the parts may follow its CALLRESULT at once.
-        waiting = asyncio.ensure_future(self.wait_report(who, rid, None))
+        waiter = self._expect(who, rid)  # before the call: the parts may follow its CALLRESULT at once
         try:
             response = await call(request, timeout)
             status = str(getattr(response.status, "value", response.status))
@@ -233,13 +240,18 @@ class MirrorBook:
             if status != "Accepted":
                 raise ReportRefused(who, status)
             remaining = None if deadline is None else max(0.0, deadline - loop.time())
-            try:
-                await asyncio.wait_for(asyncio.shield(waiting), remaining)
-            except asyncio.TimeoutError:
-                raise ReportTimeout(who, rid, self._pending_progress(who, rid)) from None
+            await self._wait(who, rid, waiter, remaining)
         finally:
-            waiting.cancel()  # done already, or nobody waits any more
+            self._drop(who, rid, waiter)
         return self.mirror_for(who, version)
+
+    def _drop(self, identity: str, request_id: int, waiter: asyncio.Future[ReportProgress]) -> None:
+        waiter.cancel()
+        waiters = self._waiters.get((identity, request_id))
+        if waiters is not None and waiter in waiters:
+            waiters.remove(waiter)
+            if not waiters:
+                del self._waiters[(identity, request_id)]
 
     async def get_variables(
         self,
@@ -303,6 +315,8 @@ def _station(target: Any, identity: str | None) -> tuple[str, str, Any]:
 
 def _book_of(target: Any, identity: str | None) -> MirrorBook:
     session = target if isinstance(target, Session) else getattr(target, "sessions", {}).get(identity)
+    if session is None and identity is not None and not isinstance(target, Session):
+        raise StationNotConnected(identity)
     if session is not None and session.version in _DEVICE_MODEL_VERSIONS:
         m = _module(session.version)
         probe = m.NotifyReportRequest(request_id=0, generated_at=_EPOCH, seq_no=0)
