@@ -157,7 +157,7 @@ class MirrorBook:
         self._last[key] = progress
         if len(self._last) > 1000:  # progress of reports nobody waits for: forget the oldest
             del self._last[next(iter(self._last))]
-        if progress.complete:
+        if progress.complete and not progress.repeated:
             for waiter in self._waiters.pop(key, []):
                 if not waiter.done():
                     waiter.set_result(progress)

@@ -40,7 +40,9 @@ _PACKAGES = {"2.0.1": "ocppkit.v201", "2.1": "ocppkit.v21"}
 
 @dataclass(frozen=True, order=True)
 class VariableRef:
-    """A variable of a component, as a mirror names it.
+    """A variable of a component, as a mirror names it. ``str()`` of it reads
+    ``Component[instance]@evse.connector.Variable[instance]`` (the parts that are set), e.g.
+    ``OCPPCommCtrlr.MessageTimeout[Default]`` or ``Connector@1.2.AvailabilityState``.
 
     Attributes:
         component: the :class:`~ocppkit.devicemodel.Component` it belongs to.

@@ -81,6 +81,7 @@ class ReportProgress:
         missing: the seqNos still awaited below the highest seen (or the last part's).
         last: the seqNo of the last part (tbc false), None until it arrives.
         variables: the variables the report carries so far.
+        repeated: this part was a repeat of one already taken (ignored).
     """
 
     request_id: int
@@ -89,6 +90,7 @@ class ReportProgress:
     missing: tuple[int, ...]
     last: int | None
     variables: int
+    repeated: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,7 @@ class DeviceModelMirror:
             raise ReportError(f"seqNo: expected >= 0, got {seq} (report {rid})")
         done = self._done.get(rid)
         if done is not None and done.get(seq) == request and rid not in self._pending:
-            return self._progress(rid, _Pending(dict(done), max(done)), True)  # a repeat: ignored
+            return self._progress(rid, _Pending(dict(done), max(done)), True, repeated=True)  # ignored
         pending = self._pending.get(rid)
         if pending is None:
             if len(self._pending) >= self.max_pending:
@@ -238,7 +240,7 @@ class DeviceModelMirror:
         held = pending.parts.get(seq)
         if held is not None:
             if held == request:
-                return self._progress(rid, pending, False)
+                return self._progress(rid, pending, False, repeated=True)
             raise ReportError(f"seqNo: report {rid} already has a different part {seq}")
         if pending.last is not None and seq > pending.last:
             raise ReportError(f"seqNo: report {rid} ended at part {pending.last} (tbc false); part {seq} cannot follow")
@@ -256,8 +258,10 @@ class DeviceModelMirror:
         self._complete(rid, pending)
         return self._progress(rid, pending, True)
 
-    def _progress(self, rid: int, pending: _Pending, complete: bool) -> ReportProgress:
-        return ReportProgress(rid, len(pending.parts), complete, pending.missing(), pending.last, pending.variables())
+    def _progress(self, rid: int, pending: _Pending, complete: bool, repeated: bool = False) -> ReportProgress:
+        return ReportProgress(
+            rid, len(pending.parts), complete, pending.missing(), pending.last, pending.variables(), repeated
+        )
 
     def _complete(self, rid: int, pending: _Pending) -> None:
         report: dict[VariableRef, _Entry] = {}
@@ -471,8 +475,10 @@ class DeviceModelMirror:
 
     def get_base_report_request(self, request_id: int, report_base: str = "FullInventory") -> GetBaseReportRequest:
         """A GetBaseReportRequest; a FullInventory asked this way replaces the whole mirror when
-        its report completes."""
+        its report completes. An incomplete report of the same ``request_id`` is dropped: the
+        parts that follow are the new report's."""
         result: GetBaseReportRequest = _w.get_base_report_request(self._m, request_id, report_base)
+        self._restart(request_id)
         if report_base == "FullInventory":
             self._full.add(request_id)
         else:
@@ -486,10 +492,17 @@ class DeviceModelMirror:
         criteria: Sequence[str] = (),
     ) -> GetReportRequest:
         """A GetReportRequest for ``components`` (a Component or name: all its variables; a
-        VariableRef: that one) and ``criteria`` (Active, Available, Enabled, Problem)."""
+        VariableRef: that one) and ``criteria`` (Active, Available, Enabled, Problem). An
+        incomplete report of the same ``request_id`` is dropped."""
         result: GetReportRequest = _w.get_report_request(self._m, request_id, components, criteria)
+        self._restart(request_id)
         self._full.discard(request_id)
         return result
+
+    def _restart(self, request_id: int) -> None:
+        if self._pending.pop(request_id, None) is not None:
+            self.abandoned += 1
+        self._done.pop(request_id, None)  # a repeat of the old report's parts is no longer one
 
 
 def _copy(entry: _Entry) -> _Entry:

@@ -84,13 +84,16 @@ def test_a_repeated_part_is_ignored_and_a_contradicting_one_refused(version: str
     model = station_model(version)
     p0, p1 = notify_parts(version, model, per_part=4, request_id=5)
     mirror = DeviceModelMirror(version)
-    mirror.apply_report(p0)
-    assert mirror.apply_report(p0).parts == 1  # sent again (its CALLRESULT was lost): ignored
+    assert not mirror.apply_report(p0).repeated
+    again = mirror.apply_report(p0)  # sent again (its CALLRESULT was lost): ignored
+    assert again.repeated and again.parts == 1
     other = notify_parts(version, model[1:], per_part=4, request_id=5)[0]
     with pytest.raises(ReportError, match="seqNo: report 5 already has a different part 0"):
         mirror.apply_report(other)
-    assert mirror.apply_report(p1).complete
-    assert mirror.apply_report(p1).complete  # the last part again after completion: still ignored
+    done = mirror.apply_report(p1)
+    assert done.complete and not done.repeated
+    late = mirror.apply_report(p1)  # the last part again after completion: still ignored
+    assert late.complete and late.repeated
     assert mirror.pending() == {} and list(mirror) == expected_definitions(model)
 
 
@@ -138,6 +141,21 @@ def test_a_new_request_id_starts_a_new_report_and_reports_interleave(version: st
     assert mirror.value(COMM, "HeartbeatInterval") == "60"
     report = mirror.report(1)
     assert report is not None and len(report) == 1
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_asking_again_with_the_same_request_id_drops_the_incomplete_report(version: str) -> None:
+    model = station_model(version)
+    old = notify_parts(version, model, per_part=4, request_id=6)
+    mirror = DeviceModelMirror(version)
+    mirror.apply_report(old[0])  # part 1 never came
+    mirror.get_base_report_request(6, "FullInventory")  # asked again: a new report
+    assert mirror.pending() == {} and mirror.abandoned == 1
+    new = notify_parts(version, model[:3], per_part=4, request_id=6)
+    assert mirror.apply_report(new[0]).complete  # not "a different part 0"
+    assert list(mirror) == expected_definitions(model[:3])
+    mirror.get_report_request(6, [COMM])
+    assert not mirror.apply_report(new[0]).repeated  # after a new request: the new report's part
 
 
 @pytest.mark.parametrize("version", VERSIONS)
