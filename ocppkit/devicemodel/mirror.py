@@ -23,6 +23,7 @@ Reports and their parts (``seqNo``, ``tbc``):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,9 @@ __all__ = [
 ]
 
 
+_MISSING_SHOWN = 100  # ReportProgress.missing lists at most these
+
+
 class MirrorError(ValueError):
     """A message the mirror cannot apply; the message names the field and the rule. The mirror
     is left as it was."""
@@ -78,7 +82,8 @@ class ReportProgress:
         request_id: the report's requestId.
         parts: the parts held (or applied, when complete).
         complete: the report is whole and has been applied to the mirror.
-        missing: the seqNos still awaited below the highest seen (or the last part's).
+        missing: the seqNos still awaited below the highest seen (or the last part's); the
+            first 100 of them.
         last: the seqNo of the last part (tbc false), None until it arrives.
         variables: the variables the report carries so far.
         repeated: this part was a repeat of one already taken (ignored).
@@ -142,13 +147,23 @@ class _Entry:
 class _Pending:
     parts: dict[int, Any] = field(default_factory=dict)
     last: int | None = None
+    top: int = -1  # the highest seqNo held
+    count: int = 0  # the variables of the parts held
+
+    def add(self, seq: int, part: Any) -> None:
+        self.parts[seq] = part
+        self.top = max(self.top, seq)
+        self.count += 0 if part.report_data is UNSET else len(part.report_data)
+
+    def whole(self) -> bool:
+        return self.last is not None and len(self.parts) == self.last + 1
 
     def missing(self) -> tuple[int, ...]:
-        top = self.last if self.last is not None else max(self.parts, default=-1)
-        return tuple(n for n in range(top + 1) if n not in self.parts)
-
-    def variables(self) -> int:
-        return sum(len(p.report_data) for p in self.parts.values() if p.report_data is not UNSET)
+        top = self.last if self.last is not None else self.top
+        if len(self.parts) == top + 1:
+            return ()
+        gaps = (n for n in range(top + 1) if n not in self.parts)
+        return tuple(itertools.islice(gaps, _MISSING_SHOWN))
 
 
 def _text(value: Any) -> str:
@@ -188,6 +203,7 @@ class DeviceModelMirror:
     Parameters:
         version: the station's OCPP version, ``"2.0.1"`` or ``"2.1"``.
         max_pending: how many incomplete reports are held at once (the oldest is dropped).
+        max_parts: the most parts a report may have (a higher ``seqNo`` is a ReportError).
 
     Attributes:
         version: the OCPP version.
@@ -195,12 +211,14 @@ class DeviceModelMirror:
         generated_at: the ``generatedAt`` of the last part of the last complete report, or None.
     """
 
-    def __init__(self, version: str = "2.0.1", *, max_pending: int = 8) -> None:
+    def __init__(self, version: str = "2.0.1", *, max_pending: int = 8, max_parts: int = 10_000) -> None:
         self._m = _w.message_module(version)
-        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
-            raise ValueError(f"max_pending: expected an integer >= 1, got {max_pending!r}")
+        for name, value in (("max_pending", max_pending), ("max_parts", max_parts)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
         self.version = version
         self.max_pending = max_pending
+        self.max_parts = max_parts
         self.abandoned = 0
         self.generated_at: Any = None
         self._entries: dict[VariableRef, _Entry] = {}
@@ -228,9 +246,16 @@ class DeviceModelMirror:
         last = request.tbc is UNSET or request.tbc is False
         if seq < 0:
             raise ReportError(f"seqNo: expected >= 0, got {seq} (report {rid})")
+        if seq >= self.max_parts:
+            raise ReportError(
+                f"seqNo: a report has at most {self.max_parts} parts here (max_parts), got {seq} (report {rid})"
+            )
         done = self._done.get(rid)
         if done is not None and done.get(seq) == request and rid not in self._pending:
-            return self._progress(rid, _Pending(dict(done), max(done)), True, repeated=True)  # ignored
+            whole = _Pending(last=max(done))
+            for n, part in done.items():
+                whole.add(n, part)
+            return self._progress(rid, whole, True, repeated=True)  # ignored
         pending = self._pending.get(rid)
         if pending is None:
             if len(self._pending) >= self.max_pending:
@@ -251,8 +276,8 @@ class DeviceModelMirror:
             if beyond:
                 raise ReportError(f"tbc: part {seq} ends report {rid}, but part {max(beyond)} came before it")
             pending.last = seq
-        pending.parts[seq] = request
-        if pending.last is None or pending.missing():
+        pending.add(seq, request)
+        if not pending.whole():
             return self._progress(rid, pending, False)
         del self._pending[rid]
         self._complete(rid, pending)
@@ -260,7 +285,7 @@ class DeviceModelMirror:
 
     def _progress(self, rid: int, pending: _Pending, complete: bool, repeated: bool = False) -> ReportProgress:
         return ReportProgress(
-            rid, len(pending.parts), complete, pending.missing(), pending.last, pending.variables(), repeated
+            rid, len(pending.parts), complete, pending.missing(), pending.last, pending.count, repeated
         )
 
     def _complete(self, rid: int, pending: _Pending) -> None:
@@ -269,7 +294,7 @@ class DeviceModelMirror:
             part = pending.parts[seq]
             for rd in part.report_data if part.report_data is not UNSET else ():
                 report[_w.ref_of(rd.component, rd.variable)] = _entry_of(rd)
-        snapshot = DeviceModelMirror(self.version)
+        snapshot = DeviceModelMirror(self.version, max_pending=self.max_pending, max_parts=self.max_parts)
         snapshot._entries = {ref: _copy(e) for ref, e in report.items()}
         snapshot.generated_at = pending.parts[max(pending.parts)].generated_at
         if rid in self._full:

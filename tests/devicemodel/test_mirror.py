@@ -159,6 +159,23 @@ def test_asking_again_with_the_same_request_id_drops_the_incomplete_report(versi
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_a_seq_no_beyond_max_parts_is_refused_and_missing_is_bounded(version: str) -> None:
+    """A station cannot make the CSMS hold or list an unbounded report."""
+    m = MODULES[version]
+    (p0,) = notify_parts(version, station_model(version)[:1], per_part=1, request_id=8)
+    mirror = DeviceModelMirror(version)
+    huge = m.NotifyReportRequest(request_id=8, generated_at=p0.generated_at, seq_no=10**9, tbc=False)
+    with pytest.raises(ReportError, match="seqNo: a report has at most 10000 parts here"):
+        mirror.apply_report(huge)
+    last = m.NotifyReportRequest(request_id=8, generated_at=p0.generated_at, seq_no=9999, tbc=False)
+    got = mirror.apply_report(last)
+    assert not got.complete and got.missing == tuple(range(100)) and got.last == 9999
+    assert DeviceModelMirror(version, max_parts=2).max_parts == 2
+    with pytest.raises(ValueError, match="max_parts: expected an integer >= 1"):
+        DeviceModelMirror(version, max_parts=0)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_too_many_incomplete_reports_drop_the_oldest(version: str) -> None:
     model = station_model(version)
     mirror = DeviceModelMirror(version, max_pending=2)
