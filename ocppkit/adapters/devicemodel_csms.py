@@ -24,12 +24,14 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..devicemodel import Component
 from ..devicemodel.mirror import (
     DeviceModelMirror,
     GetEntry,
     MirrorError,
     ReportProgress,
     SetEntry,
+    VariableRef,
     VariableResult,
 )
 from ..edition import edition
@@ -53,20 +55,20 @@ def _module(version: str) -> Any:
 
 
 class ReportRefused(Exception):
-    """The station answered GetBaseReport with another status than Accepted or EmptyResultSet
-    (``Rejected``, ``NotSupported``): no report follows.
+    """The station answered GetBaseReport (or GetReport) with another status than Accepted or
+    EmptyResultSet (``Rejected``, ``NotSupported``): no report follows.
 
     Parameters:
         identity: the station.
         status: the status it answered.
+        action: the request it answered (``"GetBaseReport"`` or ``"GetReport"``).
     """
 
-    def __init__(self, identity: str, status: str) -> None:
+    def __init__(self, identity: str, status: str, action: str = "GetBaseReport") -> None:
         self.identity = identity
         self.status = status
-        super().__init__(
-            f"station '{printable(identity)}' answered GetBaseReport {printable(status)}: no report follows"
-        )
+        self.action = action
+        super().__init__(f"station '{printable(identity)}' answered {action} {printable(status)}: no report follows")
 
 
 class ReportTimeout(asyncio.TimeoutError):
@@ -229,6 +231,32 @@ class MirrorBook:
         mirror = self.mirror_for(who, version)
         rid = self.next_request_id() if request_id is None else request_id
         request = mirror.get_base_report_request(rid, report_base)
+        return await self._collect(who, version, call, request, timeout)
+
+    async def get_report(
+        self,
+        target: CSMSServer | Session,
+        identity: str | None = None,
+        *,
+        components: Sequence[Component | str | VariableRef] = (),
+        criteria: Sequence[str] = (),
+        request_id: int | None = None,
+        timeout: float | None = 60.0,
+    ) -> DeviceModelMirror:
+        """GetReport of ``components`` (a Component or a name: all its variables; a VariableRef:
+        that one) and ``criteria`` (Active, Available, Enabled, Problem; OR-combined; both empty:
+        everything), then wait for its parts, as :func:`fetch_report` does; the report merges
+        into the station's mirror (``mirror.report(request_id)`` is it alone)."""
+        who, version, call = _station(target, identity)
+        mirror = self.mirror_for(who, version)
+        rid = self.next_request_id() if request_id is None else request_id
+        request = mirror.get_report_request(rid, components, criteria)
+        return await self._collect(who, version, call, request, timeout)
+
+    async def _collect(
+        self, who: str, version: str, call: Any, request: Any, timeout: float | None
+    ) -> DeviceModelMirror:
+        rid = request.request_id
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         waiter = self._expect(who, rid)  # before the call: the parts may follow its CALLRESULT at once
@@ -236,9 +264,9 @@ class MirrorBook:
             response = await call(request, timeout)
             status = str(getattr(response.status, "value", response.status))
             if status == "EmptyResultSet":
-                return mirror
+                return self.mirror_for(who, version)
             if status != "Accepted":
-                raise ReportRefused(who, status)
+                raise ReportRefused(who, status, type(request).__ocpp__.action)
             remaining = None if deadline is None else max(0.0, deadline - loop.time())
             await self._wait(who, rid, waiter, remaining)
         finally:

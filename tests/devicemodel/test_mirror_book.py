@@ -14,7 +14,7 @@ import pytest
 
 from ocppkit import Router, v201
 from ocppkit.adapters.asyncio import current_session
-from ocppkit.adapters.devicemodel_csms import MirrorBook, ReportTimeout, fetch_report
+from ocppkit.adapters.devicemodel_csms import MirrorBook, ReportRefused, ReportTimeout, fetch_report
 from ocppkit.adapters.registry import StationNotConnected
 from ocppkit.adapters.websockets import ChargingStation, CSMSServer
 from ocppkit.devicemodel import Component
@@ -31,10 +31,16 @@ def run(coro: Any, timeout: float = 30.0) -> Any:
 
 
 def reporting_station(
-    script: Callable[[int], list[Any]], status: str = "Accepted", acks: list[Any] | None = None
+    script: Callable[[int], list[Any]],
+    status: str = "Accepted",
+    acks: list[Any] | None = None,
+    seen: list[Any] | None = None,
 ) -> Router:
-    """A station answering GetBaseReport with ``status``, then sending ``script(request_id)``'s
-    parts one after the other (each CALLRESULT is kept in ``acks``)."""
+    """A station answering GetBaseReport and GetReport with ``status``, then sending
+    ``script(request_id)``'s parts one after the other (each CALLRESULT is kept in ``acks``,
+    each GetReport request in ``seen``)."""
+    if seen is None:
+        seen = []
     router = Router(VERSION)
     tasks: set[asyncio.Task[Any]] = set()
 
@@ -52,7 +58,16 @@ def reporting_station(
             task.add_done_callback(tasks.discard)
         return v201.GetBaseReportResponse(status=v201.GenericDeviceModelStatusEnumType(status))
 
+    def get_report(req: v201.GetReportRequest) -> v201.GetReportResponse:
+        seen.append(req)
+        if status == "Accepted":
+            task = asyncio.get_running_loop().create_task(send(req.request_id))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        return v201.GetReportResponse(status=v201.GenericDeviceModelStatusEnumType(status))
+
     router.add(v201.GetBaseReportRequest, get_base_report)
+    router.add(v201.GetReportRequest, get_report)
     return router
 
 
@@ -123,6 +138,34 @@ def test_a_contradicting_part_is_logged_and_acknowledged_and_the_report_times_ou
     assert acks == [v201.NotifyReportResponse()] * 2
     (refused,) = [r.getMessage() for r in caplog.records if "NotifyReport" in r.getMessage()]
     assert refused == "NotifyReport of OURS-1 refused: seqNo: report 1 already has a different part 0"
+
+
+def test_get_report_with_filters_merges_into_the_mirror_and_refusals_name_it() -> None:
+    model = station_model(VERSION)
+    seen: list[Any] = []
+
+    def script(rid: int) -> list[Any]:
+        return notify_parts(VERSION, [d for d in model if d.component == COMM], per_part=1, request_id=rid)
+
+    async def body(csms: CSMSServer, book: MirrorBook) -> None:
+        mirror = await book.get_report(csms, "OURS-1", components=[COMM], criteria=["Enabled"], timeout=10)
+        assert [str(r) for r in mirror.variables(COMM)] == [
+            "OCPPCommCtrlr.HeartbeatInterval",
+            "OCPPCommCtrlr.MessageTimeout[Default]",
+        ]
+        (request,) = seen
+        assert request.component_variable[0].component.name == "OCPPCommCtrlr"
+        assert [c.value for c in request.component_criteria] == ["Enabled"]
+        report = mirror.report(request.request_id)
+        assert report is not None and len(report) == 2
+
+    run(with_station(reporting_station(script, seen=seen), body))
+
+    async def refused(csms: CSMSServer, book: MirrorBook) -> None:
+        with pytest.raises(ReportRefused, match="station 'OURS-1' answered GetReport NotSupported"):
+            await book.get_report(csms, "OURS-1", criteria=["Problem"], timeout=5)
+
+    run(with_station(reporting_station(script, status="NotSupported"), refused))
 
 
 def test_a_station_that_comes_back_with_another_version_gets_a_new_mirror() -> None:
