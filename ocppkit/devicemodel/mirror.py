@@ -187,9 +187,11 @@ def _chars_of(vc: Any) -> _Chars:
 def _entry_of(rd: Any) -> _Entry:
     entry = _Entry(chars=None if rd.variable_characteristics is UNSET else _chars_of(rd.variable_characteristics))
     for va in rd.variable_attribute:
+        mutability = "ReadWrite" if va.mutability is UNSET else _text(va.mutability)
         entry.attributes[_w.attribute_of(va.type)] = _Attr(
-            value=None if va.value is UNSET else va.value,
-            mutability="ReadWrite" if va.mutability is UNSET else _text(va.mutability),
+            # A WriteOnly value (a password) is never kept, even when a station reports one.
+            value=None if va.value is UNSET or mutability == "WriteOnly" else va.value,
+            mutability=mutability,
             persistent=va.persistent is True,
             constant=va.constant is True,
         )

@@ -267,6 +267,13 @@ def test_write_only_variables_have_no_value_in_reports_nor_in_the_mirror(version
         mirror.apply_report(part)
     security = Component("SecurityCtrlr")
     assert mirror.value(security, "BasicAuthPassword") is None
+    # A station that reports the value anyway: the mirror still keeps none.
+    leaky = report_data(version, password)
+    leaky["variableAttribute"][0]["value"] = "s3cret-password-16"
+    body = {"requestId": 77, "generatedAt": "2026-01-02T03:04:05Z", "seqNo": 0, "reportData": [leaky]}
+    assert mirror.apply_report(ocppkit.decode_payload(json.dumps(body), MODULES[version].NotifyReportRequest)).complete
+    assert mirror.value(security, "BasicAuthPassword") is None
+    assert "s3cret" not in repr(list(mirror)) and "s3cret" not in repr(list(mirror.report(77) or []))
     spec = mirror.spec(security, "BasicAuthPassword")
     assert spec is not None and spec.mutability == "WriteOnly" and spec.data_type == "string"
     # A SetVariables of it, Accepted: the mirror still keeps no value (the station reports none).
