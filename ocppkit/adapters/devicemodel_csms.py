@@ -132,7 +132,9 @@ class MirrorBook:
 
     def register(self, router: Router) -> None:
         """Add the NotifyReport handler to ``router`` (a 2.0.1 or 2.1 router): it feeds the
-        station's mirror and acknowledges.
+        station's mirror and acknowledges. The handler reads the station from
+        :func:`~ocppkit.adapters.asyncio.current_session`, so it serves the asyncio adapters
+        (CSMSServer, Session); with ``Router.dispatch`` call :meth:`feed` yourself.
 
         Raises:
             ValueError: the router has no version yet, or one without a device model.
