@@ -23,17 +23,17 @@ Reports and their parts (``seqNo``, ``tbc``):
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET
 
 from . import _mirror_wire as _w
 from ._mirror_diff import ReportDiff, Side, SpecChange, ValueChange, diff_sides, side_of
+from ._mirror_entries import Attr, Entry, Pending, copy_entry, entry_of, spec_of, text
 from ._mirror_wire import GetEntry, SetEntry, VariableName, VariableRef
-from .spec import ATTRIBUTE_TYPES, Component, Definition, VariableSpec
+from .spec import Component, Definition, VariableSpec
 
 if TYPE_CHECKING:
     from ocppkit import v21, v201
@@ -60,9 +60,6 @@ __all__ = [
     "VariableRef",
     "VariableResult",
 ]
-
-
-_MISSING_SHOWN = 100  # ReportProgress.missing lists at most these
 
 
 class MirrorError(ValueError):
@@ -118,86 +115,6 @@ class VariableResult:
     applied: bool
 
 
-@dataclass
-class _Attr:
-    value: str | None
-    mutability: str | None  # None: not reported (known from GetVariables/SetVariables only)
-    persistent: bool = False
-    constant: bool = False
-
-
-@dataclass(frozen=True)
-class _Chars:
-    data_type: str
-    unit: str | None
-    min_limit: float | None
-    max_limit: float | None
-    values_list: tuple[str, ...] | None
-    supports_monitoring: bool
-    max_elements: int | None
-
-
-@dataclass
-class _Entry:
-    attributes: dict[str, _Attr] = field(default_factory=dict)
-    chars: _Chars | None = None
-
-
-@dataclass
-class _Pending:
-    parts: dict[int, Any] = field(default_factory=dict)
-    last: int | None = None
-    top: int = -1  # the highest seqNo held
-    count: int = 0  # the variables of the parts held
-
-    def add(self, seq: int, part: Any) -> None:
-        self.parts[seq] = part
-        self.top = max(self.top, seq)
-        self.count += 0 if part.report_data is UNSET else len(part.report_data)
-
-    def whole(self) -> bool:
-        return self.last is not None and len(self.parts) == self.last + 1
-
-    def missing(self) -> tuple[int, ...]:
-        top = self.last if self.last is not None else self.top
-        if len(self.parts) == top + 1:
-            return ()
-        gaps = (n for n in range(top + 1) if n not in self.parts)
-        return tuple(itertools.islice(gaps, _MISSING_SHOWN))
-
-
-def _text(value: Any) -> str:
-    return str(getattr(value, "value", value))
-
-
-def _chars_of(vc: Any) -> _Chars:
-    values = None if vc.values_list is UNSET else tuple(v.strip() for v in vc.values_list.split(","))
-    max_elements = getattr(vc, "max_elements", UNSET)  # 2.1 only
-    return _Chars(
-        data_type=_text(vc.data_type),
-        unit=None if vc.unit is UNSET else vc.unit,
-        min_limit=None if vc.min_limit is UNSET else float(vc.min_limit),
-        max_limit=None if vc.max_limit is UNSET else float(vc.max_limit),
-        values_list=values,
-        supports_monitoring=bool(vc.supports_monitoring),
-        max_elements=None if max_elements is UNSET else max_elements,
-    )
-
-
-def _entry_of(rd: Any) -> _Entry:
-    entry = _Entry(chars=None if rd.variable_characteristics is UNSET else _chars_of(rd.variable_characteristics))
-    for va in rd.variable_attribute:
-        mutability = "ReadWrite" if va.mutability is UNSET else _text(va.mutability)
-        entry.attributes[_w.attribute_of(va.type)] = _Attr(
-            # A WriteOnly value (a password) is never kept, even when a station reports one.
-            value=None if va.value is UNSET or mutability == "WriteOnly" else va.value,
-            mutability=mutability,
-            persistent=va.persistent is True,
-            constant=va.constant is True,
-        )
-    return entry
-
-
 class DeviceModelMirror:
     """The device model of one station as its CSMS knows it, from the station's reports and
     answers. See the module docstring for how report parts are assembled.
@@ -223,8 +140,8 @@ class DeviceModelMirror:
         self.max_parts = max_parts
         self.abandoned = 0
         self.generated_at: Any = None
-        self._entries: dict[VariableRef, _Entry] = {}
-        self._pending: dict[int, _Pending] = {}
+        self._entries: dict[VariableRef, Entry] = {}
+        self._pending: dict[int, Pending] = {}
         self._done: dict[int, dict[int, Any]] = {}  # requestId -> the parts of its complete report
         self._snapshots: dict[int, DeviceModelMirror] = {}
         self._full: set[int] = set()  # requestIds of the FullInventory reports asked for
@@ -254,7 +171,7 @@ class DeviceModelMirror:
             )
         done = self._done.get(rid)
         if done is not None and done.get(seq) == request and rid not in self._pending:
-            whole = _Pending(last=max(done))
+            whole = Pending(last=max(done))
             for n, part in done.items():
                 whole.add(n, part)
             return self._progress(rid, whole, True, repeated=True)  # ignored
@@ -263,7 +180,7 @@ class DeviceModelMirror:
             if len(self._pending) >= self.max_pending:
                 del self._pending[next(iter(self._pending))]
                 self.abandoned += 1
-            pending = self._pending[rid] = _Pending()
+            pending = self._pending[rid] = Pending()
         held = pending.parts.get(seq)
         if held is not None:
             if held == request:
@@ -285,19 +202,19 @@ class DeviceModelMirror:
         self._complete(rid, pending)
         return self._progress(rid, pending, True)
 
-    def _progress(self, rid: int, pending: _Pending, complete: bool, repeated: bool = False) -> ReportProgress:
+    def _progress(self, rid: int, pending: Pending, complete: bool, repeated: bool = False) -> ReportProgress:
         return ReportProgress(
             rid, len(pending.parts), complete, pending.missing(), pending.last, pending.count, repeated
         )
 
-    def _complete(self, rid: int, pending: _Pending) -> None:
-        report: dict[VariableRef, _Entry] = {}
+    def _complete(self, rid: int, pending: Pending) -> None:
+        report: dict[VariableRef, Entry] = {}
         for seq in sorted(pending.parts):
             part = pending.parts[seq]
             for rd in part.report_data if part.report_data is not UNSET else ():
-                report[_w.ref_of(rd.component, rd.variable)] = _entry_of(rd)
+                report[_w.ref_of(rd.component, rd.variable)] = entry_of(rd)
         snapshot = DeviceModelMirror(self.version, max_pending=self.max_pending, max_parts=self.max_parts)
-        snapshot._entries = {ref: _copy(e) for ref, e in report.items()}
+        snapshot._entries = {ref: copy_entry(e) for ref, e in report.items()}
         snapshot.generated_at = pending.parts[max(pending.parts)].generated_at
         if rid in self._full:
             self._full.discard(rid)
@@ -350,7 +267,7 @@ class DeviceModelMirror:
         rows = self._match(asked, results, len(request.get_variable_data), "getVariableResult")
         out = []
         for (ref, attribute), r in zip(rows, results, strict=True):
-            status = _text(r.attribute_status)
+            status = text(r.attribute_status)
             value = None if r.attribute_value is UNSET else r.attribute_value
             applied = status == "Accepted"
             if applied:
@@ -380,7 +297,7 @@ class DeviceModelMirror:
         out = []
         for key, r in zip(rows, results, strict=True):
             ref, attribute = key
-            status = _text(r.attribute_status)
+            status = text(r.attribute_status)
             applied = status == "Accepted" and self._set_value(ref, attribute, values[key])
             out.append(VariableResult(ref, attribute, status, values[key], applied))
         return tuple(out)
@@ -397,10 +314,10 @@ class DeviceModelMirror:
         return rows
 
     def _set_value(self, ref: VariableRef, attribute: str, value: str) -> bool:
-        entry = self._entries.setdefault(ref, _Entry())
+        entry = self._entries.setdefault(ref, Entry())
         attr = entry.attributes.get(attribute)
         if attr is None:
-            entry.attributes[attribute] = _Attr(value, None)
+            entry.attributes[attribute] = Attr(value, None)
             return True
         if attr.mutability == "WriteOnly":
             return False  # never kept: the station never reports it either
@@ -431,7 +348,7 @@ class DeviceModelMirror:
         entry = self._entries.get(self._ref(component, variable, instance))
         if entry is None or entry.chars is None:
             return None
-        return _spec(self._ref(component, variable, instance), entry)
+        return spec_of(self._ref(component, variable, instance), entry)
 
     def components(self) -> list[Component]:
         """The components known, sorted."""
@@ -449,7 +366,7 @@ class DeviceModelMirror:
         for ref in sorted(self._entries):
             entry = self._entries[ref]
             values = {a: v.value for a, v in entry.attributes.items() if v.value is not None}
-            yield Definition(ref.component, _spec(ref, entry), values)
+            yield Definition(ref.component, spec_of(ref, entry), values)
 
     def __iter__(self) -> Iterator[Definition]:
         return self.definitions()
@@ -482,7 +399,7 @@ class DeviceModelMirror:
         for ref, entry in self._entries.items():
             write_only = any(a.mutability == "WriteOnly" for a in entry.attributes.values())
             values = {a: ("" if v.value is None else v.value) for a, v in entry.attributes.items()}
-            out[ref] = Side(None if entry.chars is None else _spec(ref, entry), values, write_only)
+            out[ref] = Side(None if entry.chars is None else spec_of(ref, entry), values, write_only)
         return out
 
     # ------------------------------------------------------------------ builders
@@ -530,30 +447,3 @@ class DeviceModelMirror:
         if self._pending.pop(request_id, None) is not None:
             self.abandoned += 1
         self._done.pop(request_id, None)  # a repeat of the old report's parts is no longer one
-
-
-def _copy(entry: _Entry) -> _Entry:
-    return _Entry(
-        {a: _Attr(v.value, v.mutability, v.persistent, v.constant) for a, v in entry.attributes.items()}, entry.chars
-    )
-
-
-def _spec(ref: VariableRef, entry: _Entry) -> VariableSpec:
-    attrs = entry.attributes
-    first = attrs.get("Actual") or next(iter(attrs.values()), None)
-    chars = entry.chars
-    return VariableSpec(
-        name=ref.variable,
-        instance=ref.instance,
-        data_type=chars.data_type if chars else "string",
-        unit=chars.unit if chars else None,
-        min_limit=chars.min_limit if chars else None,
-        max_limit=chars.max_limit if chars else None,
-        values_list=chars.values_list if chars else None,
-        mutability=(first.mutability if first is not None and first.mutability else "ReadWrite"),
-        attributes=tuple(a for a in ATTRIBUTE_TYPES if a in attrs),
-        persistent=first.persistent if first is not None else False,
-        constant=first.constant if first is not None else False,
-        reboot_required=False,
-        supports_monitoring=chars.supports_monitoring if chars else False,
-    )
