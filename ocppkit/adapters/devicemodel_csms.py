@@ -122,7 +122,7 @@ class MirrorBook:
 
     def __init__(self, *, logger: logging.Logger | None = None) -> None:
         self.log = logger or log
-        self._mirrors: dict[str, DeviceModelMirror] = {}
+        self._mirrors: dict[str, DeviceModelMirror[str]] = {}
         self._waiters: dict[tuple[str, int], list[asyncio.Future[ReportProgress]]] = {}
         self._last: dict[tuple[str, int], ReportProgress] = {}
         self._ids = itertools.count(1)
@@ -167,11 +167,11 @@ class MirrorBook:
                     waiter.set_result(progress)
         return progress
 
-    def mirror(self, identity: str) -> DeviceModelMirror | None:
+    def mirror(self, identity: str) -> DeviceModelMirror[str] | None:
         """The mirror of station ``identity``, or None before its first report."""
         return self._mirrors.get(identity)
 
-    def mirror_for(self, identity: str, version: str) -> DeviceModelMirror:
+    def mirror_for(self, identity: str, version: str) -> DeviceModelMirror[str]:
         """The mirror of station ``identity``, created (or replaced, when the station now speaks
         another version) as needed."""
         mirror = self._mirrors.get(identity)
@@ -227,7 +227,7 @@ class MirrorBook:
         report_base: str = "FullInventory",
         request_id: int | None = None,
         timeout: float | None = 60.0,
-    ) -> DeviceModelMirror:
+    ) -> DeviceModelMirror[str]:
         """As :func:`fetch_report`, with this book."""
         who, version, call = _station(target, identity)
         mirror = self.mirror_for(who, version)
@@ -244,7 +244,7 @@ class MirrorBook:
         criteria: Sequence[str] = (),
         request_id: int | None = None,
         timeout: float | None = 60.0,
-    ) -> DeviceModelMirror:
+    ) -> DeviceModelMirror[str]:
         """GetReport of ``components`` (a Component or a name: all its variables; a VariableRef:
         that one) and ``criteria`` (Active, Available, Enabled, Problem; OR-combined; both empty:
         everything), then wait for its parts, as :func:`fetch_report` does; the report merges
@@ -257,7 +257,7 @@ class MirrorBook:
 
     async def _collect(
         self, who: str, version: str, call: Any, request: Any, timeout: float | None
-    ) -> DeviceModelMirror:
+    ) -> DeviceModelMirror[str]:
         rid = request.request_id
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
@@ -366,7 +366,7 @@ async def fetch_report(
     report_base: str = "FullInventory",
     request_id: int | None = None,
     timeout: float | None = 60.0,
-) -> DeviceModelMirror:
+) -> DeviceModelMirror[str]:
     """Ask station ``identity`` of ``target`` (a CSMSServer; or one station's Session, then
     ``identity`` may be omitted) for a base report, wait for all its NotifyReport parts and
     return the station's mirror.

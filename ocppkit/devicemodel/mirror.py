@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
 
 from msgspec import UNSET
 
@@ -45,6 +45,10 @@ if TYPE_CHECKING:
     SetVariablesResponse = v201.SetVariablesResponse | v21.SetVariablesResponse
     GetBaseReportRequest = v201.GetBaseReportRequest | v21.GetBaseReportRequest
     GetReportRequest = v201.GetReportRequest | v21.GetReportRequest
+
+#: The version a mirror is of, for a type checker (``Literal["2.0.1"]``, ``Literal["2.1"]`` or
+#: ``str``).
+V = TypeVar("V", bound=str)
 
 __all__ = [
     "DeviceModelMirror",
@@ -115,9 +119,14 @@ class VariableResult:
     applied: bool
 
 
-class DeviceModelMirror:
+class DeviceModelMirror(Generic[V]):
     """The device model of one station as its CSMS knows it, from the station's reports and
     answers. See the module docstring for how report parts are assembled.
+
+    For a type checker the mirror is of its version: ``DeviceModelMirror("2.1")`` builds
+    ``ocppkit.v21`` requests, so ``csms.call()`` of them gives the typed ``v21`` response; a
+    mirror of a version known only at run time (``DeviceModelMirror(session.version)``) builds
+    the union of both.
 
     Parameters:
         version: the station's OCPP version, ``"2.0.1"`` or ``"2.1"``.
@@ -130,6 +139,26 @@ class DeviceModelMirror:
         generated_at: the ``generatedAt`` of the last part of the last complete report, or None.
     """
 
+    @overload
+    def __init__(
+        self: DeviceModelMirror[Literal["2.0.1"]],
+        version: Literal["2.0.1"] = ...,
+        *,
+        max_pending: int = ...,
+        max_parts: int = ...,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: DeviceModelMirror[Literal["2.1"]],
+        version: Literal["2.1"],
+        *,
+        max_pending: int = ...,
+        max_parts: int = ...,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: DeviceModelMirror[str], version: str, *, max_pending: int = ..., max_parts: int = ...
+    ) -> None: ...
     def __init__(self, version: str = "2.0.1", *, max_pending: int = 8, max_parts: int = 10_000) -> None:
         self._m = _w.message_module(version)
         for name, value in (("max_pending", max_pending), ("max_parts", max_parts)):
@@ -143,7 +172,7 @@ class DeviceModelMirror:
         self._entries: dict[VariableRef, Entry] = {}
         self._pending: dict[int, Pending] = {}
         self._done: dict[int, dict[int, Any]] = {}  # requestId -> the parts of its complete report
-        self._snapshots: dict[int, DeviceModelMirror] = {}
+        self._snapshots: dict[int, DeviceModelMirror[V]] = {}
         self._full: set[int] = set()  # requestIds of the FullInventory reports asked for
 
     def __repr__(self) -> str:
@@ -213,7 +242,10 @@ class DeviceModelMirror:
             part = pending.parts[seq]
             for rd in part.report_data if part.report_data is not UNSET else ():
                 report[_w.ref_of(rd.component, rd.variable)] = entry_of(rd)
-        snapshot = DeviceModelMirror(self.version, max_pending=self.max_pending, max_parts=self.max_parts)
+        snapshot = cast(
+            "DeviceModelMirror[V]",
+            DeviceModelMirror(self.version, max_pending=self.max_pending, max_parts=self.max_parts),
+        )
         snapshot._entries = {ref: copy_entry(e) for ref, e in report.items()}
         snapshot.generated_at = pending.parts[max(pending.parts)].generated_at
         if rid in self._full:
@@ -238,7 +270,7 @@ class DeviceModelMirror:
             del self._snapshots[oldest]
             self._done.pop(oldest, None)
 
-    def report(self, request_id: int) -> DeviceModelMirror | None:
+    def report(self, request_id: int) -> DeviceModelMirror[V] | None:
         """The complete report ``request_id`` alone, as a mirror of its own (for diffs between
         two reports); None when no such report completed (only the last few are kept)."""
         return self._snapshots.get(request_id)
@@ -387,7 +419,7 @@ class DeviceModelMirror:
 
     # ------------------------------------------------------------------ diff
 
-    def diff(self, other: DeviceModelMirror | Iterable[Definition]) -> ReportDiff:
+    def diff(self, other: DeviceModelMirror[Any] | Iterable[Definition]) -> ReportDiff:
         """What changed from this mirror to ``other``: another mirror (or a report of one,
         :meth:`report`) or a station's model given as Definitions. Characteristics are compared
         where both sides know them; WriteOnly values never."""
@@ -404,6 +436,16 @@ class DeviceModelMirror:
 
     # ------------------------------------------------------------------ builders
 
+    @overload
+    def get_variables_request(
+        self: DeviceModelMirror[Literal["2.0.1"]], entries: Sequence[GetEntry]
+    ) -> v201.GetVariablesRequest: ...
+    @overload
+    def get_variables_request(
+        self: DeviceModelMirror[Literal["2.1"]], entries: Sequence[GetEntry]
+    ) -> v21.GetVariablesRequest: ...
+    @overload
+    def get_variables_request(self: DeviceModelMirror[str], entries: Sequence[GetEntry]) -> GetVariablesRequest: ...
     def get_variables_request(self, entries: Sequence[GetEntry]) -> GetVariablesRequest:
         """A GetVariablesRequest of this version for ``entries``: each a :class:`VariableRef`,
         ``(component, variable)`` or ``(component, variable, attribute)``; a component is a
@@ -411,12 +453,34 @@ class DeviceModelMirror:
         result: GetVariablesRequest = _w.get_variables_request(self._m, entries)
         return result
 
+    @overload
+    def set_variables_request(
+        self: DeviceModelMirror[Literal["2.0.1"]], entries: Sequence[SetEntry]
+    ) -> v201.SetVariablesRequest: ...
+    @overload
+    def set_variables_request(
+        self: DeviceModelMirror[Literal["2.1"]], entries: Sequence[SetEntry]
+    ) -> v21.SetVariablesRequest: ...
+    @overload
+    def set_variables_request(self: DeviceModelMirror[str], entries: Sequence[SetEntry]) -> SetVariablesRequest: ...
     def set_variables_request(self, entries: Sequence[SetEntry]) -> SetVariablesRequest:
         """A SetVariablesRequest of this version: each entry ``(component, variable, value)`` or
         ``(component, variable, value, attribute)``; values are strings."""
         result: SetVariablesRequest = _w.set_variables_request(self._m, entries)
         return result
 
+    @overload
+    def get_base_report_request(
+        self: DeviceModelMirror[Literal["2.0.1"]], request_id: int, report_base: str = ...
+    ) -> v201.GetBaseReportRequest: ...
+    @overload
+    def get_base_report_request(
+        self: DeviceModelMirror[Literal["2.1"]], request_id: int, report_base: str = ...
+    ) -> v21.GetBaseReportRequest: ...
+    @overload
+    def get_base_report_request(
+        self: DeviceModelMirror[str], request_id: int, report_base: str = ...
+    ) -> GetBaseReportRequest: ...
     def get_base_report_request(self, request_id: int, report_base: str = "FullInventory") -> GetBaseReportRequest:
         """A GetBaseReportRequest; a FullInventory asked this way replaces the whole mirror when
         its report completes. An incomplete report of the same ``request_id`` is dropped: the
@@ -429,6 +493,27 @@ class DeviceModelMirror:
             self._full.discard(request_id)
         return result
 
+    @overload
+    def get_report_request(
+        self: DeviceModelMirror[Literal["2.0.1"]],
+        request_id: int,
+        components: Sequence[Component | str | VariableRef] = ...,
+        criteria: Sequence[str] = ...,
+    ) -> v201.GetReportRequest: ...
+    @overload
+    def get_report_request(
+        self: DeviceModelMirror[Literal["2.1"]],
+        request_id: int,
+        components: Sequence[Component | str | VariableRef] = ...,
+        criteria: Sequence[str] = ...,
+    ) -> v21.GetReportRequest: ...
+    @overload
+    def get_report_request(
+        self: DeviceModelMirror[str],
+        request_id: int,
+        components: Sequence[Component | str | VariableRef] = ...,
+        criteria: Sequence[str] = ...,
+    ) -> GetReportRequest: ...
     def get_report_request(
         self,
         request_id: int,
