@@ -149,12 +149,13 @@ async def device_model_tour(
     try:
         mirror = await book.fetch(session, report_base="FullInventory", timeout=timeout)
     except CallErrorResponse as exc:
-        note(f"device model: {who} answered GetBaseReport with CALLERROR {exc.code}: no device model there; going on")
+        code = printable(str(exc.code))
+        note(f"device model: {who} answered GetBaseReport with CALLERROR {code}: no device model there; going on")
         return
     except ReportRefused as exc:
         note(f"device model: {who} answered GetBaseReport {printable(exc.status)}: no report; going on")
         return
-    except (ReportTimeout, CallTimeout, ConnectionError, OcppError) as exc:
+    except (ReportTimeout, asyncio.TimeoutError, ConnectionError, OcppError) as exc:  # CallTimeout too
         note(f"device model: no report from {who} ({printable(str(exc))}); going on")
         return
     note(f"device model: {who} reported {len(mirror)} variables of {len(mirror.components())} components")
@@ -166,7 +167,7 @@ async def device_model_tour(
         (result,) = await book.set_variables(
             session, None, [("OCPPCommCtrlr", "HeartbeatInterval", heartbeat)], timeout=timeout
         )
-    except (CallErrorResponse, CallTimeout, ConnectionError, OcppError, ValueError) as exc:
+    except (asyncio.TimeoutError, ConnectionError, OcppError, ValueError) as exc:  # CALLERROR, CallTimeout too
         note(f"device model: SetVariables to {who} failed ({printable(str(exc))})")
         return
     note(f"device model: SetVariables OCPPCommCtrlr.HeartbeatInterval={printable(heartbeat)} on {who}: {result.status}")

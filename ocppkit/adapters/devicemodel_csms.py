@@ -24,7 +24,6 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..devicemodel import Component
 from ..devicemodel.mirror import (
     DeviceModelMirror,
     GetEntry,
@@ -34,11 +33,13 @@ from ..devicemodel.mirror import (
     VariableRef,
     VariableResult,
 )
+from ..devicemodel.spec import Component
 from ..edition import edition
+from ..errors import CallTimeout
 from ..router import Router
 from ._text import printable
 from .asyncio import Session, current_session
-from .registry import StationNotConnected
+from .registry import StationNotConnected, call_timed_out
 
 if TYPE_CHECKING:
     from .websockets import CSMSServer
@@ -325,7 +326,12 @@ def _station(target: Any, identity: str | None) -> tuple[str, str, Any]:
         async def call_session(request: Any, timeout: float | None) -> Any:
             if timeout is None:
                 return await target.call(request)
-            return await asyncio.wait_for(target.call(request), timeout)
+            try:
+                return await asyncio.wait_for(target.call(request), timeout)
+            except asyncio.TimeoutError as exc:
+                if isinstance(exc, CallTimeout):  # the session's own
+                    raise
+                raise call_timed_out(request, timeout, target.version) from None
 
         return target.identity, target.version, call_session
     sessions = getattr(target, "sessions", None)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import ocppkit
 from ocppkit import Router, v201
 from ocppkit.adapters.asyncio import current_session
 from ocppkit.adapters.devicemodel_csms import MirrorBook, ReportRefused, ReportTimeout, fetch_report
@@ -198,3 +199,23 @@ def test_generated_at_is_kept() -> None:
     book.feed("CS-1", part)
     mirror = book.mirror("CS-1")
     assert mirror is not None and mirror.generated_at == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+
+
+def test_a_station_that_answers_too_late_is_a_call_timeout_through_a_session() -> None:
+    router = Router(VERSION)
+    release = asyncio.Event()
+
+    async def late(req: v201.GetBaseReportRequest) -> v201.GetBaseReportResponse:
+        await release.wait()  # answers only after the CSMS gave up (a late response)
+        return v201.GetBaseReportResponse(status=v201.GenericDeviceModelStatusEnumType.ACCEPTED)
+
+    router.add(v201.GetBaseReportRequest, late)
+
+    async def body(csms: CSMSServer, book: MirrorBook) -> None:
+        with pytest.raises(ocppkit.CallTimeout, match="No answer to GetBaseReport within 0.5 s"):
+            await book.fetch(csms.sessions["OURS-1"], timeout=0.5)
+        mirror = book.mirror("OURS-1")
+        assert mirror is not None and mirror.pending() == {}
+        release.set()
+
+    run(with_station(router, body))
