@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -127,3 +128,18 @@ def notify_parts(version: str, definitions: Sequence[Definition], per_part: int,
         cls = MODULES[version].NotifyReportRequest
         out.append(ocppkit.decode_payload(json.dumps(body).encode(), cls))
     return out
+
+
+def expected_definitions(definitions: list[Definition]) -> list[Definition]:
+    """What a mirror holds of a station's model after a FullInventory: the same variables and
+    characteristics, every supported attribute ("" when unset), no WriteOnly values; the spec
+    fields never on the wire (reboot_required) at their defaults."""
+    out = []
+    for d in definitions:
+        spec = dataclasses.replace(d.variable, reboot_required=False)
+        if spec.mutability == "WriteOnly":
+            values: dict[str, str] = {}
+        else:
+            values = {a: d.values.get(a, "") for a in spec.attributes}
+        out.append(Definition(d.component, spec, values))
+    return sorted(out, key=lambda d: (d.component, d.variable.name, d.variable.instance or ""))

@@ -22,25 +22,10 @@ from ocppkit.devicemodel.mirror import (
     VariableRef,
 )
 
-from .mirror_support import MODULES, notify_parts, report_data, station_model
+from .mirror_support import MODULES, expected_definitions, notify_parts, report_data, station_model
 
 VERSIONS = ["2.0.1", "2.1"]
 COMM = Component("OCPPCommCtrlr")
-
-
-def expected_definitions(definitions: list[Definition]) -> list[Definition]:
-    """What a mirror holds of a station's model after a FullInventory: the same variables and
-    characteristics, every supported attribute ("" when unset), no WriteOnly values; the spec
-    fields never on the wire (reboot_required) at their defaults."""
-    out = []
-    for d in definitions:
-        spec = dataclasses.replace(d.variable, reboot_required=False)
-        if spec.mutability == "WriteOnly":
-            values: dict[str, str] = {}
-        else:
-            values = {a: d.values.get(a, "") for a in spec.attributes}
-        out.append(Definition(d.component, spec, values))
-    return sorted(out, key=lambda d: (d.component, d.variable.name, d.variable.instance or ""))
 
 
 # ---------------------------------------------------------------- reports and paging

@@ -20,8 +20,7 @@ from ocppkit.adapters.registry import StationNotConnected
 from ocppkit.adapters.websockets import ChargingStation, CSMSServer
 from ocppkit.devicemodel import Component
 
-from .mirror_support import notify_parts, station_model
-from .test_mirror import expected_definitions
+from .mirror_support import expected_definitions, notify_parts, station_model
 
 VERSION = "2.0.1"
 COMM = Component("OCPPCommCtrlr")

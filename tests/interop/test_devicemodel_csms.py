@@ -36,8 +36,7 @@ from ocppkit.adapters.websockets import SUBPROTOCOLS
 from ocppkit.devicemodel import Component, Definition
 from ocppkit.devicemodel.mirror import ValueChange, VariableRef
 
-from ..devicemodel.mirror_support import MODULES, report_data, station_model
-from ..devicemodel.test_mirror import expected_definitions
+from ..devicemodel.mirror_support import MODULES, expected_definitions, report_data, station_model
 from ._support import STEP_TIMEOUT, ocppkit_csms, run, run_charge_point, stop_task, within
 
 logging.getLogger("ocpp").setLevel(logging.CRITICAL)
