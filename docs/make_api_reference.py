@@ -50,6 +50,8 @@ MODULES = (
     "ocppkit.devicemodel",
     "ocppkit.adapters.devicemodel",
     "ocppkit.adapters.smartcharging",
+    "ocppkit.devicemodel.mirror",
+    "ocppkit.adapters.devicemodel_csms",
 )
 REGENERATE = "python docs/make_api_reference.py"
 SECTIONS = ("Parameters", "Attributes", "Raises", "Returns")

@@ -27,6 +27,8 @@ MARKS: dict[str, tuple[str, ...]] = {
     # ... on the other end of a loopback WebSocket
     "tests/interop/test_ocpp_package.py": ("network",),
     "tests/interop/test_outbox_ocpp_package.py": ("network",),  # our outbox across its CSMS's restart
+    "tests/interop/test_devicemodel_csms.py": ("network",),  # our CSMS mirror reads its station's reports
+    "tests/devicemodel/test_mirror_book.py": ("network",),  # MirrorBook, fetch_report over loopback
     # ... in Node.js subprocesses, with ocpp-rpc from the npm registry (about 10 s)
     "tests/interop/test_ocpp_rpc.py": ("network", "slow"),
     # the adapters' suite: servers and clients on 127.0.0.1, TLS

@@ -595,3 +595,57 @@ def test_the_simulated_station_keeps_its_profiles_in_the_outbox_file(tmp_path: P
     assert {"entries", "charging_profiles"} <= tables
     assert conn.execute("SELECT id, evse_id, purpose FROM charging_profiles").fetchall() == [(1, 1, "TxDefaultProfile")]
     conn.close()
+
+
+# ---------------------------------------------------------------- the demo CSMS's device-model steps
+
+
+async def _demo_csms_with_bare_station(version: str, device_model: bool) -> tuple[list[str], list[str], list[str]]:
+    """The demo CSMS (``csms_router``) and the demo station, whose ChargingStation has no router:
+    every CSMS call is answered NotSupported. Returns the notes, the station's problems and the
+    actions the CSMS called."""
+    from ocppkit.adapters.demo import run_station_session
+    from ocppkit.adapters.websockets import ChargingStation
+
+    notes: list[str] = []
+    actions: list[str] = []
+    noted = asyncio.Event()
+
+    def on_frame(identity: str, direction: str, data: bytes) -> None:
+        frame = json.loads(data)
+        if direction == "out" and frame[0] == 2:
+            actions.append(frame[2])
+
+    def note(text: str) -> None:
+        notes.append(text)
+        noted.set()
+
+    router = csms_router(version, device_model=device_model, on_note=note)
+    async with CSMSServer(router, ping_interval=None, on_frame=on_frame) as csms:
+        await csms.start("127.0.0.1", 0)
+        async with ChargingStation(
+            f"ws://127.0.0.1:{csms.port}/DEMO-DM-1", versions=[version], ping_interval=None
+        ) as station:
+            problems = await run_station_session(station, version)
+            if device_model:
+                await asyncio.wait_for(noted.wait(), 10)
+    return notes, problems, actions
+
+
+@pytest.mark.parametrize("version", ["2.0.1", "2.1"])
+def test_the_demo_csms_notes_a_station_without_device_model_and_goes_on(version: str) -> None:
+    """``csms_router(version, device_model=True)``: after the boot the CSMS asks for a base
+    report; a station without a device model is noted and its session completes as before.
+    (The answering station: tests/interop/test_devicemodel_csms.py, with the ocpp package.)"""
+    notes, problems, actions = run(_demo_csms_with_bare_station(version, True))
+    assert problems == []
+    assert actions == ["GetBaseReport"]  # nothing more after the refusal
+    assert notes == [
+        "device model: DEMO-DM-1 answered GetBaseReport with CALLERROR NotSupported: no device model there; going on"
+    ]
+
+
+def test_the_demo_csms_without_device_model_calls_nothing() -> None:
+    """The default (``ocppkit serve``, the benchmarks): no CSMS-initiated call after a boot."""
+    notes, problems, actions = run(_demo_csms_with_bare_station("2.0.1", False))
+    assert (notes, problems, actions) == ([], [], [])

@@ -31,7 +31,9 @@ def test_import_ocppkit_imports_no_version_and_no_io() -> None:
     assert not (mods - _modules_after("import msgspec")) & {"asyncio", "socket", "websockets", "ssl", "threading"}
 
 
-@pytest.mark.parametrize("package", ["ocppkit.outbox", "ocppkit.smartcharging", "ocppkit.devicemodel"])
+@pytest.mark.parametrize(
+    "package", ["ocppkit.outbox", "ocppkit.smartcharging", "ocppkit.devicemodel", "ocppkit.devicemodel.mirror"]
+)
 def test_the_sans_io_logic_imports_no_io(package: str) -> None:
     """The outbox logic, the smart-charging engine and the device model: no asyncio, no sockets,
     no threads (the outbox's and the device model's stores use the standard library's sqlite3

@@ -28,7 +28,8 @@ from ..frames import MessageType
 from ..router import Router
 from ._demo_smartcharging import SmartChargingDemo, smart_station_router
 from ._text import printable as printable
-from .asyncio import Session
+from .asyncio import Session, current_session
+from .devicemodel_csms import MirrorBook, ReportRefused, ReportTimeout
 from .outbox import MessageDropped
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Reconnecting",
     "SmartChargingDemo",
     "csms_router",
+    "device_model_tour",
     "printable",
     "run_station_session",
     "smart_station_router",
@@ -66,9 +68,20 @@ def _acknowledge(response: type[Response]) -> Callable[[Any], Response]:
     return lambda req: response()
 
 
-def csms_router(version: str, smart_charging: SmartChargingDemo | None = None) -> Router:
+def csms_router(
+    version: str,
+    smart_charging: SmartChargingDemo | None = None,
+    *,
+    device_model: bool = False,
+    on_note: Callable[[str], None] | None = None,
+) -> Router:
     """Handlers for every station-initiated action of ``version`` that a demo CSMS needs; with
-    ``smart_charging``, an accepted boot is followed by its step (a profile set, then read)."""
+    ``smart_charging``, an accepted boot is followed by its step (a profile set, then read).
+
+    With ``device_model`` (2.0.1 and 2.1), each station whose boot is accepted is then asked
+    for a base report and, if it reports ``OCPPCommCtrlr.HeartbeatInterval``, has it set (see
+    :func:`device_model_tour`); ``on_note`` receives what happened (default: printed).
+    """
     ed = edition(version)
     m = _mod(ed)
     r = Router(ed.version)
@@ -80,6 +93,7 @@ def csms_router(version: str, smart_charging: SmartChargingDemo | None = None) -
             smart_charging.register(r, handler)
 
     tx_ids = itertools.count(1)
+    book = MirrorBook() if device_model and ed.version in ("2.0.1", "2.1") else None
     if not _transaction_events(ed):
         accepted = m.IdTagInfo(status=m.AuthorizationStatus.ACCEPTED)
         add_boot(
@@ -98,11 +112,17 @@ def csms_router(version: str, smart_charging: SmartChargingDemo | None = None) -
         r.add(m.SignCertificateRequest, lambda req: m.SignCertificateResponse(status=m.GenericStatusEnumType.ACCEPTED))
     else:
         accepted = m.IdTokenInfoType(status=m.AuthorizationStatusEnumType.ACCEPTED)
-        add_boot(
-            lambda req: m.BootNotificationResponse(
+
+        def boot(req: Any) -> Any:
+            if book is not None:
+                _start_tour(book, on_note or _print_note)
+            return m.BootNotificationResponse(
                 current_time=_now(), interval=300, status=m.RegistrationStatusEnumType.ACCEPTED
             )
-        )
+
+        add_boot(boot)
+        if book is not None:
+            book.register(r)  # NotifyReport feeds the station's mirror
         r.add(m.HeartbeatRequest, lambda req: m.HeartbeatResponse(current_time=_now()))
         r.add(m.AuthorizeRequest, lambda req: m.AuthorizeResponse(id_token_info=accepted))
 
@@ -122,6 +142,58 @@ def csms_router(version: str, smart_charging: SmartChargingDemo | None = None) -
         if row.response is not None and row.request not in r and not _required_fields(row.response):
             r.add(row.request, _acknowledge(row.response))
     return r
+
+
+_TOURS: set[asyncio.Task[None]] = set()  # running tours (a task needs a reference)
+
+
+def _print_note(text: str) -> None:
+    print(text, flush=True)
+
+
+def _start_tour(book: MirrorBook, note: Callable[[str], None]) -> None:
+    try:
+        session = current_session()
+        task = asyncio.get_running_loop().create_task(device_model_tour(session, book, note))
+    except (LookupError, RuntimeError):  # Router.dispatch outside an asyncio adapter: no tour
+        return
+    _TOURS.add(task)
+    task.add_done_callback(_TOURS.discard)
+
+
+async def device_model_tour(
+    session: Session, book: MirrorBook, note: Callable[[str], None], *, timeout: float = 15.0
+) -> None:
+    """The demo CSMS's device-model steps with a booted 2.x station: a FullInventory report
+    into ``book``, then a SetVariables of ``OCPPCommCtrlr.HeartbeatInterval`` (to the value
+    it has: nothing changes) if the station reported it. A station without a device model
+    (a CALLERROR, or GetBaseReport answered NotSupported) is noted and the demo goes on."""
+    who = printable(session.identity)
+    try:
+        mirror = await book.fetch(session, report_base="FullInventory", timeout=timeout)
+    except CallErrorResponse as exc:
+        code = printable(str(exc.code))
+        note(f"device model: {who} answered GetBaseReport with CALLERROR {code}: no device model there; going on")
+        return
+    except ReportRefused as exc:
+        note(f"device model: {who} answered GetBaseReport {printable(exc.status)}: no report; going on")
+        return
+    except (ReportTimeout, asyncio.TimeoutError, ConnectionError, OcppError) as exc:  # CallTimeout too
+        note(f"device model: no report from {who} ({printable(str(exc))}); going on")
+        return
+    note(f"device model: {who} reported {len(mirror)} variables of {len(mirror.components())} components")
+    heartbeat = mirror.value("OCPPCommCtrlr", "HeartbeatInterval")
+    if heartbeat is None:
+        note(f"device model: {who} has no OCPPCommCtrlr.HeartbeatInterval to set")
+        return
+    try:
+        (result,) = await book.set_variables(
+            session, None, [("OCPPCommCtrlr", "HeartbeatInterval", heartbeat)], timeout=timeout
+        )
+    except (asyncio.TimeoutError, ConnectionError, OcppError, ValueError) as exc:  # CALLERROR, CallTimeout too
+        note(f"device model: SetVariables to {who} failed ({printable(str(exc))})")
+        return
+    note(f"device model: SetVariables OCPPCommCtrlr.HeartbeatInterval={printable(heartbeat)} on {who}: {result.status}")
 
 
 class Reconnecting(Protocol):
