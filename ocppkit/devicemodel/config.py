@@ -115,6 +115,8 @@ def _split(key: str) -> tuple[str, str | None]:
     return key, None
 
 
+#: VariableCharacteristicsType.valuesList is at most 1000 characters (2.0.1 and 2.1 schemas).
+_VALUES_LIST_MAX = 1000
 _OVERRIDES = {"max_limit", "min_limit", "values_list", "reboot_required"}
 _CUSTOM_SPEC = {
     "type",
@@ -286,6 +288,14 @@ class _Loader:
                 self.problem(comp, label, f"{attr} {text!r}: {reason}")
                 continue
             values[kind] = text
+        if spec.values_list is not None and len(",".join(spec.values_list)) > _VALUES_LIST_MAX:
+            self.problem(
+                comp,
+                label,
+                f"its valuesList is {len(','.join(spec.values_list))} characters, more than a report can carry "
+                f"({_VALUES_LIST_MAX}): narrow it with values_list to the members the station supports",
+            )
+            return
         self.out.append(Definition(comp, spec, values))
 
     # -- one component
@@ -490,6 +500,23 @@ def _load_16(loader: _Loader, data: Mapping[str, Any]) -> None:
     for key in cat.keys():
         if key.required and (key.profile == "Core" or key.profile in profiles) and key.name not in given:
             loader.problem("keys", key.name, f"required key missing (profile {key.profile})")
+    _csl_lengths(loader, keys)
+
+
+def _csl_lengths(loader: _Loader, keys: Mapping[str, Any]) -> None:
+    """A CSL holds at most as many items as its ``...MaxLength`` key says (when both are given)."""
+    for name, raw in keys.items():
+        key = loader.catalog.key(name)
+        if key is None or key.max_length_key is None or key.max_length_key not in keys:
+            continue
+        value = _text(raw.get("value") if isinstance(raw, Mapping) else raw)
+        limit = keys[key.max_length_key]
+        limit = limit.get("value") if isinstance(limit, Mapping) else limit
+        if value is None or isinstance(limit, bool) or not isinstance(limit, int):
+            continue
+        items = len([v for v in value.split(",") if v])
+        if items > limit:
+            loader.problem("keys", name, f"{items} items, more than {key.max_length_key} = {limit}")
 
 
 def load_config(source: str | os.PathLike[str] | Mapping[str, Any], version: str) -> list[Definition]:

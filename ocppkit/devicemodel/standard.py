@@ -23,9 +23,8 @@ from functools import cache
 from typing import Any, Literal
 
 from ._standard import COMPONENTS as _COMPONENTS
-from ._standard import KEYS_16 as _KEYS_16
-from ._standard import LISTS as _LISTS
 from ._standard import (
+    EVSE,
     AlignedDataCtrlr,
     AuthCacheCtrlr,
     AuthCtrlr,
@@ -50,6 +49,8 @@ from ._standard import (
     V2XChargingCtrlr,
     VariableKey,
 )
+from ._standard import KEYS_16 as _KEYS_16
+from ._standard import LISTS as _LISTS
 from .spec import VariableSpec
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "CustomizationCtrlr",
     "DeviceDataCtrlr",
     "DisplayMessageCtrlr",
+    "EVSE",
     "ISO15118Ctrlr",
     "LocalAuthListCtrlr",
     "MonitoringCtrlr",
