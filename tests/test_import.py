@@ -31,7 +31,10 @@ def test_import_ocppkit_imports_no_version_and_no_io() -> None:
     assert not (mods - _modules_after("import msgspec")) & {"asyncio", "socket", "websockets", "ssl", "threading"}
 
 
-@pytest.mark.parametrize("package", ["ocppkit.outbox", "ocppkit.smartcharging"])
+@pytest.mark.parametrize(
+    "package",
+    ["ocppkit.outbox", "ocppkit.smartcharging", "ocppkit.devicemodel.standard", "ocppkit.devicemodel.config"],
+)
 def test_the_sans_io_logic_imports_no_io(package: str) -> None:
     """The outbox logic and the smart-charging engine: no asyncio, no sockets, no threads (the
     outbox's stores use the standard library's sqlite3 only). The ledger is a store itself: it
