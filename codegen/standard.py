@@ -422,15 +422,15 @@ def emit_standard(data: dict[str, Any]) -> str:
                 per.setdefault((var["spec"]["name"], var["spec"]["instance"]), []).append(version)
     component_names = []
     for comp, per in names.items():
-        versions = sorted({v for vs in per.values() for v in vs})
+        versions = ", ".join(sorted({v for vs in per.values() for v in vs}))
         component_names.append(comp)
         lines += [
             "",
             "",
-            f"class {comp}:",
-            f'    """The standardized variables of ``{comp}`` ({", ".join(versions)}); a name of one',
-            '    version only says so in a comment."""',
+            f"class _{comp}:",
+            f'    """The keys of the standardized variables of ``{comp}``."""',
             "",
+            "    __slots__ = ()",
             f"    COMPONENT: Final = {comp!r}",
         ]
         idents: set[str] = set()
@@ -441,15 +441,31 @@ def emit_standard(data: dict[str, Any]) -> str:
             idents.add(ident)
             note = "" if len(vs) == 2 else f"  # {vs[0]} only"
             lines.append(f"    {ident}: Final = VariableKey({comp!r}, {var!r}, {inst!r}){note}")
+        lines += [
+            "",
+            "",
+            f"#: The standardized variables of {comp} ({versions}) as :class:`VariableKey` attributes",
+            f"#: (``{comp}.{_ident(*next(iter(per)))}``); a misspelt name is a type error.",
+            f"{comp}: Final = _{comp}()",
+        ]
     lines += [
         "",
         "",
-        "class OCPP16Keys:",
-        '    """The standard 1.6 configuration keys, by name (``OCPP16Keys.HeartbeatInterval ==',
-        '    "HeartbeatInterval"``)."""',
+        "class _OCPP16Keys:",
+        '    """The names of the standard 1.6 configuration keys."""',
         "",
+        "    __slots__ = ()",
     ]
     for key in data["1.6"]:
         lines.append(f"    {key['spec']['name']}: Final = {key['spec']['name']!r}")
-    lines += ["", "", f"COMPONENT_NAMES: Final = {tuple(component_names)!r}"]
+    lines += [
+        "",
+        "",
+        '#: The standard 1.6 configuration keys by name (``OCPP16Keys.HeartbeatInterval == "HeartbeatInterval"``);',
+        "#: a misspelt key is a type error.",
+        "OCPP16Keys: Final = _OCPP16Keys()",
+        "",
+        "",
+        f"COMPONENT_NAMES: Final = {tuple(component_names)!r}",
+    ]
     return "\n".join(lines) + "\n"

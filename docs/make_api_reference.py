@@ -46,6 +46,8 @@ MODULES = (
     "ocppkit.transactions",
     "ocppkit.cluster",
     "ocppkit.smartcharging",
+    "ocppkit.devicemodel.standard",
+    "ocppkit.devicemodel.config",
 )
 REGENERATE = "python docs/make_api_reference.py"
 SECTIONS = ("Parameters", "Attributes", "Raises", "Returns")

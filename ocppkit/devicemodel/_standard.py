@@ -2089,10 +2089,10 @@ class VariableKey(NamedTuple):
         return f"{self.component}.{self.variable}{tail}"
 
 
-class ChargingStation:
-    """The standardized variables of ``ChargingStation`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+class _ChargingStation:
+    """The keys of the standardized variables of ``ChargingStation``."""
 
+    __slots__ = ()
     COMPONENT: Final = "ChargingStation"
     AvailabilityState: Final = VariableKey("ChargingStation", "AvailabilityState", None)
     Available: Final = VariableKey("ChargingStation", "Available", None)
@@ -2109,10 +2109,15 @@ class ChargingStation:
     Fallback: Final = VariableKey("ChargingStation", "Fallback", None)
 
 
-class EVSE:
-    """The standardized variables of ``EVSE`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of ChargingStation (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``ChargingStation.AvailabilityState``); a misspelt name is a type error.
+ChargingStation: Final = _ChargingStation()
 
+
+class _EVSE:
+    """The keys of the standardized variables of ``EVSE``."""
+
+    __slots__ = ()
     COMPONENT: Final = "EVSE"
     AvailabilityState: Final = VariableKey("EVSE", "AvailabilityState", None)
     Available: Final = VariableKey("EVSE", "Available", None)
@@ -2127,10 +2132,15 @@ class EVSE:
     Overload: Final = VariableKey("EVSE", "Overload", None)
 
 
-class Connector:
-    """The standardized variables of ``Connector`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of EVSE (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``EVSE.AvailabilityState``); a misspelt name is a type error.
+EVSE: Final = _EVSE()
 
+
+class _Connector:
+    """The keys of the standardized variables of ``Connector``."""
+
+    __slots__ = ()
     COMPONENT: Final = "Connector"
     AvailabilityState: Final = VariableKey("Connector", "AvailabilityState", None)
     Available: Final = VariableKey("Connector", "Available", None)
@@ -2141,10 +2151,15 @@ class Connector:
     Tripped: Final = VariableKey("Connector", "Tripped", None)
 
 
-class OCPPCommCtrlr:
-    """The standardized variables of ``OCPPCommCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of Connector (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``Connector.AvailabilityState``); a misspelt name is a type error.
+Connector: Final = _Connector()
 
+
+class _OCPPCommCtrlr:
+    """The keys of the standardized variables of ``OCPPCommCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "OCPPCommCtrlr"
     ActiveNetworkProfile: Final = VariableKey("OCPPCommCtrlr", "ActiveNetworkProfile", None)
     FileTransferProtocols: Final = VariableKey("OCPPCommCtrlr", "FileTransferProtocols", None)
@@ -2172,10 +2187,15 @@ class OCPPCommCtrlr:
     Enabled: Final = VariableKey("OCPPCommCtrlr", "Enabled", None)
 
 
-class DeviceDataCtrlr:
-    """The standardized variables of ``DeviceDataCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of OCPPCommCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``OCPPCommCtrlr.ActiveNetworkProfile``); a misspelt name is a type error.
+OCPPCommCtrlr: Final = _OCPPCommCtrlr()
 
+
+class _DeviceDataCtrlr:
+    """The keys of the standardized variables of ``DeviceDataCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "DeviceDataCtrlr"
     BytesPerMessage_GetReport: Final = VariableKey("DeviceDataCtrlr", "BytesPerMessage", "GetReport")
     BytesPerMessage_GetVariables: Final = VariableKey("DeviceDataCtrlr", "BytesPerMessage", "GetVariables")
@@ -2189,10 +2209,15 @@ class DeviceDataCtrlr:
     Enabled: Final = VariableKey("DeviceDataCtrlr", "Enabled", None)
 
 
-class ClockCtrlr:
-    """The standardized variables of ``ClockCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of DeviceDataCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``DeviceDataCtrlr.BytesPerMessage_GetReport``); a misspelt name is a type error.
+DeviceDataCtrlr: Final = _DeviceDataCtrlr()
 
+
+class _ClockCtrlr:
+    """The keys of the standardized variables of ``ClockCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "ClockCtrlr"
     DateTime: Final = VariableKey("ClockCtrlr", "DateTime", None)
     TimeSource: Final = VariableKey("ClockCtrlr", "TimeSource", None)
@@ -2206,19 +2231,29 @@ class ClockCtrlr:
     Enabled: Final = VariableKey("ClockCtrlr", "Enabled", None)
 
 
-class CustomizationCtrlr:
-    """The standardized variables of ``CustomizationCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of ClockCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``ClockCtrlr.DateTime``); a misspelt name is a type error.
+ClockCtrlr: Final = _ClockCtrlr()
 
+
+class _CustomizationCtrlr:
+    """The keys of the standardized variables of ``CustomizationCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "CustomizationCtrlr"
     CustomImplementationEnabled: Final = VariableKey("CustomizationCtrlr", "CustomImplementationEnabled", None)
     Enabled: Final = VariableKey("CustomizationCtrlr", "Enabled", None)
 
 
-class SecurityCtrlr:
-    """The standardized variables of ``SecurityCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of CustomizationCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``CustomizationCtrlr.CustomImplementationEnabled``); a misspelt name is a type error.
+CustomizationCtrlr: Final = _CustomizationCtrlr()
 
+
+class _SecurityCtrlr:
+    """The keys of the standardized variables of ``SecurityCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "SecurityCtrlr"
     CertificateEntries: Final = VariableKey("SecurityCtrlr", "CertificateEntries", None)
     OrganizationName: Final = VariableKey("SecurityCtrlr", "OrganizationName", None)
@@ -2236,10 +2271,15 @@ class SecurityCtrlr:
     AllowCSMSTLSWildcards: Final = VariableKey("SecurityCtrlr", "AllowCSMSTLSWildcards", None)  # 2.1 only
 
 
-class AuthCtrlr:
-    """The standardized variables of ``AuthCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of SecurityCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``SecurityCtrlr.CertificateEntries``); a misspelt name is a type error.
+SecurityCtrlr: Final = _SecurityCtrlr()
 
+
+class _AuthCtrlr:
+    """The keys of the standardized variables of ``AuthCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "AuthCtrlr"
     AuthorizeRemoteStart: Final = VariableKey("AuthCtrlr", "AuthorizeRemoteStart", None)
     LocalAuthorizeOffline: Final = VariableKey("AuthCtrlr", "LocalAuthorizeOffline", None)
@@ -2251,10 +2291,15 @@ class AuthCtrlr:
     Enabled: Final = VariableKey("AuthCtrlr", "Enabled", None)
 
 
-class AuthCacheCtrlr:
-    """The standardized variables of ``AuthCacheCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of AuthCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``AuthCtrlr.AuthorizeRemoteStart``); a misspelt name is a type error.
+AuthCtrlr: Final = _AuthCtrlr()
 
+
+class _AuthCacheCtrlr:
+    """The keys of the standardized variables of ``AuthCacheCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "AuthCacheCtrlr"
     Available: Final = VariableKey("AuthCacheCtrlr", "Available", None)
     Enabled: Final = VariableKey("AuthCacheCtrlr", "Enabled", None)
@@ -2264,10 +2309,15 @@ class AuthCacheCtrlr:
     DisablePostAuthorize: Final = VariableKey("AuthCacheCtrlr", "DisablePostAuthorize", None)
 
 
-class LocalAuthListCtrlr:
-    """The standardized variables of ``LocalAuthListCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of AuthCacheCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``AuthCacheCtrlr.Available``); a misspelt name is a type error.
+AuthCacheCtrlr: Final = _AuthCacheCtrlr()
 
+
+class _LocalAuthListCtrlr:
+    """The keys of the standardized variables of ``LocalAuthListCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "LocalAuthListCtrlr"
     BytesPerMessage: Final = VariableKey("LocalAuthListCtrlr", "BytesPerMessage", None)
     Entries: Final = VariableKey("LocalAuthListCtrlr", "Entries", None)
@@ -2279,10 +2329,15 @@ class LocalAuthListCtrlr:
     SupportsExpiryDateTime: Final = VariableKey("LocalAuthListCtrlr", "SupportsExpiryDateTime", None)
 
 
-class TxCtrlr:
-    """The standardized variables of ``TxCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of LocalAuthListCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``LocalAuthListCtrlr.BytesPerMessage``); a misspelt name is a type error.
+LocalAuthListCtrlr: Final = _LocalAuthListCtrlr()
 
+
+class _TxCtrlr:
+    """The keys of the standardized variables of ``TxCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "TxCtrlr"
     EVConnectionTimeOut: Final = VariableKey("TxCtrlr", "EVConnectionTimeOut", None)
     StopTxOnEVSideDisconnect: Final = VariableKey("TxCtrlr", "StopTxOnEVSideDisconnect", None)
@@ -2296,20 +2351,30 @@ class TxCtrlr:
     AllowEnergyTransferResumption: Final = VariableKey("TxCtrlr", "AllowEnergyTransferResumption", None)  # 2.1 only
 
 
-class ReservationCtrlr:
-    """The standardized variables of ``ReservationCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of TxCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``TxCtrlr.EVConnectionTimeOut``); a misspelt name is a type error.
+TxCtrlr: Final = _TxCtrlr()
 
+
+class _ReservationCtrlr:
+    """The keys of the standardized variables of ``ReservationCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "ReservationCtrlr"
     Available: Final = VariableKey("ReservationCtrlr", "Available", None)
     Enabled: Final = VariableKey("ReservationCtrlr", "Enabled", None)
     NonEvseSpecific: Final = VariableKey("ReservationCtrlr", "NonEvseSpecific", None)
 
 
-class TariffCostCtrlr:
-    """The standardized variables of ``TariffCostCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of ReservationCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``ReservationCtrlr.Available``); a misspelt name is a type error.
+ReservationCtrlr: Final = _ReservationCtrlr()
 
+
+class _TariffCostCtrlr:
+    """The keys of the standardized variables of ``TariffCostCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "TariffCostCtrlr"
     Currency: Final = VariableKey("TariffCostCtrlr", "Currency", None)
     TariffFallbackMessage: Final = VariableKey("TariffCostCtrlr", "TariffFallbackMessage", None)
@@ -2320,10 +2385,15 @@ class TariffCostCtrlr:
     Enabled_Cost: Final = VariableKey("TariffCostCtrlr", "Enabled", "Cost")
 
 
-class SampledDataCtrlr:
-    """The standardized variables of ``SampledDataCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of TariffCostCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``TariffCostCtrlr.Currency``); a misspelt name is a type error.
+TariffCostCtrlr: Final = _TariffCostCtrlr()
 
+
+class _SampledDataCtrlr:
+    """The keys of the standardized variables of ``SampledDataCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "SampledDataCtrlr"
     TxEndedInterval: Final = VariableKey("SampledDataCtrlr", "TxEndedInterval", None)
     TxEndedMeasurands: Final = VariableKey("SampledDataCtrlr", "TxEndedMeasurands", None)
@@ -2336,10 +2406,15 @@ class SampledDataCtrlr:
     Enabled: Final = VariableKey("SampledDataCtrlr", "Enabled", None)
 
 
-class AlignedDataCtrlr:
-    """The standardized variables of ``AlignedDataCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of SampledDataCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``SampledDataCtrlr.TxEndedInterval``); a misspelt name is a type error.
+SampledDataCtrlr: Final = _SampledDataCtrlr()
 
+
+class _AlignedDataCtrlr:
+    """The keys of the standardized variables of ``AlignedDataCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "AlignedDataCtrlr"
     Interval: Final = VariableKey("AlignedDataCtrlr", "Interval", None)
     Measurands: Final = VariableKey("AlignedDataCtrlr", "Measurands", None)
@@ -2351,10 +2426,15 @@ class AlignedDataCtrlr:
     Enabled: Final = VariableKey("AlignedDataCtrlr", "Enabled", None)
 
 
-class SmartChargingCtrlr:
-    """The standardized variables of ``SmartChargingCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of AlignedDataCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``AlignedDataCtrlr.Interval``); a misspelt name is a type error.
+AlignedDataCtrlr: Final = _AlignedDataCtrlr()
 
+
+class _SmartChargingCtrlr:
+    """The keys of the standardized variables of ``SmartChargingCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "SmartChargingCtrlr"
     Entries_ChargingProfiles: Final = VariableKey("SmartChargingCtrlr", "Entries", "ChargingProfiles")
     LimitChangeSignificance: Final = VariableKey("SmartChargingCtrlr", "LimitChangeSignificance", None)
@@ -2399,10 +2479,15 @@ class SmartChargingCtrlr:
     MaxExternalConstraintsId: Final = VariableKey("SmartChargingCtrlr", "MaxExternalConstraintsId", None)  # 2.1 only
 
 
-class ISO15118Ctrlr:
-    """The standardized variables of ``ISO15118Ctrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of SmartChargingCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``SmartChargingCtrlr.Entries_ChargingProfiles``); a misspelt name is a type error.
+SmartChargingCtrlr: Final = _SmartChargingCtrlr()
 
+
+class _ISO15118Ctrlr:
+    """The keys of the standardized variables of ``ISO15118Ctrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "ISO15118Ctrlr"
     ContractValidationOffline: Final = VariableKey("ISO15118Ctrlr", "ContractValidationOffline", None)
     CentralContractValidationAllowed: Final = VariableKey("ISO15118Ctrlr", "CentralContractValidationAllowed", None)
@@ -2421,10 +2506,15 @@ class ISO15118Ctrlr:
     Enabled: Final = VariableKey("ISO15118Ctrlr", "Enabled", None)
 
 
-class MonitoringCtrlr:
-    """The standardized variables of ``MonitoringCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of ISO15118Ctrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``ISO15118Ctrlr.ContractValidationOffline``); a misspelt name is a type error.
+ISO15118Ctrlr: Final = _ISO15118Ctrlr()
 
+
+class _MonitoringCtrlr:
+    """The keys of the standardized variables of ``MonitoringCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "MonitoringCtrlr"
     BytesPerMessage_SetVariableMonitoring: Final = VariableKey(
         "MonitoringCtrlr", "BytesPerMessage", "SetVariableMonitoring"
@@ -2445,10 +2535,15 @@ class MonitoringCtrlr:
     Enabled: Final = VariableKey("MonitoringCtrlr", "Enabled", None)
 
 
-class DisplayMessageCtrlr:
-    """The standardized variables of ``DisplayMessageCtrlr`` (2.0.1, 2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of MonitoringCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``MonitoringCtrlr.BytesPerMessage_SetVariableMonitoring``); a misspelt name is a type error.
+MonitoringCtrlr: Final = _MonitoringCtrlr()
 
+
+class _DisplayMessageCtrlr:
+    """The keys of the standardized variables of ``DisplayMessageCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "DisplayMessageCtrlr"
     DisplayMessages: Final = VariableKey("DisplayMessageCtrlr", "DisplayMessages", None)
     SupportedFormats: Final = VariableKey("DisplayMessageCtrlr", "SupportedFormats", None)
@@ -2461,10 +2556,15 @@ class DisplayMessageCtrlr:
     QRCodeDisplayCapable: Final = VariableKey("DisplayMessageCtrlr", "QRCodeDisplayCapable", None)  # 2.1 only
 
 
-class V2XChargingCtrlr:
-    """The standardized variables of ``V2XChargingCtrlr`` (2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of DisplayMessageCtrlr (2.0.1, 2.1) as :class:`VariableKey` attributes
+#: (``DisplayMessageCtrlr.DisplayMessages``); a misspelt name is a type error.
+DisplayMessageCtrlr: Final = _DisplayMessageCtrlr()
 
+
+class _V2XChargingCtrlr:
+    """The keys of the standardized variables of ``V2XChargingCtrlr``."""
+
+    __slots__ = ()
     COMPONENT: Final = "V2XChargingCtrlr"
     Enabled: Final = VariableKey("V2XChargingCtrlr", "Enabled", None)  # 2.1 only
     SupportedEnergyTransferModes: Final = VariableKey(
@@ -2473,10 +2573,15 @@ class V2XChargingCtrlr:
     SupportedOperationModes: Final = VariableKey("V2XChargingCtrlr", "SupportedOperationModes", None)  # 2.1 only
 
 
-class NetworkConfiguration:
-    """The standardized variables of ``NetworkConfiguration`` (2.1); a name of one
-    version only says so in a comment."""
+#: The standardized variables of V2XChargingCtrlr (2.1) as :class:`VariableKey` attributes
+#: (``V2XChargingCtrlr.Enabled``); a misspelt name is a type error.
+V2XChargingCtrlr: Final = _V2XChargingCtrlr()
 
+
+class _NetworkConfiguration:
+    """The keys of the standardized variables of ``NetworkConfiguration``."""
+
+    __slots__ = ()
     COMPONENT: Final = "NetworkConfiguration"
     OcppCsmsUrl: Final = VariableKey("NetworkConfiguration", "OcppCsmsUrl", None)  # 2.1 only
     OcppInterface: Final = VariableKey("NetworkConfiguration", "OcppInterface", None)  # 2.1 only
@@ -2490,10 +2595,15 @@ class NetworkConfiguration:
     ApnEnabled: Final = VariableKey("NetworkConfiguration", "ApnEnabled", None)  # 2.1 only
 
 
-class OCPP16Keys:
-    """The standard 1.6 configuration keys, by name (``OCPP16Keys.HeartbeatInterval ==
-    "HeartbeatInterval"``)."""
+#: The standardized variables of NetworkConfiguration (2.1) as :class:`VariableKey` attributes
+#: (``NetworkConfiguration.OcppCsmsUrl``); a misspelt name is a type error.
+NetworkConfiguration: Final = _NetworkConfiguration()
 
+
+class _OCPP16Keys:
+    """The names of the standard 1.6 configuration keys."""
+
+    __slots__ = ()
     AllowOfflineTxForUnknownId: Final = "AllowOfflineTxForUnknownId"
     AuthorizationCacheEnabled: Final = "AuthorizationCacheEnabled"
     AuthorizeRemoteTxRequests: Final = "AuthorizeRemoteTxRequests"
@@ -2549,6 +2659,11 @@ class OCPP16Keys:
     CentralContractValidationAllowed: Final = "CentralContractValidationAllowed"
     CertSigningWaitMinimum: Final = "CertSigningWaitMinimum"
     CertSigningRepeatTimes: Final = "CertSigningRepeatTimes"
+
+
+#: The standard 1.6 configuration keys by name (``OCPP16Keys.HeartbeatInterval == "HeartbeatInterval"``);
+#: a misspelt key is a type error.
+OCPP16Keys: Final = _OCPP16Keys()
 
 
 COMPONENT_NAMES: Final = (

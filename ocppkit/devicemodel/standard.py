@@ -19,7 +19,6 @@ checker catch a misspelt variable. Sans-IO, standard library only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Literal
 
 from ._standard import COMPONENTS as _COMPONENTS
@@ -262,8 +261,13 @@ class Catalog:
         return self._keys.get(name)
 
 
-@cache
+_CATALOGS: dict[str, Catalog] = {}
+
+
 def catalog(version: str) -> Catalog:
     """The catalogue of an OCPP version: "1.6", "2.0.1" or "2.1" (ValueError naming any other).
     Built once per version and shared: treat it as read-only."""
-    return Catalog(version)
+    found = _CATALOGS.get(version)
+    if found is None:
+        found = _CATALOGS[version] = Catalog(version)
+    return found

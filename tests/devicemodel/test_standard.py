@@ -189,11 +189,11 @@ def test_a_report_of_the_whole_catalogue_is_a_valid_notify_report(version: str, 
 
 
 def test_every_typed_name_resolves_and_every_variable_has_one() -> None:
-    classes = [getattr(standard, name) for name in standard.__all__ if hasattr(getattr(standard, name), "COMPONENT")]
-    assert {c.COMPONENT for c in classes} == set(standard.catalog("2.1").components())
+    spaces = [getattr(standard, name) for name in standard.__all__ if hasattr(getattr(standard, name), "COMPONENT")]
+    assert {c.COMPONENT for c in spaces} == set(standard.catalog("2.1").components())
     named: set[standard.VariableKey] = set()
-    for cls in classes:
-        for attr, key in vars(cls).items():
+    for cls in spaces:
+        for attr, key in vars(type(cls)).items():
             if isinstance(key, standard.VariableKey):
                 assert key.component == cls.COMPONENT, attr
                 assert any(standard.catalog(v).find(*key) for v in ("2.0.1", "2.1")), key.label
@@ -282,6 +282,7 @@ def test_the_1_6_keys() -> None:
         if key.max_length_key is not None:
             assert cat.key(key.max_length_key) is not None
         assert getattr(standard.OCPP16Keys, key.name) == key.name
+    assert len([k for k in vars(type(standard.OCPP16Keys)) if not k.startswith("_")]) == len(cat.keys())
     assert cat.key("heartbeatinterval") is None
 
 

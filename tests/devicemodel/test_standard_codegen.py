@@ -167,5 +167,5 @@ def test_a_misspelt_variable_name_is_a_type_error(tmp_path: Path) -> None:
     errors = [line for line in out.splitlines() if ": error:" in line]
     assert status == 1, out + err
     assert len(errors) == 2, out
-    assert 'uses_names.py:7: error: "type[OCPPCommCtrlr]" has no attribute "HeartbeatIntervall"' in errors[0]
+    assert 'uses_names.py:7: error: "_OCPPCommCtrlr" has no attribute "HeartbeatIntervall"' in errors[0]
     assert "uses_names.py:8:" in errors[1] and "HeartBeatInterval" in errors[1]
