@@ -19,6 +19,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,8 @@ def _text(value: Any) -> str | None:
         return _limit(value)
     if isinstance(value, str):
         return value
+    if isinstance(value, datetime):  # a TOML date-time: RFC 3339 when it has an offset
+        return value.isoformat()
     return None
 
 
@@ -537,6 +540,13 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any], version: str
         _load_16(loader, data)
     else:
         _load_2x(loader, data)
+    seen: set[tuple[Component, str, str | None]] = set()
+    for d in loader.out:
+        ident = (d.component, d.variable.name, d.variable.instance)
+        if ident in seen:
+            label = f"{ident[1]}[{ident[2]}]" if ident[2] else ident[1]
+            loader.problem(d.component, label, "declared twice")
+        seen.add(ident)
     if loader.problems:
         raise ConfigError(loader.problems)
     return loader.out

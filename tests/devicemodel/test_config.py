@@ -328,3 +328,18 @@ def test_validate_value(spec: VariableSpec, value: str, reason: str | None) -> N
 
 def test_validate_value_refuses_what_is_not_a_string() -> None:
     assert validate_value(_spec("integer"), 5) == "a value is a string, not int"  # type: ignore[arg-type]
+
+
+def test_toml_date_times_and_instances_declared_twice(tmp_path: Path) -> None:
+    text = (EXAMPLES / "station-201.toml").read_text(encoding="utf-8")
+    path = tmp_path / "clock.toml"
+    path.write_text(text.replace('DateTime = "2026-01-01T00:00:00Z"', "DateTime = 2026-01-01T00:00:00Z"))
+    clock = _find(load_config(path, "2.0.1"), Component("ClockCtrlr"), "DateTime")
+    assert clock.values == {"Actual": "2026-01-01T00:00:00+00:00"}
+    path.write_text(text.replace('DateTime = "2026-01-01T00:00:00Z"', "DateTime = 2026-01-01T00:00:00"))
+    (problem,) = _problems(path)
+    assert "ClockCtrlr: DateTime: value '2026-01-01T00:00:00': not an RFC 3339 dateTime" in problem
+    data = _example("station-21.toml")
+    data["NetworkConfiguration"].append(dict(data["NetworkConfiguration"][0]))
+    problems = _problems(data, "2.1")
+    assert any("NetworkConfiguration[1]: OcppCsmsUrl: declared twice" in p for p in problems), problems
