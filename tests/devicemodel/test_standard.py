@@ -290,3 +290,22 @@ def test_the_data_files_are_in_the_repository() -> None:
     repo = Path(__file__).resolve().parents[2]
     for name in ("v16.toml", "v201.toml", "v21.toml"):
         assert (repo / "codegen" / "devicemodel" / name).is_file()
+
+
+@pytest.mark.parametrize(("version", "folder"), [("2.0.1", "v201"), ("2.1", "v21")])
+def test_value_sizes_follow_the_message_limits(version: str, folder: str) -> None:
+    """ConfigurationValueSize is at most what SetVariables carries, ReportingValueSize what
+    GetVariables and NotifyReport carry (the schemas' maxLength of the value fields)."""
+    root = wheel_schema_root() / folder / "schemas"
+
+    def longest(message: str, definition: str, field: str) -> int:
+        defs = json.loads((root / f"{message}.json").read_text(encoding="utf-8"))["definitions"]
+        return int(defs[definition]["properties"][field]["maxLength"])
+
+    cat = standard.catalog(version)
+    config = cat.find("DeviceDataCtrlr", "ConfigurationValueSize")
+    reporting = cat.find("DeviceDataCtrlr", "ReportingValueSize")
+    assert config is not None and reporting is not None
+    assert config.spec.max_limit == longest("SetVariablesRequest", "SetVariableDataType", "attributeValue")
+    assert reporting.spec.max_limit == longest("GetVariablesResponse", "GetVariableResultType", "attributeValue")
+    assert reporting.spec.max_limit == longest("NotifyReportRequest", "VariableAttributeType", "value")
