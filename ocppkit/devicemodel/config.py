@@ -120,7 +120,7 @@ def _split(key: str) -> tuple[str, str | None]:
 
 #: VariableCharacteristicsType.valuesList is at most 1000 characters (2.0.1 and 2.1 schemas).
 _VALUES_LIST_MAX = 1000
-_OVERRIDES = {"max_limit", "min_limit", "values_list", "reboot_required"}
+_OVERRIDES = {"max_limit", "min_limit", "values_list", "reboot_required", "mutability"}
 _CUSTOM_SPEC = {
     "type",
     "unit",
@@ -195,6 +195,13 @@ class _Loader:
                     self.problem(comp, label, f"{key} {_limit(number)} is above the standard's maxLimit")
                 else:
                     changes[key] = number
+        if "mutability" in table and table["mutability"] != spec.mutability:
+            if (spec.mutability, table["mutability"]) == ("ReadWrite", "ReadOnly"):
+                changes["mutability"] = "ReadOnly"
+            elif table["mutability"] not in MUTABILITIES:
+                self.problem(comp, label, f"mutability is one of {', '.join(MUTABILITIES)}")
+            else:
+                self.problem(comp, label, f"mutability may only narrow ReadWrite to ReadOnly (it is {spec.mutability})")
         if "reboot_required" in table:
             if isinstance(table["reboot_required"], bool):
                 changes["reboot_required"] = table["reboot_required"]
@@ -249,7 +256,7 @@ class _Loader:
                     label,
                     f"unknown key(s) {', '.join(unknown)} (a standard variable takes "
                     "value, Actual/Target/MinSet/MaxSet and max_limit, min_limit, values_list, "
-                    "reboot_required)",
+                    "reboot_required, mutability)",
                 )
                 return
             spec: VariableSpec | None = self.overrides(comp, label, known.spec, table)
@@ -469,7 +476,7 @@ def _load_16(loader: _Loader, data: Mapping[str, Any]) -> None:
             continue
         comp_name, var_name, var_inst = key.location
         table = raw if isinstance(raw, Mapping) else {"value": raw}
-        extra = sorted(set(table) - {"value", "max_limit", "min_limit", "values_list", "reboot_required"})
+        extra = sorted(set(table) - {"value", *_OVERRIDES})
         if extra:
             loader.problem("keys", name, f"unknown key(s) {', '.join(extra)}")
             continue

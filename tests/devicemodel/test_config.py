@@ -157,7 +157,11 @@ def test_characteristics_may_be_narrowed_not_widened() -> None:
     defs = load_config(data, "2.0.1")
     narrowed = _find(defs, Component("SampledDataCtrlr"), "TxUpdatedMeasurands")
     assert narrowed.variable.values_list == ("Energy.Active.Import.Register", "Voltage")
+    data["AuthCtrlr"]["AuthorizeRemoteStart"] = {"value": True, "mutability": "ReadOnly"}
+    defs = load_config(data, "2.0.1")
+    assert _find(defs, Component("AuthCtrlr"), "AuthorizeRemoteStart").variable.mutability == "ReadOnly"
     data["SampledDataCtrlr"]["TxUpdatedMeasurands"] = {"value": "Voltage", "values_list": "Voltage,Temperature"}
+    data["ChargingStation"]["Model"] = {"value": "X", "mutability": "ReadWrite"}  # ReadOnly in the standard
     data["SecurityCtrlr"]["SecurityProfile"] = {"value": 2, "max_limit": 4}  # the standard's is 3
     data["SmartChargingCtrlr"]["Entries[ChargingProfiles]"] = 0  # its maxLimit must be stated
     data["EVSE"][0]["Power"] = {"value": 0, "Target": 100, "max_limit": 22000}  # EVSE.Power has no Target
@@ -169,9 +173,10 @@ def test_characteristics_may_be_narrowed_not_widened() -> None:
         "SmartChargingCtrlr: Entries[ChargingProfiles]: needs max_limit",
         "EVSE 1: Power: attribute Target is not supported (it has Actual, MaxSet)",
         "DeviceDataCtrlr: ReportingValueSize: unknown key(s) colour",
+        "ChargingStation: Model: mutability may only narrow ReadWrite to ReadOnly (it is ReadOnly)",
     ):
         assert any(text in p for p in problems), (text, problems)
-    assert len(problems) == 5, problems
+    assert len(problems) == 6, problems
 
 
 def test_a_2_1_measurand_list_must_be_narrowed_to_fit_a_report() -> None:
@@ -226,6 +231,11 @@ def test_1_6_problems() -> None:
     ):
         assert any(text in p for p in problems), (text, problems)
     assert len(problems) == 6, problems
+    # A key the specification lets the station make read-only.
+    data = _example("station-16.toml")
+    data["keys"]["AuthorizeRemoteTxRequests"] = {"value": True, "mutability": "ReadOnly"}
+    remote = _find(load_config(data, "1.6"), Component("AuthCtrlr"), "AuthorizeRemoteStart")
+    assert remote.variable.mutability == "ReadOnly" and remote.values == {"Actual": "true"}
     # Without SmartCharging among the profiles its keys are not required.
     data = _example("station-16.toml")
     data["profiles"] = ["Core"]
