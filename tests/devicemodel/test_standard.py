@@ -309,3 +309,70 @@ def test_value_sizes_follow_the_message_limits(version: str, folder: str) -> Non
     assert config.spec.max_limit == longest("SetVariablesRequest", "SetVariableDataType", "attributeValue")
     assert reporting.spec.max_limit == longest("GetVariablesResponse", "GetVariableResultType", "attributeValue")
     assert reporting.spec.max_limit == longest("NotifyReportRequest", "VariableAttributeType", "value")
+
+
+#: OCPP_BEHAVIOUR.md §3.1 "useful optional" and OCPP_REFERENCE.md §5.3/§5.4: present, not required.
+OPTIONAL = {
+    "ChargingStation": {"Model", "VendorName", "Problem", "Tripped", "Overload", "Fallback"},
+    "EVSE": {"ISO15118EvseId", "DCInputPhaseControl"},
+    "Connector": {"ChargeProtocol"},
+    "OCPPCommCtrlr": {
+        "HeartbeatInterval",
+        "QueueAllMessages",
+        "RetryBackOffRandomRange",
+        "RetryBackOffRepeatTimes",
+        "RetryBackOffWaitMinimum",
+        "WebSocketPingInterval",
+        "FieldLength[Get15118EVCertificateResponse.exiResponse]",
+    },
+    "SecurityCtrlr": {
+        "BasicAuthPassword",
+        "CertSigningRepeatTimes",
+        "CertSigningWaitMinimum",
+        "Identity",
+        "MaxCertificateChainSize",
+        "AdditionalRootCertificateCheck",
+    },
+    "DeviceDataCtrlr": {"ConfigurationValueSize", "ReportingValueSize"},
+    "ClockCtrlr": {"TimeAdjustmentReportingThreshold", "TimeZone", "NtpServerUri"},
+    "TxCtrlr": {"MaxEnergyOnInvalidId"},
+    "SampledDataCtrlr": {"SignReadings"},
+    "AlignedDataCtrlr": {"SendDuringIdle"},
+    "AuthCtrlr": {"OfflineTxForUnknownIdEnabled"},
+    "LocalAuthListCtrlr": {"SupportsExpiryDateTime"},
+    "MonitoringCtrlr": {"OfflineQueuingSeverity"},
+    "ISO15118Ctrlr": {
+        "PnCEnabled",
+        "CentralContractValidationAllowed",
+        "V2GCertificateInstallationEnabled",
+        "ContractCertificateInstallationEnabled",
+        "SeccId",
+        "CountryName",
+        "OrganizationName",
+        "MaxScheduleEntries",
+        "RequestedEnergyTransferMode",
+    },
+    "TariffCostCtrlr": {"Enabled[Tariff]", "Enabled[Cost]"},
+    "SmartChargingCtrlr": {"Phases3to1"},
+}
+
+
+@pytest.mark.parametrize("version", ["2.0.1", "2.1"])
+def test_the_useful_optional_variables_are_there(version: str) -> None:
+    cat = standard.catalog(version)
+    for comp, names in OPTIONAL.items():
+        present = {_label(v.spec): v for v in cat.variables(comp)}
+        assert names <= set(present), (comp, names - set(present))
+        assert not any(present[n].required for n in names), comp
+    if version == "2.1":
+        extra = {"AllowSecurityProfileDowngrade", "AllowCSMSTLSWildcards"}
+        assert extra <= {v.spec.name for v in cat.variables("SecurityCtrlr")}
+        features = {v.spec.instance for v in cat.variables("SmartChargingCtrlr") if v.spec.name == "SupportsFeature"}
+        assert features == {
+            "DynamicProfiles",
+            "UseLocalTime",
+            "RandomizedDelay",
+            "LimitAtSoC",
+            "EvseSleep",
+            "MaxOfflineDuration",
+        }
