@@ -16,6 +16,7 @@ from pathlib import Path
 from .editions import emit_editions, load_editions
 from .emit import emit_version
 from .loader import HERE, LoadError, load_config, load_overrides, load_version, resolve_source
+from .standard import DATA_DIR, emit_standard, load_standard
 
 REPO = HERE.parent
 #: The formatter is part of the output: codegen refuses to run with another version.
@@ -57,8 +58,14 @@ def _ruff_format(files: dict[Path, str]) -> dict[Path, str]:
 
 def _stats(versions: dict[str, dict[str, str]], inputs: dict[str, dict[str, str]]) -> str:
     gen = hashlib.sha256()
-    for src in sorted(HERE.glob("*.py")) + [HERE / "overrides.toml", HERE / "versions.toml", HERE / "editions.toml"]:
-        gen.update(src.name.encode() + b"\0" + src.read_bytes())
+    data_files = [
+        HERE / "overrides.toml",
+        HERE / "versions.toml",
+        HERE / "editions.toml",
+        *sorted(DATA_DIR.glob("*.toml")),
+    ]
+    for src in sorted(HERE.glob("*.py")) + data_files:
+        gen.update(src.relative_to(HERE).as_posix().encode() + b"\0" + src.read_bytes())
     lines = [
         "# Written by `python -m codegen`. DO NOT EDIT.",
         "",
@@ -113,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, text in emit_version(ir).items():
                 files[args.out / "ocppkit" / entry["package"] / name] = text
         files[args.out / "ocppkit" / "_editions.py"] = emit_editions(irs, facts)
+        files[args.out / "ocppkit" / "devicemodel" / "_standard.py"] = emit_standard(load_standard())
     except LoadError as exc:
         print(f"codegen: {exc}", file=sys.stderr)
         return 2

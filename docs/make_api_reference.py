@@ -48,10 +48,12 @@ MODULES = (
     "ocppkit.cluster",
     "ocppkit.smartcharging",
     "ocppkit.devicemodel",
-    "ocppkit.adapters.devicemodel",
-    "ocppkit.adapters.smartcharging",
+    "ocppkit.devicemodel.standard",
+    "ocppkit.devicemodel.config",
     "ocppkit.devicemodel.mirror",
+    "ocppkit.adapters.devicemodel",
     "ocppkit.adapters.devicemodel_csms",
+    "ocppkit.adapters.smartcharging",
 )
 REGENERATE = "python docs/make_api_reference.py"
 SECTIONS = ("Parameters", "Attributes", "Raises", "Returns")

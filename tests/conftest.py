@@ -31,6 +31,9 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/devicemodel/test_mirror_book.py": ("network",),  # MirrorBook, fetch_report over loopback
     # ... in Node.js subprocesses, with ocpp-rpc from the npm registry (about 10 s)
     "tests/interop/test_ocpp_rpc.py": ("network", "slow"),
+    # the device-model catalogue: regenerating _standard.py with the pinned ruff; mypy on its names
+    "tests/devicemodel/test_standard_codegen.py::test_a_new_2_0_1_variable_reaches_2_1": ("slow",),
+    "tests/devicemodel/test_standard_codegen.py::test_a_misspelt_variable_name_is_a_type_error": ("slow",),  # mypy
     # the adapters' suite: servers and clients on 127.0.0.1, TLS
     "tests/adapters/test_websockets.py": ("network",),
     "tests/adapters/test_websockets.py::test_cli_serve_and_station": ("slow",),

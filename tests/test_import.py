@@ -32,7 +32,15 @@ def test_import_ocppkit_imports_no_version_and_no_io() -> None:
 
 
 @pytest.mark.parametrize(
-    "package", ["ocppkit.outbox", "ocppkit.smartcharging", "ocppkit.devicemodel", "ocppkit.devicemodel.mirror"]
+    "package",
+    [
+        "ocppkit.outbox",
+        "ocppkit.smartcharging",
+        "ocppkit.devicemodel",
+        "ocppkit.devicemodel.mirror",
+        "ocppkit.devicemodel.standard",
+        "ocppkit.devicemodel.config",
+    ],
 )
 def test_the_sans_io_logic_imports_no_io(package: str) -> None:
     """The outbox logic, the smart-charging engine and the device model: no asyncio, no sockets,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ._values import validate_value
+from ._validate import validate_value
 from .spec import ATTRIBUTE_TYPES, DATA_TYPES, MUTABILITIES, Component, Definition, VariableSpec
 
 __all__ = ["SOURCES", "MemoryStore", "Store", "StoreState", "VariableKey", "sync_state"]

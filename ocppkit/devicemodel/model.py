@@ -24,7 +24,7 @@ from ..errors import CallErrorReply, ErrorCode
 from . import _ocpp16, _reports, _rules
 from ._ocpp16 import ConfigKey, MapsTo
 from ._store import SOURCES, MemoryStore, Store, VariableKey, describe, sync_state
-from ._values import validate_value
+from ._validate import validate_value
 from .spec import Component, Definition, VariableSpec
 
 if TYPE_CHECKING:

@@ -232,7 +232,7 @@ def test_the_stations_own_access() -> None:
     assert model.get(evse, "Power", "MaxSet") == "22000"
     with pytest.raises(ValueError, match=r"EVSE evse 1\.Power Actual: 'lots': not a decimal"):
         model.set(evse, "Power", "lots")
-    with pytest.raises(ValueError, match="above maxLimit 22000"):
+    with pytest.raises(ValueError, match="above the maxLimit 22000"):
         model.set(evse, "Power", "22001")
     with pytest.raises(KeyError, match="no variable OCPPCommCtrlr.Nope"):
         model.get(COMM, "Nope")
