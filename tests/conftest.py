@@ -29,6 +29,9 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/interop/test_outbox_ocpp_package.py": ("network",),  # our outbox across its CSMS's restart
     # ... in Node.js subprocesses, with ocpp-rpc from the npm registry (about 10 s)
     "tests/interop/test_ocpp_rpc.py": ("network", "slow"),
+    # ... through the ASGI (uvicorn, Starlette) and aiohttp front doors
+    "tests/interop/test_asgi_aiohttp_interop.py": ("network",),
+    "tests/interop/test_asgi_aiohttp_interop.py::test_ocpp_rpc_station_against_the_asgi_app_in_starlette": ("slow",),
     # the adapters' suite: servers and clients on 127.0.0.1, TLS
     "tests/adapters/test_websockets.py": ("network",),
     "tests/adapters/test_websockets.py::test_cli_serve_and_station": ("slow",),
@@ -40,6 +43,7 @@ MARKS: dict[str, tuple[str, ...]] = {
     # issue 14: the ASGI adapter under uvicorn (bare, Starlette, FastAPI), the aiohttp handler
     "tests/adapters/test_asgi.py": ("network",),
     "tests/adapters/test_aiohttp.py": ("network",),
+    "tests/adapters/test_asgi_bench_servers.py": ("network", "slow"),  # benchmark server subprocesses
     "tests/test_check.py::test_capture_of_a_real_loopback_session_by_tshark": ("network",),
     # issue 13's station registry: csms.call from anywhere, events, blocking() from threads
     "tests/adapters/test_registry.py": ("network",),

@@ -17,11 +17,11 @@ import urllib.parse
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from ._asgiproxy import ProxyTrust, forwarded_upgrade
+from ._asgiproxy import ProxyTrust, certificate_from_pem, forwarded_upgrade, subject_from_dn
 from ._asgitransport import ASGITransport, Receive, Send
 from .csms import CSMS, Refusal
 
-__all__ = ["ASGIApp", "route_path", "uvicorn_options"]
+__all__ = ["ASGIApp", "certificate_from_pem", "route_path", "subject_from_dn", "uvicorn_options"]
 
 log = logging.getLogger("ocppkit")
 
