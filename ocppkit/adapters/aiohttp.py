@@ -49,12 +49,14 @@ class AiohttpTransport:
         self.accept_binary = accept_binary
 
     async def send(self, data: bytes) -> None:
+        """Send ``data`` (UTF-8 JSON) as one text frame; ``ConnectionError`` once closed."""
         try:
             await self.ws.send_frame(data, WSMsgType.TEXT)
         except (ConnectionError, RuntimeError) as exc:
             raise ConnectionError(f"the connection is closed ({exc})") from exc
 
     async def recv(self) -> bytes | str:
+        """The next text message (``str``); ``ConnectionError`` once the connection has closed."""
         try:
             msg = await self.ws.receive()
         except RuntimeError as exc:  # receiving on a connection closed long ago
@@ -74,11 +76,14 @@ class AiohttpTransport:
         raise ConnectionError(f"unexpected WebSocket message {kind!r}")
 
     def abort(self) -> None:
+        """Drop the TCP connection at once (no close handshake)."""
         transport = self.request.transport
         if transport is not None:
             transport.abort()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close with a WebSocket close ``code`` and ``reason``, waiting for the peer's close
+        frame at most the handler's close timeout."""
         try:
             await self.ws.close(code=code, message=reason.encode())
         except (ConnectionError, RuntimeError):  # already gone
@@ -115,6 +120,9 @@ class WebSocketHandler:
             (default ``x-forwarded-proto``).
         forwarded_for_header: the header with the station's address, from a trusted proxy
             (default ``x-forwarded-for``).
+
+    Attributes:
+        csms: the CSMS served.
     """
 
     def __init__(
@@ -133,7 +141,7 @@ class WebSocketHandler:
         if csms.listens:
             raise ValueError(f"csms: {type(csms).__name__} listens itself; give WebSocketHandler a plain CSMS(...)")
         self.csms = csms
-        self.trust = ProxyTrust(
+        self._trust = ProxyTrust(
             trusted_proxies,
             certificate_header,
             subject_header,
@@ -184,7 +192,7 @@ class WebSocketHandler:
             headers.setdefault(name.lower(), []).append(value)
         verdict = await forwarded_upgrade(
             self.csms,
-            self.trust,
+            self._trust,
             request.raw_path,
             headers,
             (str(peer[0]), int(peer[1])) if peer else None,

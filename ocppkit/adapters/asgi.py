@@ -108,6 +108,9 @@ class ASGIApp:
         lifespan: answer the ``lifespan`` scope by starting the CSMS at startup and closing it at
             shutdown (default True; as a mounted application the framework does not pass
             lifespan on: start the CSMS in the framework's lifespan).
+
+    Attributes:
+        csms: the CSMS served; ``lifespan`` is kept as an attribute too.
     """
 
     def __init__(
@@ -127,7 +130,7 @@ class ASGIApp:
         if csms.listens:
             raise ValueError(f"csms: {type(csms).__name__} listens itself; give ASGIApp a plain CSMS(...)")
         self.csms = csms
-        self.trust = ProxyTrust(
+        self._trust = ProxyTrust(
             trusted_proxies,
             certificate_header,
             subject_header,
@@ -135,7 +138,7 @@ class ASGIApp:
             forwarded_proto_header,
             forwarded_for_header,
         )
-        if csms.security_profile == 3 and not self.trust.forwards_certificates:
+        if csms.security_profile == 3 and not self._trust.forwards_certificates:
             raise ValueError(
                 "security_profile 3 behind an ASGI server: pass certificate_header= or subject_header= (and "
                 "trusted_proxies=): the server does not hand the application the client certificate"
@@ -197,7 +200,7 @@ class ASGIApp:
         client = scope.get("client")
         peer = (str(client[0]), int(client[1])) if client else None
         verdict = await forwarded_upgrade(
-            self.csms, self.trust, route_path(scope), headers, peer, scope.get("scheme") == "wss", None
+            self.csms, self._trust, route_path(scope), headers, peer, scope.get("scheme") == "wss", None
         )
         if isinstance(verdict, Refusal):
             await self._refuse(scope, send, verdict)
