@@ -340,6 +340,7 @@ async def forwarded_upgrade(
     csms: CSMS,
     trust: ProxyTrust,
     path: str,
+    subprotocols: list[str],
     headers: Mapping[str, Sequence[str]],
     peer: tuple[str, int] | None,
     tls: bool,
@@ -347,6 +348,8 @@ async def forwarded_upgrade(
 ) -> Refusal | tuple[str, Any]:
     """Admit one upgrade request: the refusal, or the station identity and its remote address.
 
+    ``subprotocols`` are the offered ones in the station's order (the server's reading: some
+    servers, as uvicorn with wsproto, keep the ``Sec-WebSocket-*`` headers out of ``headers``);
     ``headers`` maps lower-case names to their values in order; ``peer`` is the TCP peer,
     ``tls`` whether the server itself served TLS (``peer_certificate``: the certificate it
     verified). Behind a trusted proxy, the forwarded scheme, address and certificate are taken;
@@ -355,7 +358,6 @@ async def forwarded_upgrade(
     host = peer[0] if peer else None
     remote: Any = tuple(peer) if peer else None
     certificate = peer_certificate
-    subprotocols = [p.strip() for h in headers.get("sec-websocket-protocol", ()) for p in h.split(",") if p.strip()]
     if trust.trusts(host):
         tls = tls or trust.proto_is_tls(headers)
         forwarded = trust.forwarded_for(headers)

@@ -190,10 +190,12 @@ class WebSocketHandler:
         headers: dict[str, list[str]] = {}
         for name, value in request.headers.items():
             headers.setdefault(name.lower(), []).append(value)
+        offered = [p.strip() for h in headers.get("sec-websocket-protocol", ()) for p in h.split(",") if p.strip()]
         verdict = await forwarded_upgrade(
             self.csms,
             self._trust,
             request.raw_path,
+            offered,
             headers,
             (str(peer[0]), int(peer[1])) if peer else None,
             ssl_object is not None,
@@ -202,7 +204,6 @@ class WebSocketHandler:
         if isinstance(verdict, Refusal):
             return web.Response(status=verdict.status, text=verdict.body, headers=dict(verdict.headers))
         identity, remote = verdict
-        offered = [p.strip() for h in headers.get("sec-websocket-protocol", ()) for p in h.split(",") if p.strip()]
         subprotocol = self.csms.select_subprotocol(offered)
         ws = self._response(subprotocol)
         await ws.prepare(request)

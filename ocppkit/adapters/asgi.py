@@ -199,16 +199,15 @@ class ASGIApp:
         headers = _headers(scope)
         client = scope.get("client")
         peer = (str(client[0]), int(client[1])) if client else None
+        offered = [p.strip() for p in scope.get("subprotocols") or () if isinstance(p, str)]
         verdict = await forwarded_upgrade(
-            self.csms, self._trust, route_path(scope), headers, peer, scope.get("scheme") == "wss", None
+            self.csms, self._trust, route_path(scope), offered, headers, peer, scope.get("scheme") == "wss", None
         )
         if isinstance(verdict, Refusal):
             await self._refuse(scope, send, verdict)
             return
         identity, remote = verdict
-        subprotocol = self.csms.select_subprotocol(
-            [p.strip() for p in scope.get("subprotocols") or () if isinstance(p, str)]
-        )
+        subprotocol = self.csms.select_subprotocol(offered)
         accept: dict[str, Any] = {"type": "websocket.accept"}
         if subprotocol is not None:
             accept["subprotocol"] = subprotocol

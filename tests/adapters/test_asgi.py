@@ -155,13 +155,14 @@ def test_a_plain_http_request_is_answered_426() -> None:
     run(main())
 
 
-def test_profile_1_basic_auth_with_throttle_and_its_429() -> None:
+@pytest.mark.parametrize("protocol", ["websockets-sansio", "wsproto"])
+def test_profile_1_basic_auth_with_throttle_and_its_429(protocol: str) -> None:
     def check(handshake: Any) -> bool:
         return hmac.compare_digest(handshake.password_bytes or b"", PASSWORD.encode())
 
     async def main() -> None:
         server = csms(security_profile=1, authenticate=check)
-        async with start_uvicorn(server) as url:
+        async with start_uvicorn(server, uvicorn_settings={"ws": protocol}) as url:
             status, response = await refused_status(url + "CS1", subprotocols=["ocpp2.0.1"])
             assert status == 401 and "Basic" in response.headers["WWW-Authenticate"]
             for _ in range(3):
@@ -430,5 +431,24 @@ def test_a_mounted_app_whose_csms_was_not_started_starts_it() -> None:
             uv.should_exit = True
             await task
             await server.close()
+
+    run(main())
+
+
+@pytest.mark.parametrize("protocol", ["websockets-sansio", "wsproto"])
+def test_each_of_uvicorns_websocket_protocols(protocol: str) -> None:
+    async def main() -> None:
+        server = csms()
+        async with start_uvicorn(server, uvicorn_settings={"ws": protocol}) as url:
+            async with ChargingStation(url + "CS1", station_router(), versions=("2.0.1",)) as station:
+                await station.call(v201.HeartbeatRequest())
+                cleared = await server.call("CS1", v201.ClearCacheRequest())
+                assert cleared.status is v201.ClearCacheStatusEnumType.ACCEPTED
+            assert (await refused_status(url + "a%20b", subprotocols=["ocpp2.0.1"]))[0] == 404
+            async with connect(url + "CS2", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+                await ws.send(b"[]")
+                with pytest.raises(websockets.ConnectionClosed):
+                    await asyncio.wait_for(ws.recv(), 5)
+                assert ws.close_code == 1003
 
     run(main())
