@@ -20,7 +20,7 @@ from ocppkit.adapters.aiohttp import WebSocketHandler
 from ocppkit.adapters.csms import CSMS
 from ocppkit.adapters.demo import csms_router
 from ocppkit.adapters.websockets import ChargingStation, basic_auth_header
-from tests.adapters.aio import run, until
+from tests.adapters.aio import run, send_at_once, until
 from tests.conformance.servers_aiohttp import start_aiohttp
 
 PASSWORD = "correct-horse-battery-1"
@@ -290,3 +290,15 @@ def test_configuration_errors() -> None:
         WebSocketHandler(CSMSServer(csms_router("2.0.1")))
     with pytest.raises(TypeError, match="csms: expected"):
         WebSocketHandler(object())  # type: ignore[arg-type]
+
+
+def test_pipelined_calls_over_the_rate_are_refused() -> None:
+    async def main() -> None:
+        async with start_aiohttp(csms(max_call_rate=1, max_call_burst=2)) as url:
+            async with connect(url + "CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+                send_at_once(ws, [f'[2,"{i}","Heartbeat",{{}}]' for i in range(6)])
+                answers = [str(await asyncio.wait_for(ws.recv(), 5)) for _ in range(6)]
+        limited = [a for a in answers if "Rate limited" in a]
+        assert len(limited) >= 3 and all(a.startswith("[4,") for a in limited)
+
+    run(main())

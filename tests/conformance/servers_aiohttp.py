@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +19,7 @@ from aiohttp import web
 from ocppkit.adapters.aiohttp import WebSocketHandler
 from ocppkit.adapters.csms import CSMS
 
-__all__ = ["start_aiohttp"]
+__all__ = ["SERVERS", "start_aiohttp"]
 
 
 @contextlib.asynccontextmanager
@@ -42,3 +42,7 @@ async def start_aiohttp(
         yield f"{scheme}://127.0.0.1:{port}{csms.path_prefix}"
     finally:
         await runner.cleanup()
+
+
+#: name -> ``start(csms, **options)``, an async context manager yielding the stations' base URL
+SERVERS: dict[str, Callable[..., contextlib.AbstractAsyncContextManager[str]]] = {"aiohttp": start_aiohttp}

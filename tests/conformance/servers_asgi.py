@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import uvicorn
@@ -21,7 +21,7 @@ import uvicorn
 from ocppkit.adapters.asgi import ASGIApp, uvicorn_options
 from ocppkit.adapters.csms import CSMS
 
-__all__ = ["FRAMEWORKS", "asgi_application", "start_uvicorn"]
+__all__ = ["FRAMEWORKS", "SERVERS", "asgi_application", "start_fastapi", "start_starlette", "start_uvicorn"]
 
 #: how the ASGI application is put in front of uvicorn
 FRAMEWORKS = ("asgi", "starlette", "fastapi")
@@ -105,3 +105,21 @@ async def start_uvicorn(
             await asyncio.wait_for(task, 15)
         finally:
             sock.close()
+
+
+def start_starlette(csms: CSMS, **options: Any) -> contextlib.AbstractAsyncContextManager[str]:
+    """:func:`start_uvicorn` with the app mounted at ``/ocpp`` in Starlette (URL ``.../ocpp/``)."""
+    return start_uvicorn(csms, framework="starlette", **options)
+
+
+def start_fastapi(csms: CSMS, **options: Any) -> contextlib.AbstractAsyncContextManager[str]:
+    """:func:`start_uvicorn` with the app mounted at ``/ocpp`` in FastAPI (URL ``.../ocpp/``)."""
+    return start_uvicorn(csms, framework="fastapi", **options)
+
+
+#: name -> ``start(csms, **options)``, an async context manager yielding the stations' base URL
+SERVERS: dict[str, Callable[..., contextlib.AbstractAsyncContextManager[str]]] = {
+    "uvicorn": start_uvicorn,
+    "starlette": start_starlette,
+    "fastapi": start_fastapi,
+}
