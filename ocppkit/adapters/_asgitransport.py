@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from ._text import printable
+
 __all__ = ["ASGITransport", "Receive", "Send"]
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -80,7 +82,8 @@ class ASGITransport:
             self._closed = True
             code = message.get("code", 1005)
             reason = message.get("reason") or ""
-            raise ConnectionError(f"closed with code {code}" + (f" ({reason})" if reason else ""))
+            # the reason is the peer's text: escaped, as everything from the wire in a log line
+            raise ConnectionError(f"closed with code {code}" + (f" ({printable(str(reason))[:123]})" if reason else ""))
         raise ConnectionError(f"unexpected ASGI message {ascii(kind)}")
 
     async def _too_big(self) -> None:

@@ -452,3 +452,15 @@ def test_each_of_uvicorns_websocket_protocols(protocol: str) -> None:
                 assert ws.close_code == 1003
 
     run(main())
+
+
+def test_as_a_starlette_websocket_route_the_whole_path_is_matched() -> None:
+    async def main() -> None:
+        server = csms(path_prefix="/ocpp/")
+        async with start_uvicorn(server, framework="starlette-route") as url:
+            assert url.endswith("/ocpp/")
+            async with ChargingStation(url + "CS1", station_router(), versions=("2.0.1",)) as station:
+                await station.call(v201.HeartbeatRequest())
+                assert "CS1" in server.sessions
+
+    run(main())

@@ -28,8 +28,9 @@ FRAMEWORKS = ("asgi", "starlette", "fastapi")
 
 
 def asgi_application(csms: CSMS, framework: str = "asgi", mount: str | None = None, **app_options: Any) -> Any:
-    """The ASGI application uvicorn serves: the bare :class:`ASGIApp` (``"asgi"``), or one mounted
-    at ``mount`` in a Starlette or FastAPI application whose lifespan starts and closes the CSMS."""
+    """The ASGI application uvicorn serves: the bare :class:`ASGIApp` (``"asgi"``), one mounted at
+    ``mount`` in a Starlette or FastAPI application whose lifespan starts and closes the CSMS, or
+    (``"starlette-route"``) one on a Starlette ``WebSocketRoute`` of ``csms.path_prefix``."""
     app = ASGIApp(csms, **app_options)
     if framework == "asgi":
         if mount is not None:
@@ -53,7 +54,12 @@ def asgi_application(csms: CSMS, framework: str = "asgi", mount: str | None = No
         api = FastAPI(lifespan=lifespan)
         api.mount(prefix, app)
         return api
-    raise ValueError(f"framework: expected one of {FRAMEWORKS}, got {framework!r}")
+    if framework == "starlette-route":  # a WebSocketRoute: the whole path is matched (path_prefix "/ocpp/")
+        from starlette.applications import Starlette
+        from starlette.routing import WebSocketRoute
+
+        return Starlette(routes=[WebSocketRoute(csms.path_prefix + "{identity}", app)], lifespan=lifespan)
+    raise ValueError(f"framework: expected one of {FRAMEWORKS} or 'starlette-route', got {framework!r}")
 
 
 @contextlib.asynccontextmanager
@@ -97,8 +103,11 @@ async def start_uvicorn(
         if not server.started:
             raise RuntimeError("uvicorn did not start within 5 s")
         scheme = "wss" if settings.get("ssl_certfile") else "ws"
-        prefix = "" if framework == "asgi" else (mount or "/ocpp")
-        yield f"{scheme}://127.0.0.1:{port}{prefix}/"
+        if framework == "starlette-route":
+            yield f"{scheme}://127.0.0.1:{port}{csms.path_prefix}"
+        else:
+            prefix = "" if framework == "asgi" else (mount or "/ocpp")
+            yield f"{scheme}://127.0.0.1:{port}{prefix}/"
     finally:
         server.should_exit = True
         try:

@@ -31,7 +31,7 @@ from .test_ocpp_package import (
 )
 from .test_ocpp_rpc import PROTOCOL, _csms_calls_rpc_station, rpc_station, station_calls, strict_failures
 
-SERVERS = ["uvicorn", "aiohttp"]
+SERVERS = ["uvicorn", "starlette", "fastapi", "aiohttp"]
 
 
 @contextlib.asynccontextmanager
