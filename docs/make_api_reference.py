@@ -41,6 +41,8 @@ MODULES = (
     "ocppkit.adapters.asyncio",
     "ocppkit.adapters.csms",
     "ocppkit.adapters.websockets",
+    "ocppkit.adapters.asgi",
+    "ocppkit.adapters.aiohttp",
     "ocppkit.adapters.registry",
     "ocppkit.adapters.outbox",
     "ocppkit.outbox",

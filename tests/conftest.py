@@ -34,6 +34,9 @@ MARKS: dict[str, tuple[str, ...]] = {
     # the device-model catalogue: regenerating _standard.py with the pinned ruff; mypy on its names
     "tests/devicemodel/test_standard_codegen.py::test_a_new_2_0_1_variable_reaches_2_1": ("slow",),
     "tests/devicemodel/test_standard_codegen.py::test_a_misspelt_variable_name_is_a_type_error": ("slow",),  # mypy
+    # ... through the ASGI (uvicorn, Starlette) and aiohttp front doors
+    "tests/interop/test_asgi_aiohttp_interop.py": ("network",),
+    "tests/interop/test_asgi_aiohttp_interop.py::test_ocpp_rpc_station_against_the_asgi_app_in_starlette": ("slow",),
     # the adapters' suite: servers and clients on 127.0.0.1, TLS
     "tests/adapters/test_websockets.py": ("network",),
     "tests/adapters/test_websockets.py::test_cli_serve_and_station": ("slow",),
@@ -42,6 +45,10 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/adapters/test_flood.py::test_a_flood_is_refused_then_closed_while_a_good_station_is_served": ("slow",),
     "tests/adapters/test_security_duplicates.py": ("network",),
     "tests/adapters/test_security_tls.py": ("network",),
+    # issue 14: the ASGI adapter under uvicorn (bare, Starlette, FastAPI), the aiohttp handler
+    "tests/adapters/test_asgi.py": ("network",),
+    "tests/adapters/test_aiohttp.py": ("network",),
+    "tests/adapters/test_asgi_bench_servers.py": ("network", "slow"),  # benchmark server subprocesses
     "tests/test_check.py::test_capture_of_a_real_loopback_session_by_tshark": ("network",),
     # issue 13's station registry: csms.call from anywhere, events, blocking() from threads
     "tests/adapters/test_registry.py": ("network",),
