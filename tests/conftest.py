@@ -29,6 +29,9 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/interop/test_outbox_ocpp_package.py": ("network",),  # our outbox across its CSMS's restart
     # ... in Node.js subprocesses, with ocpp-rpc from the npm registry (about 10 s)
     "tests/interop/test_ocpp_rpc.py": ("network", "slow"),
+    # issue 14's conformance suite: every server transport (tests/conformance/servers_*.py) against
+    # the same tests, servers and clients on 127.0.0.1, TLS
+    "tests/conformance/": ("network",),
     # the adapters' suite: servers and clients on 127.0.0.1, TLS
     "tests/adapters/test_websockets.py": ("network",),
     "tests/adapters/test_websockets.py::test_cli_serve_and_station": ("slow",),

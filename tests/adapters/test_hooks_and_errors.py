@@ -45,34 +45,6 @@ async def raw_station(csms: CSMSServer, identity: str, version: str = "2.0.1") -
 # ----------------------------------------------------------------------- hooks
 
 
-def test_server_on_connect_runs_before_the_first_message_is_read() -> None:
-    log: list[str] = []
-
-    async def scenario() -> None:
-        router = ocppkit.Router()
-
-        @router.on(v201.HeartbeatRequest)
-        def heartbeat(req: v201.HeartbeatRequest) -> v201.HeartbeatResponse:
-            log.append("handler")
-            return v201.HeartbeatResponse(current_time=NOW)
-
-        async def on_connect(session: Session) -> None:
-            log.append(f"on_connect {session.identity} in sessions={session.identity in csms.sessions}")
-            await asyncio.sleep(0.3)  # the station's Heartbeat is already on its way
-            log.append("on_connect done")
-
-        csms = CSMSServer(router, versions=("2.0.1",), on_connect=on_connect)
-        await csms.start("127.0.0.1", 0)
-        try:
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/CS1", versions=["2.0.1"]) as st:
-                assert (await st.call(v201.HeartbeatRequest())).current_time == NOW
-        finally:
-            await csms.close()
-
-    run(scenario())
-    assert log == ["on_connect CS1 in sessions=True", "on_connect done", "handler"]
-
-
 def test_station_on_connect_may_await_calls_and_runs_on_every_connection() -> None:
     async def scenario() -> None:
         port = free_port()
@@ -98,41 +70,6 @@ def test_station_on_connect_may_await_calls_and_runs_on_every_connection() -> No
             assert station.connections == 2
         finally:
             await station.close()
-            await csms.close()
-
-    run(scenario())
-
-
-def test_on_disconnect_for_a_close_a_replacement_and_too_many_bad_messages() -> None:
-    async def scenario() -> None:
-        gone: list[tuple[str, str, bool]] = []
-
-        async def on_disconnect(session: Session) -> None:
-            await asyncio.sleep(0)  # may be a coroutine
-            gone.append((session.identity, session.close_reason, csms.sessions.get(session.identity) is session))
-
-        csms = CSMSServer(csms_router("2.0.1"), versions=("2.0.1",), on_disconnect=on_disconnect, max_bad_messages=2)
-        await csms.start("127.0.0.1", 0)
-        try:
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/A", versions=["2.0.1"]) as st:
-                await st.call(v201.HeartbeatRequest())
-            await until(lambda: len(gone) == 1)
-            assert gone[0][0] == "A" and "1000" in gone[0][1] and gone[0][2] is False
-            assert "A" not in csms.sessions
-
-            first = await raw_station(csms, "B")
-            old = csms.sessions["B"]
-            second = await raw_station(csms, "B")  # the same identity again: replaces the first
-            await until(lambda: len(gone) == 2)
-            assert gone[1][0] == "B" and "replaced" in gone[1][1] and gone[1][2] is False
-            assert csms.sessions["B"] is not old
-            for _ in range(2):
-                await second.send("not json")
-            await until(lambda: len(gone) == 3)
-            assert gone[2][0] == "B" and "too many invalid messages" in gone[2][1]
-            await first.close()
-            await second.close()
-        finally:
             await csms.close()
 
     run(scenario())

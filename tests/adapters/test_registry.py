@@ -6,20 +6,16 @@ loopback WebSockets, with ocppkit's ChargingStation or raw websockets clients as
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import threading
-import time
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import connect
 
 import ocppkit
 from ocppkit import CallErrorResponse, CallTimeout, ErrorCode, v16, v201
-from ocppkit.adapters.asyncio import current_session
 from ocppkit.adapters.demo import csms_router
-from ocppkit.adapters.registry import StationInfo, StationNotConnected, VersionMismatch
+from ocppkit.adapters.registry import StationNotConnected, VersionMismatch
 from ocppkit.adapters.websockets import ChargingStation, CSMSServer
 from tests.adapters.aio import run, until
 
@@ -46,113 +42,6 @@ def station_router(release: asyncio.Event | None = None) -> ocppkit.Router:
 BOOT201 = v201.BootNotificationRequest(
     charging_station=v201.ChargingStationType(model="M1", vendor_name="ACME"), reason=v201.BootReasonEnumType.POWER_UP
 )
-
-
-def boot_frame(uid: str) -> str:
-    return json.dumps(
-        [2, uid, "BootNotification", {"chargingStation": {"model": "M", "vendorName": "V"}, "reason": "PowerUp"}]
-    )
-
-
-def pending_then_accepted() -> ocppkit.Router:
-    """A 2.0.1 CSMS that answers the first BootNotification of each station Pending, later ones
-    Accepted."""
-    r = ocppkit.Router("2.0.1")
-    r.add(v201.HeartbeatRequest, lambda req: v201.HeartbeatResponse(current_time=dt.datetime.now(dt.timezone.utc)))
-    seen: set[str] = set()
-
-    def boot(req: v201.BootNotificationRequest) -> v201.BootNotificationResponse:
-        first = current_session().identity not in seen
-        seen.add(current_session().identity)
-        status = v201.RegistrationStatusEnumType.PENDING if first else v201.RegistrationStatusEnumType.ACCEPTED
-        return v201.BootNotificationResponse(current_time=dt.datetime.now(dt.timezone.utc), interval=1, status=status)
-
-    r.add(v201.BootNotificationRequest, boot)
-    return r
-
-
-# ------------------------------------------------------------------ calls from anywhere
-
-
-def test_a_task_that_is_no_handler_calls_a_station_and_gets_the_typed_response() -> None:
-    async def scenario() -> None:
-        async with CSMSServer(csms_router("2.0.1"), node="csms-a") as csms:
-            await csms.start("127.0.0.1", 0)
-            before = time.time()
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/CS1", station_router()) as cs:
-                await cs.call(BOOT201)
-
-                async def business_logic() -> v201.ClearCacheResponse:  # another task, not a handler
-                    return await csms.call("CS1", v201.ClearCacheRequest())
-
-                resp = await asyncio.get_running_loop().create_task(business_logic())
-                assert isinstance(resp, v201.ClearCacheResponse)
-                assert resp.status is v201.ClearCacheStatusEnumType.ACCEPTED
-
-                [info] = csms.stations()
-                assert info == csms.station("CS1")
-                assert isinstance(info, StationInfo)
-                assert (info.identity, info.version, info.boot_state, info.node) == (
-                    "CS1",
-                    "2.0.1",
-                    "ACCEPTED",
-                    "csms-a",
-                )
-                assert before <= info.since <= time.time()
-                assert info.remote_address is not None and info.remote_address.startswith("127.0.0.1:")
-                port = int(info.remote_address.rsplit(":", 1)[1])
-                assert cs.session is not None
-                assert port == cs.session.transport.ws.local_address[1]  # type: ignore[attr-defined]
-            await until(lambda: not csms.stations())
-            assert csms.station("CS1") is None
-
-    run(scenario())
-
-
-def test_a_coroutine_started_before_the_station_connects_waits_for_it_then_calls() -> None:
-    async def scenario() -> None:
-        async with CSMSServer(csms_router("2.0.1")) as csms:
-            await csms.start("127.0.0.1", 0)
-
-            async def waiter() -> tuple[StationInfo, v201.DataTransferResponse]:
-                info = await csms.wait_for("CS2", timeout=10)
-                resp = await csms.call("CS2", v201.DataTransferRequest(vendor_id="acme", data={"n": 1}))
-                return info, resp
-
-            task = asyncio.get_running_loop().create_task(waiter())
-            await asyncio.sleep(0.05)
-            assert not task.done() and csms.station("CS2") is None
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/CS2", station_router()):
-                info, resp = await asyncio.wait_for(task, 10)
-            assert info.identity == "CS2" and info.boot_state == "UNKNOWN"  # connected, not booted
-            assert resp.data == {"n": 1} and resp.status is v201.DataTransferStatusEnumType.ACCEPTED
-
-    run(scenario())
-
-
-def test_wait_for_booted_returns_only_once_a_late_boot_is_accepted() -> None:
-    async def scenario() -> None:
-        async with CSMSServer(pending_then_accepted(), versions=("2.0.1",)) as csms:
-            await csms.start("127.0.0.1", 0)
-            connected = asyncio.ensure_future(csms.wait_for("LATE", timeout=10))
-            booted = asyncio.ensure_future(csms.wait_for("LATE", booted=True, timeout=10))
-            async with connect(f"ws://127.0.0.1:{csms.port}/LATE", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
-                assert (await asyncio.wait_for(connected, 5)).boot_state == "UNKNOWN"
-                await ws.send('[2,"h1","Heartbeat",{}]')
-                assert json.loads(await ws.recv())[:2] == [3, "h1"]
-                await ws.send(boot_frame("b1"))
-                assert json.loads(await ws.recv())[2]["status"] == "Pending"
-                await asyncio.sleep(0.05)
-                assert not booted.done() and csms.station("LATE").boot_state == "PENDING"  # type: ignore[union-attr]
-                await ws.send(boot_frame("b2"))
-                assert json.loads(await ws.recv())[2]["status"] == "Accepted"
-                info = await asyncio.wait_for(booted, 5)
-                assert info.boot_state == "ACCEPTED" and info.identity == "LATE"
-                # Already booted: returns at once.
-                again = await csms.wait_for("LATE", booted=True, timeout=0.01)
-                assert again.boot_state == "ACCEPTED"
-
-    run(scenario())
 
 
 def test_wait_for_times_out_with_a_clear_error_and_checks_its_timeout() -> None:
