@@ -1,13 +1,12 @@
-"""The websockets adapters over real loopback sockets: negotiation, identity, security profiles 1-3,
-reconnects, graceful close, bad peers, and the CLI."""
+"""The websockets adapters' own behaviour over real loopback sockets: the station's reconnects and
+graceful close, the routers' checks, and the CLI (what every server transport must do is in
+tests/conformance/)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import random
-import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -15,17 +14,14 @@ from typing import Any
 
 import pytest
 import trustme
-import websockets
-from websockets.asyncio.client import connect
 
 import ocppkit
 from ocppkit import v201
 from ocppkit.adapters.asyncio import current_session
-from ocppkit.adapters.demo import csms_router, run_station_session
+from ocppkit.adapters.demo import csms_router
 from ocppkit.adapters.websockets import (
     ChargingStation,
     CSMSServer,
-    Handshake,
     RetryBackOff,
     identity_from_path,
 )
@@ -67,118 +63,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     server.cert_chain_pems[0].write_to_path(str(folder / "server.crt"))
     server.private_key_pem.write_to_path(str(folder / "server.key"))
     return {"ca": ca, "server": server, "station": station, "other": other, "folder": folder}
-
-
-def _server_ctx(pki: dict[str, Any], mutual: bool) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    pki["server"].configure_cert(ctx)
-    if mutual:
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        pki["ca"].configure_trust(ctx)
-    return ctx
-
-
-def _client_ctx(pki: dict[str, Any], cert: str | None = None) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    pki["ca"].configure_trust(ctx)
-    if cert is not None:
-        pki[cert].configure_cert(ctx)
-    return ctx
-
-
-def test_profile_2_tls_and_basic_auth(pki: dict[str, Any]) -> None:
-    ctx = _server_ctx(pki, mutual=False)
-    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-    csms_obj = CSMSServer(
-        csms_router("2.0.1"),
-        versions=("2.0.1",),
-        security_profile=2,
-        ssl_context=ctx,
-        authenticate=lambda hs: hs.password == "sixteen-chars-pw",
-    )
-    assert ctx.minimum_version == ssl.TLSVersion.TLSv1_2  # OCPP: TLS 1.2 or newer
-
-    async def scenario() -> None:
-        csms = await started(csms_obj)
-        url = f"wss://127.0.0.1:{csms.port}/CS002"
-        try:
-            async with ChargingStation(
-                url, versions=["2.0.1"], security_profile=2, password="sixteen-chars-pw", ssl_context=_client_ctx(pki)
-            ) as st:
-                assert await run_station_session(st.session, "2.0.1") == []  # type: ignore[arg-type]
-                ssl_obj = st.session.transport.ws.transport.get_extra_info("ssl_object")  # type: ignore[union-attr,attr-defined]
-                assert ssl_obj.version() in ("TLSv1.2", "TLSv1.3")
-            with pytest.raises(websockets.InvalidStatus):
-                await ChargingStation(
-                    url,
-                    versions=["2.0.1"],
-                    security_profile=2,
-                    password="wrong-password!!",
-                    ssl_context=_client_ctx(pki),
-                ).connect_once()
-            with pytest.raises(ssl.SSLError):  # a station that does not trust the CSMS certificate
-                await ChargingStation(
-                    url,
-                    versions=["2.0.1"],
-                    security_profile=2,
-                    password="sixteen-chars-pw",
-                    ssl_context=ssl.create_default_context(),
-                ).connect_once()
-        finally:
-            await csms.close()
-
-    run(scenario())
-    with pytest.raises(ValueError, match="ssl"):
-        CSMSServer(csms_router("2.0.1"), security_profile=2, authenticate=lambda hs: True)
-
-
-def test_profile_3_mutual_tls_with_a_serial_number_check(pki: dict[str, Any]) -> None:
-    serials = {"CS003": "SERIAL-4711", "CS004": "SERIAL-0000"}
-
-    def authenticate(hs: Handshake) -> bool:
-        return hs.certificate_common_name() == serials.get(hs.identity)
-
-    async def scenario() -> None:
-        csms = await started(
-            CSMSServer(
-                csms_router("2.0.1"),
-                versions=("2.0.1",),
-                security_profile=3,
-                ssl_context=_server_ctx(pki, mutual=True),
-                certificate_rule=authenticate,
-            )
-        )
-        try:
-            async with ChargingStation(
-                f"wss://127.0.0.1:{csms.port}/CS003",
-                versions=["2.0.1"],
-                security_profile=3,
-                ssl_context=_client_ctx(pki, "station"),
-            ) as st:
-                assert await run_station_session(st.session, "2.0.1") == []  # type: ignore[arg-type]
-            with pytest.raises(websockets.InvalidStatus) as err:  # the CN is not CS004's serial number
-                await ChargingStation(
-                    f"wss://127.0.0.1:{csms.port}/CS004",
-                    versions=["2.0.1"],
-                    security_profile=3,
-                    ssl_context=_client_ctx(pki, "station"),
-                ).connect_once()
-            assert err.value.response.status_code == 401
-            for cert in (None, "other"):  # no client certificate, or one from an unknown CA
-                with pytest.raises((ssl.SSLError, OSError, websockets.InvalidHandshake, EOFError)):
-                    await ChargingStation(
-                        f"wss://127.0.0.1:{csms.port}/CS003",
-                        versions=["2.0.1"],
-                        security_profile=3,
-                        ssl_context=_client_ctx(pki, cert),
-                    ).connect_once()
-        finally:
-            await csms.close()
-
-    run(scenario())
-
-
-# --------------------------------------------------------------- lifecycle and peers
 
 
 def test_station_reconnects_with_backoff_and_waits_for_pending_calls_on_close() -> None:
@@ -223,30 +107,6 @@ def test_station_reconnects_with_backoff_and_waits_for_pending_calls_on_close() 
         await csms.close()
 
     run(scenario(), timeout=30)
-
-
-def test_bad_peers_get_replies_and_are_closed_after_too_many() -> None:
-    async def scenario() -> None:
-        csms = await started(CSMSServer(csms_router("2.0.1"), versions=("2.0.1",), max_bad_messages=5))
-        try:
-            async with connect(f"ws://127.0.0.1:{csms.port}/BAD1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
-                await ws.send("not json")
-                assert json.loads(await ws.recv())[:3] == [4, "-1", "RpcFrameworkError"]
-                await ws.send('[2,"x","Heartbeat",{"junk":1}]')
-                assert json.loads(await ws.recv())[:3] == [4, "x", "FormatViolation"]
-                await ws.send('[3,"nobody",{}]')  # never answered
-                for i in range(3):
-                    await ws.send(f'[2,"y{i}","NoSuchAction",{{}}]')
-                replies = [json.loads(await ws.recv()) for _ in range(2)]
-                assert [r[2] for r in replies] == ["NotImplemented", "NotImplemented"]
-                with pytest.raises(websockets.ConnectionClosed) as closed:
-                    for _ in range(5):
-                        await ws.recv()
-                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
-        finally:
-            await csms.close()
-
-    run(scenario())
 
 
 @pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])

@@ -74,7 +74,8 @@ def test_calls_both_ways_typed_from_handlers_and_from_any_task(transport: Harnes
                 assert err.value.code == "NotSupported"
 
                 async def business_logic() -> v201.ClearCacheResponse:  # another task, not a handler
-                    return await csms.call("CS1", v201.ClearCacheRequest())
+                    response: v201.ClearCacheResponse = await csms.call("CS1", v201.ClearCacheRequest())
+                    return response
 
                 resp = await asyncio.get_running_loop().create_task(business_logic())  # CSMS -> station
                 assert (
@@ -109,7 +110,7 @@ def test_wait_for_before_the_station_connects_and_booted_only_once_a_late_boot_i
             assert (await call(ws, '[2,"h1","Heartbeat",{}]'))[:2] == [3, "h1"]
             assert (await call(ws, BOOT))[2]["status"] == "Pending"
             await asyncio.sleep(0.05)
-            assert not booted.done() and csms.station("LATE").boot_state == "PENDING"  # type: ignore[union-attr]
+            assert not booted.done() and csms.station("LATE").boot_state == "PENDING"
             assert (await call(ws, BOOT))[2]["status"] == "Accepted"
             info = await asyncio.wait_for(booted, 5)
             assert info.boot_state == "ACCEPTED" and info.identity == "LATE"
@@ -285,7 +286,8 @@ def test_policy_is_passed_through_to_the_connection(transport: Harness) -> None:
             assert await call(ws, frame) == [3, "s1", {}]
             await ws.close()
         received = next(e for e in events if isinstance(e, ocppkit.CallReceived))
-        assert received.request.timestamp == dt.datetime(2030, 1, 1, 10, tzinfo=dt.timezone.utc)
+        stamp = received.request.timestamp  # type: ignore[attr-defined]
+        assert stamp == dt.datetime(2030, 1, 1, 10, tzinfo=dt.timezone.utc)
         assert [(r.path, r.action) for r in received.relaxations] == [("$.timestamp", "assumed UTC")]
 
     transport.run(scenario())
