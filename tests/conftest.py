@@ -32,6 +32,8 @@ MARKS: dict[str, tuple[str, ...]] = {
     # issue 14's conformance suite: every server transport (tests/conformance/servers_*.py) against
     # the same tests, servers and clients on 127.0.0.1, TLS
     "tests/conformance/": ("network",),
+    # --loop uvloop: `ocppkit demo`, `serve` and `station` processes on 127.0.0.1 (about 5 s)
+    "tests/adapters/test_cli_loop.py::test_demo_serve_and_station_on_uvloop": ("network", "slow"),
     # the adapters' suite: servers and clients on 127.0.0.1, TLS
     "tests/adapters/test_websockets.py": ("network",),
     "tests/adapters/test_websockets.py::test_cli_serve_and_station": ("slow",),
