@@ -34,6 +34,7 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/conformance/": ("network",),
     # --loop uvloop: `ocppkit demo`, `serve` and `station` processes on 127.0.0.1 (about 5 s)
     "tests/adapters/test_cli_loop.py::test_demo_serve_and_station_on_uvloop": ("network", "slow"),
+    "tests/adapters/test_cli_loop.py::test_the_loop_benchmark_times_both_loops_and_passes_the_choice_on": ("network",),
     # the adapters' suite: servers and clients on 127.0.0.1, TLS
     "tests/adapters/test_websockets.py": ("network",),
     "tests/adapters/test_websockets.py::test_cli_serve_and_station": ("slow",),

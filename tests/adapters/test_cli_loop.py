@@ -4,7 +4,9 @@ error when uvloop is not installed."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
 import subprocess
 import sys
 
@@ -67,3 +69,26 @@ def test_demo_serve_and_station_on_uvloop() -> None:
         serve.wait(10)
         assert serve.stdout is not None
         serve.stdout.close()
+
+
+def test_the_loop_benchmark_times_both_loops_and_passes_the_choice_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import _loops
+
+    monkeypatch.setattr(_loops, "SCENARIOS", {k: (f, 50, 50) for k, (f, _, _) in _loops.SCENARIOS.items()})
+    lines: list[str] = []
+    results = _loops.compare(quick=True, repeats=1, out=lines.append)
+    assert set(results["scenarios"]) == {"memory", "websocket", "websocket x50"}
+    for row in results["scenarios"].values():
+        assert set(row["us_per_call"]) == {"asyncio", "uvloop"} and all(v > 0 for v in row["us_per_call"].values())
+        assert row["asyncio_over_uvloop"] > 0
+    assert lines[1].startswith("Session round trips per loop") and len(lines) == 6
+    # --loop also goes into the environment, for the processes a benchmark starts
+    monkeypatch.delenv(_loops.ENV, raising=False)
+    parser = argparse.ArgumentParser()
+    _loops.add_loop_option(parser)
+    assert parser.parse_args([]).loop == "asyncio" and _loops.ENV not in os.environ
+    assert parser.parse_args(["--loop", "uvloop"]).loop == "uvloop" and os.environ[_loops.ENV] == "uvloop"
+    assert _loops.run(_which())[0] == "uvloop"  # the environment's choice
+    assert _loops.run(_which(), "asyncio")[0] == "asyncio"
+    with pytest.raises(ValueError, match="loop: expected one of asyncio, uvloop, got 'trio'"):
+        _loops.loop_kind("trio")
