@@ -41,7 +41,6 @@ MARKS: dict[str, tuple[str, ...]] = {
     # issue 11's attacks: flooders, takeovers, TLS refusals, all over loopback sockets
     "tests/adapters/test_flood.py": ("network",),
     "tests/adapters/test_flood.py::test_a_flood_is_refused_then_closed_while_a_good_station_is_served": ("slow",),
-    "tests/adapters/test_security_duplicates.py": ("network",),
     "tests/adapters/test_security_tls.py": ("network",),
     "tests/test_check.py::test_capture_of_a_real_loopback_session_by_tshark": ("network",),
     # issue 13's station registry: csms.call from anywhere, events, blocking() from threads

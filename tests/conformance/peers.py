@@ -12,6 +12,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+import ocppkit
 from ocppkit import v201
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
@@ -67,3 +68,14 @@ async def closed_with(ws: ClientConnection, timeout: float = 8.0) -> tuple[int |
     except ConnectionClosed:
         pass
     return (ws.close_code, ws.close_reason) if ws.protocol.close_rcvd is not None else (None, None)
+
+
+def station_router() -> ocppkit.Router:
+    """A 2.0.1 station: ClearCache accepted, DataTransfer echoes its data."""
+    r = ocppkit.Router("2.0.1")
+    r.add(v201.ClearCacheRequest, lambda req: v201.ClearCacheResponse(status=v201.ClearCacheStatusEnumType.ACCEPTED))
+    r.add(
+        v201.DataTransferRequest,
+        lambda req: v201.DataTransferResponse(status=v201.DataTransferStatusEnumType.ACCEPTED, data=req.data),
+    )
+    return r

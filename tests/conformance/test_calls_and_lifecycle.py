@@ -22,21 +22,11 @@ from ocppkit.adapters.websockets import ChargingStation
 from tests.adapters.aio import until
 
 from .conftest import Harness
-from .peers import NOW, boot201, call, closed_with, open_raw
+from .peers import NOW, boot201, call, closed_with, open_raw, station_router
 
 BOOT = json.dumps(
     [2, "b", "BootNotification", {"chargingStation": {"model": "M", "vendorName": "V"}, "reason": "PowerUp"}]
 )
-
-
-def station_router() -> ocppkit.Router:
-    r = ocppkit.Router("2.0.1")
-    r.add(v201.ClearCacheRequest, lambda req: v201.ClearCacheResponse(status=v201.ClearCacheStatusEnumType.ACCEPTED))
-    r.add(
-        v201.DataTransferRequest,
-        lambda req: v201.DataTransferResponse(status=v201.DataTransferStatusEnumType.ACCEPTED, data=req.data),
-    )
-    return r
 
 
 def pending_then_accepted() -> ocppkit.Router:
