@@ -6,10 +6,12 @@ free port, yields ``(csms, base_url)`` (``ws://127.0.0.1:PORT``, or ``wss://`` w
 ``csms_kwargs`` has an ``ssl_context``) and closes everything on exit.
 
 Entries come from the modules ``tests/conformance/servers_<extra>.py``, found by that name: each
-defines ``SERVERS``, a dict of entry name -> :class:`Server`. ``<extra>`` names the ocppkit extra
-the module needs (``servers_picows.py`` needs ``ocppkit[picows]``): when one of that extra's
-distributions is not installed, its entries are reported as unavailable (a skip saying what to
-install; under CI, where every extra is installed, a failure). A module whose extra is installed
+defines ``SERVERS``, a dict of entry name -> :class:`Server`, or in short a ``serve`` function
+(one entry named ``<extra>``; ``LISTENS = True`` when its CSMS listens itself and takes TLS).
+``<extra>`` names the ocppkit extra the module needs (``servers_picows.py`` needs
+``ocppkit[picows]``): when one of that extra's distributions is not installed, its entries are
+reported as unavailable (a skip saying what to install; under CI, where every extra is
+installed, a failure). A module whose extra is installed
 but that cannot be imported, or an entry that cannot start, fails its tests: nothing is skipped
 silently.
 """
@@ -119,9 +121,11 @@ def discover(folder: Path = HERE, package: str = "tests.conformance") -> list[En
             continue
         try:
             module = importlib.import_module(f"{package}.{path.stem}")
-            servers: Mapping[str, Server] = module.SERVERS
+            servers: Mapping[str, Server] = getattr(module, "SERVERS", None) or {}
+            if not servers and callable(getattr(module, "serve", None)):  # the short form: one entry
+                servers = {extra: Server(module.serve, listens=bool(getattr(module, "LISTENS", False)))}
             if not servers or not all(isinstance(s, Server) for s in servers.values()):
-                raise TypeError(f"{path.name}: SERVERS must be a non-empty dict of name -> Server")
+                raise TypeError(f"{path.name}: SERVERS must be a non-empty dict of name -> Server (or define serve)")
         except Exception:
             entries.append(Entry(extra, broken=f"{path.name} cannot be imported:\n{traceback.format_exc()}"))
             continue

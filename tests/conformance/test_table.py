@@ -41,6 +41,7 @@ def test_a_missing_extra_is_unavailable_and_a_module_that_cannot_import_is_broke
             "servers_broken.py": "import no_such_module_for_ocppkit_tests\n",
             "servers_notinstalled.py": "raise AssertionError('never imported')\n",
             "servers_empty.py": "SERVERS = {}\n",
+            "servers_short.py": "LISTENS = True\n\n\ndef serve(kwargs):\n    raise AssertionError('not called')\n",
             "not_a_server.py": "raise AssertionError('not a servers_ module')\n",
         },
     )
@@ -52,7 +53,9 @@ def test_a_missing_extra_is_unavailable_and_a_module_that_cannot_import_is_broke
         lambda extra: ["no-such-dist-for-ocppkit"] if extra == "notinstalled" else real(extra),
     )
     found = {e.name: e for e in table.discover(folder, package)}
-    assert set(found) == {"broken", "notinstalled", "empty"}
+    assert set(found) == {"broken", "notinstalled", "empty", "short"}
+    short = found["short"].server
+    assert short is not None and short.listens and short.loop == "asyncio" and not found["short"].broken
     assert found["notinstalled"].unavailable == (
         "ocppkit[notinstalled] is not installed (missing: no-such-dist-for-ocppkit)"
     )
