@@ -1,7 +1,7 @@
 """Every transport: calls both ways (typed, from handlers and from tasks that are no handlers),
 the "booted" event (``csms.wait_for(booted=True)``), ``on_connect`` / ``on_disconnect``, a call
-timeout, ``csms.disconnect(code, reason)``, a station closing itself, and the CSMS's close
-closing every station; over real loopback sockets."""
+timeout, ``csms.disconnect(code, reason)``, a station closing itself, the CSMS's close closing
+every station, and pings answered; over real loopback sockets."""
 
 from __future__ import annotations
 
@@ -279,5 +279,20 @@ def test_policy_is_passed_through_to_the_connection(transport: Harness) -> None:
         stamp = received.request.timestamp  # type: ignore[attr-defined]
         assert stamp == dt.datetime(2030, 1, 1, 10, tzinfo=dt.timezone.utc)
         assert [(r.path, r.action) for r in received.relaxations] == [("$.timestamp", "assumed UTC")]
+
+    transport.run(scenario())
+
+
+def test_a_ping_is_answered_with_a_pong(transport: Harness) -> None:
+    """RFC 6455 §5.5.2: a ping gets its pong, the station's keep-alive (and the connection serves on)."""
+
+    async def scenario() -> None:
+        async with transport.serve(csms_router("2.0.1"), versions=("2.0.1",)) as (_, url):
+            ws = await open_raw(f"{url}/P1")
+            for payload in (b"", b"keep-alive 1"):
+                latency = await asyncio.wait_for(await ws.ping(payload), 5)
+                assert latency >= 0
+            assert (await call(ws, '[2,"h","Heartbeat",{}]'))[:2] == [3, "h"]
+            await ws.close()
 
     transport.run(scenario())
