@@ -1,8 +1,9 @@
 """The websockets library's server (``ocppkit.adapters.websockets.CSMSServer``), on asyncio's
-loop and on uvloop's."""
+loop and on uvloop's (not on Windows, where uvloop does not exist)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +23,6 @@ async def serve(csms_kwargs: dict[str, Any]) -> AsyncIterator[tuple[CSMSServer, 
         await csms.close()
 
 
-SERVERS = {
-    "websockets": Server(serve, listens=True),
-    "websockets-uvloop": Server(serve, listens=True, loop="uvloop"),
-}
+SERVERS = {"websockets": Server(serve, listens=True)}
+if sys.platform != "win32":
+    SERVERS["websockets-uvloop"] = Server(serve, listens=True, loop="uvloop")
