@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import (
+    _loops,
     bench_attack,
     bench_cluster,
     bench_codec,
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--outbox-calls", type=int, help="outbox: calls per contender and round (default 100, quick 40)"
     )
+    _loops.add_loop_option(parser)  # rpc: Session round trips on both loops; inherited by the servers started
     args = parser.parse_args(argv)
 
     versions, machine, source = _versions(), _machine(), _source_state()
@@ -183,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         results["import"] = bench_import.run(quick=args.quick, runs=args.runs)
         print()
     if args.which in ("rpc", "all"):
-        results["rpc"] = bench_rpc.run(quick=args.quick, sample_time=args.sample_time, repeats=args.repeats)
+        results["rpc"] = bench_rpc.run(
+            quick=args.quick, sample_time=args.sample_time, repeats=args.repeats, event_loop=args.loop
+        )
         print()
     if args.which == "load" or (args.which == "all" and (args.quick or args.with_load)):
         results["load"] = bench_load.run(

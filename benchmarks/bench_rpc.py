@@ -83,6 +83,7 @@ from typing import Any
 import ocppkit
 from ocppkit import CallReceived, ResultReceived
 
+from . import _loops
 from ._timing import calibrate, fmt_time, interleaved, median, paired_ratio
 
 __all__ = [
@@ -499,7 +500,10 @@ def run(
     out: Callable[[str], None] = print,
     base: Path | None = None,
     with_memory: bool = True,
+    event_loop: str = "asyncio",
 ) -> dict[str, Any]:
+    """The sans-IO round trips (no loop), then memory; ``event_loop="uvloop"`` adds the Session round
+    trips on asyncio's loop and uvloop's side by side (benchmarks/_loops.py)."""
     from ocppkit import rpc
 
     sample_time = sample_time or (0.005 if quick else 0.05)
@@ -610,6 +614,8 @@ def run(
         results["messages"].append(row)
         _print_message(row, out)
 
+    if _loops.loop_kind(event_loop) == "uvloop":
+        results["loops"] = _loops.compare(quick=quick, out=out)
     if not with_memory:
         return results
     n = 1000 if quick else IDLE_CONNECTIONS
@@ -729,6 +735,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-memory", action="store_true", help="round trips only")
     parser.add_argument("--repeats", type=int)
     parser.add_argument("--sample-time", type=float)
+    _loops.add_loop_option(parser)
     args = parser.parse_args(argv)
     if args.memory_child:
         print(json.dumps(_memory_child(args.memory_child, args.n)))
@@ -739,6 +746,7 @@ def main(argv: list[str] | None = None) -> int:
         with_memory=not args.no_memory,
         repeats=args.repeats,
         sample_time=args.sample_time,
+        event_loop=args.loop,
     )
     return 0
 

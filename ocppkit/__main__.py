@@ -15,7 +15,6 @@ and exit status 2.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 import msgspec
@@ -30,6 +29,9 @@ from ._cli_common import (
     _printable,
     _printer,
     _report,
+    add_loop_option,
+    loop_name,
+    run_on_loop,
 )
 from ._cli_serve import _serve, add_serve_parser
 from ._cli_station import _station, add_station_parser
@@ -76,7 +78,8 @@ def _demo(args: argparse.Namespace) -> int:
         smart = demo.SmartChargingDemo(args.version)  # the CSMS sets a profile after the boot, and reads it
         csms = ws.CSMSServer(demo.csms_router(args.version, smart), versions=[args.version], ping_interval=None)
         await csms.start("127.0.0.1", 0)
-        print(f"CSMS listening on ws://127.0.0.1:{csms.port}/ (OCPP {args.version}, codec: {IMPLEMENTATION})")
+        where = f"ws://127.0.0.1:{csms.port}/"
+        print(f"CSMS listening on {where} (OCPP {args.version}, codec: {IMPLEMENTATION}, loop: {loop_name()})")
         router, station_smart = demo.smart_station_router(args.version)
         try:
             async with ws.ChargingStation(
@@ -93,7 +96,7 @@ def _demo(args: argparse.Namespace) -> int:
             await csms.close()
         return _report(problems)
 
-    return asyncio.run(main())
+    return run_on_loop(main(), args.loop)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", default=_DEFAULT_VERSION, choices=VERSIONS, help="OCPP version (default: %(default)s)"
     )
     demo.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
+    add_loop_option(demo)
 
     add_serve_parser(sub, fmt)
     add_station_parser(sub, fmt)

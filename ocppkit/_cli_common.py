@@ -1,5 +1,6 @@
 """What the ``ocppkit`` subcommands share: the usage error, escaping for the terminal, the frame
-printer, stop signals, the option types (each checked value says what it expected)."""
+printer, stop signals, the option types (each checked value says what it expected), and the
+event loop a command runs on (``--loop asyncio|uvloop``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import argparse
 import asyncio
 import os
 import signal
-from collections.abc import Callable
-from typing import Any
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from .edition import VERSIONS
 
 _NEWEST_FIRST = list(reversed(VERSIONS))
+T = TypeVar("T")
 
 
 _DEFAULT_VERSION = "2.0.1"  # of demo, station and decode when no --version is given
@@ -121,3 +124,51 @@ def _prefix(value: str) -> str:
 
 
 _FULL_FRAMES = "print every frame in full (by default payloads longer than 160 characters are cut)"
+
+
+#: the event loops ``--loop`` offers: asyncio's own, and uvloop's (libuv; ``ocppkit[uvloop]``)
+LOOPS = ("asyncio", "uvloop")
+
+
+def add_loop_option(parser: argparse.ArgumentParser) -> None:
+    """``--loop asyncio|uvloop`` on a subcommand's parser."""
+    parser.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default="asyncio",
+        help="the event loop: asyncio's own (default) or uvloop's, faster at the socket and timer work "
+        '(pip install "ocppkit[uvloop]"; Linux and macOS; docs/adapters.md, "uvloop")',
+    )
+
+
+def run_on_loop(main: Coroutine[Any, Any, T], loop: str = "asyncio") -> T:
+    """Run ``main`` to its end on a new event loop of kind ``loop`` (one of :data:`LOOPS`), as
+    ``asyncio.run`` does: the remaining tasks are cancelled and the loop closed afterwards.
+
+    Raises:
+        UsageError: ``loop`` is unknown, or ``"uvloop"`` without uvloop installed (``main`` is
+            then closed, never run).
+    """
+    if loop == "asyncio":
+        return asyncio.run(main)
+    if loop != "uvloop":
+        main.close()
+        raise UsageError(f"--loop: expected one of {', '.join(LOOPS)}, got {_printable(loop)}")
+    try:
+        import uvloop
+    except ImportError:
+        main.close()
+        raise UsageError(
+            '--loop uvloop needs the uvloop extra: pip install "ocppkit[uvloop]" (not available on Windows)'
+        ) from None
+    if sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(main)
+    return uvloop.run(main)  # Python 3.10: uvloop's own runner (asyncio.Runner is 3.11+)
+
+
+def loop_name() -> str:
+    """The kind of the running event loop, as ``--loop`` names it (``"asyncio"``, ``"uvloop"``),
+    or its class's module for another loop."""
+    module = type(asyncio.get_running_loop()).__module__
+    return "uvloop" if module.split(".")[0] == "uvloop" else "asyncio" if module.startswith("asyncio") else module

@@ -32,6 +32,8 @@ from ._cli_common import (
     _printer,
     _rate,
     _seconds_or_off,
+    add_loop_option,
+    run_on_loop,
 )
 from .edition import VERSIONS
 
@@ -165,7 +167,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"CSMS closed properly ({stations} connection(s) closed with 1001 going away)", flush=True)
 
     try:
-        asyncio.run(main())
+        run_on_loop(main(), args.loop)
     except KeyboardInterrupt:  # where signal handlers are not available
         pass
     return 0
@@ -360,3 +362,4 @@ def add_serve_parser(sub: Any, fmt: Any) -> None:
         help="profile 3: the organisation (O) every station certificate must name; its CN must be the identity",
     )
     serve.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
+    add_loop_option(serve)

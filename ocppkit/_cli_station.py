@@ -20,6 +20,8 @@ from ._cli_common import (
     _printer,
     _report,
     _seconds_or_off,
+    add_loop_option,
+    run_on_loop,
 )
 from .edition import VERSIONS
 
@@ -142,7 +144,7 @@ def _station(args: argparse.Namespace) -> int:
             smart.profiles.store.close()
         return _report(problems)
 
-    return asyncio.run(main())
+    return run_on_loop(main(), args.loop)
 
 
 def add_station_parser(sub: Any, fmt: Any) -> None:
@@ -202,3 +204,4 @@ def add_station_parser(sub: Any, fmt: Any) -> None:
         "attempts so far, 3 attempts in all (default: %(default)g)",
     )
     station.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
+    add_loop_option(station)

@@ -37,13 +37,18 @@ MARKS: dict[str, tuple[str, ...]] = {
     # ... through the ASGI (uvicorn, Starlette) and aiohttp front doors
     "tests/interop/test_asgi_aiohttp_interop.py": ("network",),
     "tests/interop/test_asgi_aiohttp_interop.py::test_ocpp_rpc_station_against_the_asgi_app_in_starlette": ("slow",),
+    # issue 14's conformance suite: every server transport (tests/conformance/servers_*.py) against
+    # the same tests, servers and clients on 127.0.0.1, TLS
+    "tests/conformance/": ("network",),
+    # --loop uvloop: `ocppkit demo`, `serve` and `station` processes on 127.0.0.1 (about 5 s)
+    "tests/adapters/test_cli_loop.py::test_demo_serve_and_station_on_uvloop": ("network", "slow"),
+    "tests/adapters/test_cli_loop.py::test_the_loop_benchmark_times_both_loops_and_passes_the_choice_on": ("network",),
     # the adapters' suite: servers and clients on 127.0.0.1, TLS
     "tests/adapters/test_websockets.py": ("network",),
     "tests/adapters/test_websockets.py::test_cli_serve_and_station": ("slow",),
     # issue 11's attacks: flooders, takeovers, TLS refusals, all over loopback sockets
     "tests/adapters/test_flood.py": ("network",),
     "tests/adapters/test_flood.py::test_a_flood_is_refused_then_closed_while_a_good_station_is_served": ("slow",),
-    "tests/adapters/test_security_duplicates.py": ("network",),
     "tests/adapters/test_security_tls.py": ("network",),
     # issue 14: the ASGI adapter under uvicorn (bare, Starlette, FastAPI), the aiohttp handler
     "tests/adapters/test_asgi.py": ("network",),

@@ -182,6 +182,8 @@ class WebSocketHandler:
             return web.Response(
                 status=426, text="This endpoint speaks OCPP-J over WebSocket\n", headers={"Upgrade": "websocket"}
             )
+        if [v.strip() for v in request.headers.getall("Sec-WebSocket-Version", [])] != ["13"]:  # RFC 6455 §4.4
+            return web.Response(status=426, text="WebSocket version 13 only\n", headers={"Sec-WebSocket-Version": "13"})
         if self.csms._loop is None:
             await self.csms.start()
         transport = request.transport

@@ -63,6 +63,8 @@ __all__ = ["CSMS", "Refusal", "Upgrade"]
 
 log = logging.getLogger("ocppkit")
 R = TypeVar("R", bound=Response)
+#: seconds :meth:`CSMS.close` waits for a station's closing handshake, then for its session's end
+CLOSE_WAIT = 10.0
 
 
 class CSMS(OptionAttributes):
@@ -353,11 +355,31 @@ class CSMS(OptionAttributes):
                 await self.cluster.close()
             except Exception:  # the stations are closed all the same
                 log.exception("the cluster link failed to close")
-        await self._stop_listening()
-        for session in list(self.sessions.values()):
+        for session in self.sessions.values():  # what on_disconnect reads, whoever closes it
             session.close_reason = session.close_reason or "the CSMS closed"
-            await session.transport.close(1001, "CSMS shutting down")
+        await self._stop_listening()
+        remaining = list(self.sessions.values())  # a CSMS served by another server closes its own
+        if remaining:
+            closing = [asyncio.ensure_future(self._close_session(s)) for s in remaining]
+            await asyncio.wait(closing)
         self._registry.close()
+
+    async def _close_session(self, session: Session) -> None:
+        """Close one station's connection (1001) and wait until its session has ended; a peer
+        that does not complete the closing handshake within 10 s is aborted."""
+        try:
+            await asyncio.wait_for(session.transport.close(1001, "CSMS shutting down"), CLOSE_WAIT)
+        except (asyncio.TimeoutError, ConnectionError, OSError):
+            session.transport.abort()
+        except Exception:  # a transport's own failure: the connection goes all the same
+            log.exception("station %s: closing its connection failed", ascii(session.identity))
+            session.transport.abort()
+        try:
+            await asyncio.wait_for(self._registry.wait_ended(session), CLOSE_WAIT)
+        except asyncio.TimeoutError:
+            log.warning(
+                "station %s: its session did not end within %g s of the close", ascii(session.identity), CLOSE_WAIT
+            )
 
     async def _stop_listening(self) -> None:
         """A CSMS that listens stops listening and closes its connections here."""

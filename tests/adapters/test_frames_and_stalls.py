@@ -1,13 +1,11 @@
-"""The WebSocket layer under hostile or broken peers, over real loopback sockets: binary frames
-and text that is not UTF-8 close with the RFC 6455 codes, a peer that never reads is cut off
-after ``send_timeout``, and the listen backlog queues a mass reconnect."""
+"""The websockets server's own layer, over real loopback sockets: the listen backlog queues a
+mass reconnect, failed handshakes leave nothing behind, each connection gets the bounded receive
+buffer (frames and stalls over every transport: tests/conformance/test_bad_peers.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import json
-import os
 import select
 import socket
 import time
@@ -16,124 +14,15 @@ from typing import Any
 import pytest
 import websockets
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
-from websockets.frames import Frame, Opcode
 
-from ocppkit import Router
 from ocppkit.adapters._admission import Takeovers
 from ocppkit.adapters.asyncio import SessionOptions
 from ocppkit.adapters.demo import csms_router
 from ocppkit.adapters.websockets import CSMSServer
-from ocppkit.v201 import DataTransferRequest, DataTransferResponse, HeartbeatRequest, HeartbeatResponse
 
 from .aio import run, until
 
 V201: Any = ["ocpp2.0.1"]
-
-
-async def closed_with(ws: Any) -> tuple[int | None, str | None]:
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), 5)
-    except ConnectionClosed:
-        pass
-    return ws.close_code, ws.close_reason
-
-
-def test_a_binary_frame_closes_with_1003_unless_accepted() -> None:
-    async def scenario() -> None:
-        async with CSMSServer(csms_router("2.0.1"), versions=("2.0.1",)) as csms:
-            await csms.start("127.0.0.1", 0)
-            async with connect(f"ws://127.0.0.1:{csms.port}/CS1", subprotocols=V201) as ws:
-                await ws.send(b'[2,"1","Heartbeat",{}]')  # bytes: a binary frame
-                code, reason = await closed_with(ws)
-            assert code == 1003 and reason == "OCPP-J messages are text frames"
-            await until(lambda: "CS1" not in csms.sessions)
-
-        async with CSMSServer(csms_router("2.0.1"), versions=("2.0.1",), accept_binary=True) as csms:
-            await csms.start("127.0.0.1", 0)
-            async with connect(f"ws://127.0.0.1:{csms.port}/CS1", subprotocols=V201) as ws:
-                await ws.send(b'[2,"1","Heartbeat",{}]')
-                answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
-                assert answer[:2] == [3, "1"] and "currentTime" in answer[2]
-
-    run(scenario())
-
-
-def test_text_that_is_not_utf8_closes_with_1007() -> None:
-    async def scenario() -> None:
-        async with CSMSServer(csms_router("2.0.1"), versions=("2.0.1",)) as csms:
-            await csms.start("127.0.0.1", 0)
-            async with connect(f"ws://127.0.0.1:{csms.port}/CS1", subprotocols=V201) as ws:
-                await ws.send('[2,"0","Heartbeat",{}]')
-                assert json.loads(await ws.recv())[0] == 3  # text frames are served
-                # A text frame whose bytes are not UTF-8: websockets' send() would refuse to make one.
-                ws.protocol.send_frame(Frame(Opcode.TEXT, b'[2,"1","DataTransfer",{"vendorId":"\xff"}]'))
-                for data in ws.protocol.data_to_send():
-                    ws.transport.write(data)
-                code, _ = await closed_with(ws)
-            assert code == 1007  # RFC 6455 §8.1: Fail the WebSocket Connection, invalid payload data
-            await until(lambda: "CS1" not in csms.sessions)
-
-    run(scenario())
-
-
-def _big_router(size: int) -> Router:
-    router = Router("2.0.1")
-
-    @router.on(DataTransferRequest)
-    def data_transfer(request: DataTransferRequest) -> DataTransferResponse:
-        return DataTransferResponse(status="Accepted", data=os.urandom(size // 2).hex())
-
-    @router.on(HeartbeatRequest)
-    def heartbeat(request: HeartbeatRequest) -> HeartbeatResponse:
-        import datetime
-
-        return HeartbeatResponse(current_time=datetime.datetime.now(datetime.timezone.utc))
-
-    return router
-
-
-async def _never_reading_client(port: int, identity: str, calls: int) -> Any:
-    """A station that sends ``calls`` DataTransfers and then reads nothing (a small receive
-    buffer, and websockets' queue of one message: it stops reading at once)."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", port))
-    sock.setblocking(False)
-    ws = await connect(
-        f"ws://127.0.0.1:{port}/{identity}", subprotocols=V201, sock=sock, compression=None, max_size=None, max_queue=1
-    )
-    for i in range(calls):
-        await ws.send(f'[2,"{i}","DataTransfer",{{"vendorId":"x"}}]')
-    return ws
-
-
-def test_a_peer_that_never_reads_is_aborted_after_send_timeout() -> None:
-    async def scenario() -> None:
-        csms = CSMSServer(_big_router(200_000), send_timeout=1.0, ping_interval=None)
-        await csms.start("127.0.0.1", 0)
-        try:
-            # 60 answers of 200 kB: far more than the kernel's and websockets' buffers hold
-            ws = await _never_reading_client(csms.port, "STUCK", 60)
-            await until(lambda: "STUCK" in csms.sessions)
-            stuck = csms.sessions["STUCK"]
-            started = time.monotonic()
-            # A good station on the same server is served while the other one's writes are stuck.
-            async with connect(f"ws://127.0.0.1:{csms.port}/GOOD", subprotocols=V201) as good:
-                await good.send('[2,"g","Heartbeat",{}]')
-                assert json.loads(await asyncio.wait_for(good.recv(), 2))[:2] == [3, "g"]
-                await asyncio.wait_for(stuck.closed.wait(), 10)
-                waited = time.monotonic() - started
-                assert "GOOD" in csms.sessions
-            assert 0.5 < waited < 6.0, waited  # about send_timeout after the buffers filled
-            assert stuck.close_reason == "the peer read nothing for 1 s (send buffer full)"
-            assert "STUCK" not in csms.sessions
-            ws.transport.abort()
-        finally:
-            await csms.close()
-
-    run(scenario())
 
 
 def test_send_timeout_is_checked_and_none_disables_it() -> None:

@@ -1,6 +1,6 @@
-"""What docs/adapters.md says about the hooks (on_connect, on_disconnect, on_event, on_frame),
-boot gating, compression, wait_connected and the exceptions of Session.call, checked over real
-loopback WebSockets."""
+"""What docs/adapters.md says about the station's on_connect, wait_connected and the exceptions
+of Session.call, checked over real loopback WebSockets (the server hooks, boot gating and
+compression on every transport: tests/conformance/test_hooks.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from websockets.asyncio.client import connect
 from websockets.protocol import State
 
 import ocppkit
-from ocppkit import v21, v201
-from ocppkit.adapters.asyncio import CallErrorResponse, Session, current_session
+from ocppkit import v201
+from ocppkit.adapters.asyncio import Session, current_session
 from ocppkit.adapters.demo import csms_router
 from ocppkit.adapters.websockets import ChargingStation, CSMSServer, RetryBackOff
 from tests.adapters.aio import run, until
@@ -45,34 +45,6 @@ async def raw_station(csms: CSMSServer, identity: str, version: str = "2.0.1") -
 # ----------------------------------------------------------------------- hooks
 
 
-def test_server_on_connect_runs_before_the_first_message_is_read() -> None:
-    log: list[str] = []
-
-    async def scenario() -> None:
-        router = ocppkit.Router()
-
-        @router.on(v201.HeartbeatRequest)
-        def heartbeat(req: v201.HeartbeatRequest) -> v201.HeartbeatResponse:
-            log.append("handler")
-            return v201.HeartbeatResponse(current_time=NOW)
-
-        async def on_connect(session: Session) -> None:
-            log.append(f"on_connect {session.identity} in sessions={session.identity in csms.sessions}")
-            await asyncio.sleep(0.3)  # the station's Heartbeat is already on its way
-            log.append("on_connect done")
-
-        csms = CSMSServer(router, versions=("2.0.1",), on_connect=on_connect)
-        await csms.start("127.0.0.1", 0)
-        try:
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/CS1", versions=["2.0.1"]) as st:
-                assert (await st.call(v201.HeartbeatRequest())).current_time == NOW
-        finally:
-            await csms.close()
-
-    run(scenario())
-    assert log == ["on_connect CS1 in sessions=True", "on_connect done", "handler"]
-
-
 def test_station_on_connect_may_await_calls_and_runs_on_every_connection() -> None:
     async def scenario() -> None:
         port = free_port()
@@ -98,154 +70,6 @@ def test_station_on_connect_may_await_calls_and_runs_on_every_connection() -> No
             assert station.connections == 2
         finally:
             await station.close()
-            await csms.close()
-
-    run(scenario())
-
-
-def test_on_disconnect_for_a_close_a_replacement_and_too_many_bad_messages() -> None:
-    async def scenario() -> None:
-        gone: list[tuple[str, str, bool]] = []
-
-        async def on_disconnect(session: Session) -> None:
-            await asyncio.sleep(0)  # may be a coroutine
-            gone.append((session.identity, session.close_reason, csms.sessions.get(session.identity) is session))
-
-        csms = CSMSServer(csms_router("2.0.1"), versions=("2.0.1",), on_disconnect=on_disconnect, max_bad_messages=2)
-        await csms.start("127.0.0.1", 0)
-        try:
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/A", versions=["2.0.1"]) as st:
-                await st.call(v201.HeartbeatRequest())
-            await until(lambda: len(gone) == 1)
-            assert gone[0][0] == "A" and "1000" in gone[0][1] and gone[0][2] is False
-            assert "A" not in csms.sessions
-
-            first = await raw_station(csms, "B")
-            old = csms.sessions["B"]
-            second = await raw_station(csms, "B")  # the same identity again: replaces the first
-            await until(lambda: len(gone) == 2)
-            assert gone[1][0] == "B" and "replaced" in gone[1][1] and gone[1][2] is False
-            assert csms.sessions["B"] is not old
-            for _ in range(2):
-                await second.send("not json")
-            await until(lambda: len(gone) == 3)
-            assert gone[2][0] == "B" and "too many invalid messages" in gone[2][1]
-            await first.close()
-            await second.close()
-        finally:
-            await csms.close()
-
-    run(scenario())
-
-
-def test_on_event_sees_every_event_before_the_session_acts_and_is_the_way_to_sends() -> None:
-    async def scenario() -> None:
-        seen: list[str] = []
-        router = ocppkit.Router()
-
-        @router.on(v21.HeartbeatRequest)
-        def heartbeat(req: v21.HeartbeatRequest) -> v21.HeartbeatResponse:
-            seen.append("handler")
-            return v21.HeartbeatResponse(current_time=NOW)
-
-        def on_event(session: Session, event: Any) -> None:
-            seen.append(f"{session.identity} {type(event).__name__}")
-
-        csms = CSMSServer(router, versions=("2.1",), on_event=on_event)
-        await csms.start("127.0.0.1", 0)
-        try:
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/E1", versions=["2.1"]) as st:
-                await st.call(v21.HeartbeatRequest())
-                await st.send(
-                    v21.NotifyPeriodicEventStreamRequest(
-                        id=1, pending=0, basetime=NOW, data=[v21.StreamDataElementType(t=0, v="230.1")]
-                    )
-                )
-                await until(lambda: "E1 SendReceived" in seen)  # a SEND reaches the application only here
-        finally:
-            await csms.close()
-        assert seen[:2] == ["E1 CallReceived", "handler"]
-
-    run(scenario())
-
-
-def test_on_frame_sees_every_message_before_decoding_and_before_sending() -> None:
-    async def scenario() -> None:
-        frames: list[tuple[str, str, bytes]] = []
-        csms = CSMSServer(csms_router("2.0.1"), versions=("2.0.1",), on_frame=lambda *frame: frames.append(frame))
-        await csms.start("127.0.0.1", 0)
-        try:
-            ws = await raw_station(csms, "F1")
-            await ws.send("not json at all")
-            reply = await ws.recv()
-            await ws.close()
-        finally:
-            await csms.close()
-        assert frames[0] == ("F1", "in", b"not json at all")
-        assert frames[1][:2] == ("F1", "out") and frames[1][2].decode() == reply
-        assert json.loads(reply)[:3] == [4, "-1", "RpcFrameworkError"]
-
-    run(scenario())
-
-
-def test_boot_gating_through_the_server() -> None:
-    async def scenario() -> None:
-        statuses = iter(["Pending", "Rejected"])
-        router = ocppkit.Router()
-
-        @router.on(v201.BootNotificationRequest)
-        def on_boot(req: v201.BootNotificationRequest) -> v201.BootNotificationResponse:
-            return v201.BootNotificationResponse(
-                current_time=NOW, interval=1, status=v201.RegistrationStatusEnumType(next(statuses))
-            )
-
-        @router.on(v201.HeartbeatRequest)
-        def heartbeat(req: v201.HeartbeatRequest) -> v201.HeartbeatResponse:
-            return v201.HeartbeatResponse(current_time=NOW)
-
-        @router.on(v201.AuthorizeRequest)
-        def authorize(req: v201.AuthorizeRequest) -> v201.AuthorizeResponse:
-            return v201.AuthorizeResponse(
-                id_token_info=v201.IdTokenInfoType(status=v201.AuthorizationStatusEnumType.ACCEPTED)
-            )
-
-        token = v201.IdTokenType(id_token="T1", type=v201.IdTokenEnumType.ISO14443)
-        csms = CSMSServer(router, versions=("2.0.1",), boot_gating=True)
-        await csms.start("127.0.0.1", 0)
-        try:
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/G1", versions=["2.0.1"]) as st:
-                with pytest.raises(CallErrorResponse) as refused:  # before any boot
-                    await st.call(v201.AuthorizeRequest(id_token=token))
-                assert refused.value.code == "SecurityError"
-                assert (await st.call(boot())).status == "Pending"
-                await st.call(v201.HeartbeatRequest())  # allowed while Pending
-                with pytest.raises(CallErrorResponse):  # not allowed while Pending
-                    await st.call(v201.AuthorizeRequest(id_token=token))
-                assert (await st.call(boot())).status == "Rejected"
-                with pytest.raises(ocppkit.LocalProtocolError) as local:  # the CSMS may not call it now
-                    await csms.sessions["G1"].call(v201.ClearCacheRequest())
-                assert local.value.code == "SecurityError"
-        finally:
-            await csms.close()
-
-    run(scenario())
-
-
-@pytest.mark.parametrize(
-    ("server", "station", "negotiated"),
-    [("deflate", "deflate", True), (None, "deflate", False), ("deflate", None, False)],
-)
-def test_compression(server: str | None, station: str | None, negotiated: bool) -> None:
-    async def scenario() -> None:
-        csms = CSMSServer(csms_router("2.0.1"), versions=("2.0.1",), compression=server)
-        await csms.start("127.0.0.1", 0)
-        try:
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/Z1", versions=["2.0.1"], compression=station) as st:
-                assert (await st.call(boot())).status == "Accepted"
-                assert st.session is not None
-                header = st.session.transport.ws.response.headers.get("Sec-WebSocket-Extensions")  # type: ignore[attr-defined]
-                assert (header is not None and "permessage-deflate" in header) is negotiated
-        finally:
             await csms.close()
 
     run(scenario())

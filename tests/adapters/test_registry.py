@@ -1,27 +1,23 @@
-"""Calling stations from anywhere in one process (issue 13): ``csms.call`` from tasks that are
-not handlers, ``wait_for`` (connected, booted), ``stations()``, each error, the version bound at
-every handshake, and ``csms.blocking()`` from other threads (one, and twenty at once). Over real
-loopback WebSockets, with ocppkit's ChargingStation or raw websockets clients as stations."""
+"""Calling stations from anywhere in one process (issue 13): ``wait_for`` timeouts, each error
+of ``csms.call``, and ``csms.blocking()`` from twenty threads at once and after the loop has
+stopped. Over real loopback WebSockets (calls, ``wait_for`` and one blocking thread on every
+transport: tests/conformance/)."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import threading
-import time
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import connect
 
 import ocppkit
 from ocppkit import CallErrorResponse, CallTimeout, ErrorCode, v16, v201
-from ocppkit.adapters.asyncio import current_session
 from ocppkit.adapters.demo import csms_router
-from ocppkit.adapters.registry import StationInfo, StationNotConnected, VersionMismatch
+from ocppkit.adapters.registry import StationNotConnected, VersionMismatch
 from ocppkit.adapters.websockets import ChargingStation, CSMSServer
-from tests.adapters.aio import run, until
+from tests.adapters.aio import run
 
 
 def station_router(release: asyncio.Event | None = None) -> ocppkit.Router:
@@ -41,118 +37,6 @@ def station_router(release: asyncio.Event | None = None) -> ocppkit.Router:
 
     r.add(v201.GetLocalListVersionRequest, local_list)
     return r
-
-
-BOOT201 = v201.BootNotificationRequest(
-    charging_station=v201.ChargingStationType(model="M1", vendor_name="ACME"), reason=v201.BootReasonEnumType.POWER_UP
-)
-
-
-def boot_frame(uid: str) -> str:
-    return json.dumps(
-        [2, uid, "BootNotification", {"chargingStation": {"model": "M", "vendorName": "V"}, "reason": "PowerUp"}]
-    )
-
-
-def pending_then_accepted() -> ocppkit.Router:
-    """A 2.0.1 CSMS that answers the first BootNotification of each station Pending, later ones
-    Accepted."""
-    r = ocppkit.Router("2.0.1")
-    r.add(v201.HeartbeatRequest, lambda req: v201.HeartbeatResponse(current_time=dt.datetime.now(dt.timezone.utc)))
-    seen: set[str] = set()
-
-    def boot(req: v201.BootNotificationRequest) -> v201.BootNotificationResponse:
-        first = current_session().identity not in seen
-        seen.add(current_session().identity)
-        status = v201.RegistrationStatusEnumType.PENDING if first else v201.RegistrationStatusEnumType.ACCEPTED
-        return v201.BootNotificationResponse(current_time=dt.datetime.now(dt.timezone.utc), interval=1, status=status)
-
-    r.add(v201.BootNotificationRequest, boot)
-    return r
-
-
-# ------------------------------------------------------------------ calls from anywhere
-
-
-def test_a_task_that_is_no_handler_calls_a_station_and_gets_the_typed_response() -> None:
-    async def scenario() -> None:
-        async with CSMSServer(csms_router("2.0.1"), node="csms-a") as csms:
-            await csms.start("127.0.0.1", 0)
-            before = time.time()
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/CS1", station_router()) as cs:
-                await cs.call(BOOT201)
-
-                async def business_logic() -> v201.ClearCacheResponse:  # another task, not a handler
-                    return await csms.call("CS1", v201.ClearCacheRequest())
-
-                resp = await asyncio.get_running_loop().create_task(business_logic())
-                assert isinstance(resp, v201.ClearCacheResponse)
-                assert resp.status is v201.ClearCacheStatusEnumType.ACCEPTED
-
-                [info] = csms.stations()
-                assert info == csms.station("CS1")
-                assert isinstance(info, StationInfo)
-                assert (info.identity, info.version, info.boot_state, info.node) == (
-                    "CS1",
-                    "2.0.1",
-                    "ACCEPTED",
-                    "csms-a",
-                )
-                assert before <= info.since <= time.time()
-                assert info.remote_address is not None and info.remote_address.startswith("127.0.0.1:")
-                port = int(info.remote_address.rsplit(":", 1)[1])
-                assert cs.session is not None
-                assert port == cs.session.transport.ws.local_address[1]  # type: ignore[attr-defined]
-            await until(lambda: not csms.stations())
-            assert csms.station("CS1") is None
-
-    run(scenario())
-
-
-def test_a_coroutine_started_before_the_station_connects_waits_for_it_then_calls() -> None:
-    async def scenario() -> None:
-        async with CSMSServer(csms_router("2.0.1")) as csms:
-            await csms.start("127.0.0.1", 0)
-
-            async def waiter() -> tuple[StationInfo, v201.DataTransferResponse]:
-                info = await csms.wait_for("CS2", timeout=10)
-                resp = await csms.call("CS2", v201.DataTransferRequest(vendor_id="acme", data={"n": 1}))
-                return info, resp
-
-            task = asyncio.get_running_loop().create_task(waiter())
-            await asyncio.sleep(0.05)
-            assert not task.done() and csms.station("CS2") is None
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/CS2", station_router()):
-                info, resp = await asyncio.wait_for(task, 10)
-            assert info.identity == "CS2" and info.boot_state == "UNKNOWN"  # connected, not booted
-            assert resp.data == {"n": 1} and resp.status is v201.DataTransferStatusEnumType.ACCEPTED
-
-    run(scenario())
-
-
-def test_wait_for_booted_returns_only_once_a_late_boot_is_accepted() -> None:
-    async def scenario() -> None:
-        async with CSMSServer(pending_then_accepted(), versions=("2.0.1",)) as csms:
-            await csms.start("127.0.0.1", 0)
-            connected = asyncio.ensure_future(csms.wait_for("LATE", timeout=10))
-            booted = asyncio.ensure_future(csms.wait_for("LATE", booted=True, timeout=10))
-            async with connect(f"ws://127.0.0.1:{csms.port}/LATE", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
-                assert (await asyncio.wait_for(connected, 5)).boot_state == "UNKNOWN"
-                await ws.send('[2,"h1","Heartbeat",{}]')
-                assert json.loads(await ws.recv())[:2] == [3, "h1"]
-                await ws.send(boot_frame("b1"))
-                assert json.loads(await ws.recv())[2]["status"] == "Pending"
-                await asyncio.sleep(0.05)
-                assert not booted.done() and csms.station("LATE").boot_state == "PENDING"  # type: ignore[union-attr]
-                await ws.send(boot_frame("b2"))
-                assert json.loads(await ws.recv())[2]["status"] == "Accepted"
-                info = await asyncio.wait_for(booted, 5)
-                assert info.boot_state == "ACCEPTED" and info.identity == "LATE"
-                # Already booted: returns at once.
-                again = await csms.wait_for("LATE", booted=True, timeout=0.01)
-                assert again.boot_state == "ACCEPTED"
-
-    run(scenario())
 
 
 def test_wait_for_times_out_with_a_clear_error_and_checks_its_timeout() -> None:
@@ -232,69 +116,6 @@ def test_each_error_of_csms_call() -> None:
                 assert resp.status is v201.ClearCacheStatusEnumType.ACCEPTED
 
     run(scenario())
-
-
-def test_the_version_is_bound_anew_at_every_handshake() -> None:
-    async def scenario() -> None:
-        async with CSMSServer({"2.0.1": csms_router("2.0.1"), "1.6": csms_router("1.6")}) as csms:
-            await csms.start("127.0.0.1", 0)
-            url = f"ws://127.0.0.1:{csms.port}/CS4"
-            async with ChargingStation(url, station_router(), versions=("2.0.1",)):
-                await csms.wait_for("CS4", timeout=5)
-                assert csms.station("CS4").version == "2.0.1"  # type: ignore[union-attr]
-                resp = await csms.call("CS4", v201.ClearCacheRequest())
-                assert isinstance(resp, v201.ClearCacheResponse)
-            await until(lambda: csms.station("CS4") is None)
-            r16 = ocppkit.Router("1.6")
-            r16.add(v16.ClearCacheRequest, lambda req: v16.ClearCacheResponse(status=v16.ClearCacheStatus.REJECTED))
-            async with ChargingStation(url, r16, versions=("1.6",)):
-                info = await csms.wait_for("CS4", timeout=5)
-                assert info.version == "1.6"
-                with pytest.raises(VersionMismatch, match=r"connected with OCPP 1.6: a 2.0.1 ClearCacheRequest"):
-                    await csms.call("CS4", v201.ClearCacheRequest())
-                resp16 = await csms.call("CS4", v16.ClearCacheRequest())
-                assert isinstance(resp16, v16.ClearCacheResponse) and resp16.status is v16.ClearCacheStatus.REJECTED
-
-    run(scenario())
-
-
-# ------------------------------------------------------------------ the blocking bridge
-
-
-def test_blocking_calls_from_a_thread_wait_for_and_list_stations() -> None:
-    results: dict[str, Any] = {}
-
-    def worker(csms: CSMSServer) -> None:  # plain synchronous code, in its own thread
-        bridge = csms.blocking()
-        results["info"] = bridge.wait_for("CS5", booted=True, timeout=10)
-        results["stations"] = bridge.stations()
-        results["station"] = bridge.station("CS5")
-        results["resp"] = bridge.call("CS5", v201.DataTransferRequest(vendor_id="acme", data="hello"))
-        try:
-            bridge.call("OTHER", v201.ClearCacheRequest())
-        except StationNotConnected as exc:
-            results["error"] = exc
-
-    async def scenario() -> None:
-        async with CSMSServer(csms_router("2.0.1")) as csms:
-            with pytest.raises(RuntimeError, match="start the server first"):
-                csms.blocking()
-            await csms.start("127.0.0.1", 0)
-            thread = threading.Thread(target=worker, args=(csms,))
-            thread.start()  # before the station connects: it waits for it
-            async with ChargingStation(f"ws://127.0.0.1:{csms.port}/CS5", station_router()) as cs:
-                await cs.call(BOOT201)
-                await asyncio.to_thread(thread.join, 10)
-            assert not thread.is_alive()
-            # From the loop's own thread it would deadlock: refused.
-            with pytest.raises(RuntimeError, match="thread running the server's event loop"):
-                csms.blocking().stations()
-
-    run(scenario())
-    assert results["info"].boot_state == "ACCEPTED"
-    assert [s.identity for s in results["stations"]] == ["CS5"] and results["station"].identity == "CS5"
-    assert isinstance(results["resp"], v201.DataTransferResponse) and results["resp"].data == "hello"
-    assert isinstance(results["error"], StationNotConnected) and results["error"].identity == "OTHER"
 
 
 def test_twenty_threads_call_one_station_at_once_and_each_gets_its_own_answer() -> None:

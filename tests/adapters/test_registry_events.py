@@ -95,48 +95,6 @@ def test_events_in_order_for_two_subscribers_and_a_slow_bounded_one(caplog: pyte
     assert all(e.reason == "" for e in (connected1, booted1, connected2, booted2))
 
 
-def test_a_station_that_closes_itself_gives_disconnected_with_its_close_reason() -> None:
-    async def scenario() -> list[ConnectionEvent]:
-        seen: list[ConnectionEvent] = []
-        async with CSMSServer(csms_router("2.0.1")) as csms:
-            await csms.start("127.0.0.1", 0)
-            reader = asyncio.ensure_future(collect(csms.events(), seen))
-            async with connect(f"ws://127.0.0.1:{csms.port}/CS2", subprotocols=SUBPROTOCOL) as ws:
-                await ws.send('[2,"h","Heartbeat",{}]')
-                await ws.recv()
-            await until(lambda: len(seen) == 2)
-        await asyncio.wait_for(reader, 5)
-        assert csms.events().__aiter__() is not None  # subscribing after close: an ended stream
-        assert [e async for e in csms.events()] == []
-        return seen
-
-    connected, gone = run(scenario())
-    assert (connected.kind, gone.kind) == ("connected", "disconnected")
-    assert "1000" in gone.reason  # websockets' account of the close: code 1000
-    assert gone.station.node is None
-
-
-def test_disconnect_of_an_unknown_station_and_bad_arguments() -> None:
-    async def scenario() -> None:
-        async with CSMSServer(csms_router("2.0.1")) as csms:
-            await csms.start("127.0.0.1", 0)
-            assert await csms.disconnect("NOBODY") is False
-            with pytest.raises(ValueError, match=r"code: expected a WebSocket close code .* got 1006"):
-                await csms.disconnect("NOBODY", code=1006)
-            with pytest.raises(ValueError, match="reason: at most 123 bytes"):
-                await csms.disconnect("NOBODY", reason="é" * 70)
-            ws = await booted_station(csms.port, "CS3")
-            ended: list[str] = []
-            csms.on_disconnect = lambda s: ended.append(s.close_reason)
-            assert await csms.disconnect("CS3") is True
-            assert csms.station("CS3") is None and ended == ["disconnected by the CSMS"]
-            with pytest.raises(ConnectionClosed):
-                await ws.recv()
-            assert ws.close_code == 1000
-
-    run(scenario())
-
-
 def test_events_unsubscribe_with_close_and_async_with() -> None:
     async def scenario() -> None:
         async with CSMSServer(csms_router("2.0.1")) as csms:

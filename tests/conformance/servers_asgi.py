@@ -21,7 +21,9 @@ import uvicorn
 from ocppkit.adapters.asgi import ASGIApp, uvicorn_options
 from ocppkit.adapters.csms import CSMS
 
-__all__ = ["FRAMEWORKS", "SERVERS", "asgi_application", "start_fastapi", "start_starlette", "start_uvicorn"]
+from .table import Server
+
+__all__ = ["FRAMEWORKS", "SERVERS", "STARTERS", "asgi_application", "start_fastapi", "start_starlette", "start_uvicorn"]
 
 #: how the ASGI application is put in front of uvicorn
 FRAMEWORKS = ("asgi", "starlette", "fastapi")
@@ -127,8 +129,25 @@ def start_fastapi(csms: CSMS, **options: Any) -> contextlib.AbstractAsyncContext
 
 
 #: name -> ``start(csms, **options)``, an async context manager yielding the stations' base URL
-SERVERS: dict[str, Callable[..., contextlib.AbstractAsyncContextManager[str]]] = {
+STARTERS: dict[str, Callable[..., contextlib.AbstractAsyncContextManager[str]]] = {
     "uvicorn": start_uvicorn,
     "starlette": start_starlette,
     "fastapi": start_fastapi,
 }
+
+
+def _conformance(framework: str) -> Any:
+    """The conformance suite's ``serve(csms_kwargs)``: uvicorn serving the app (the suite's URLs
+    are the server's root plus a path; the mounted forms are tested in tests/adapters/test_asgi.py)."""
+
+    @contextlib.asynccontextmanager
+    async def serve(csms_kwargs: dict[str, Any]) -> AsyncIterator[tuple[CSMS, str]]:
+        csms = CSMS(**csms_kwargs)
+        async with start_uvicorn(csms, framework=framework) as url:
+            yield csms, url.rstrip("/")
+
+    return serve
+
+
+#: the conformance suite's entries (tests/conformance/table.py)
+SERVERS = {"asgi-uvicorn": Server(_conformance("asgi"))}
