@@ -21,6 +21,7 @@ from ._cli_common import (
     _report,
     _seconds_or_off,
 )
+from ._cli_serve import _transport, add_transport_option
 from .edition import VERSIONS
 
 
@@ -83,7 +84,7 @@ def _station(args: argparse.Namespace) -> int:
     from .outbox import OutboxError, OutboxSettings
 
     try:
-        station = ws.ChargingStation(
+        station = _transport(args, ws).ChargingStation(
             args.url,
             versions=versions,
             security_profile=profile,
@@ -188,3 +189,4 @@ def add_station_parser(sub: Any, fmt: Any) -> None:
         "attempts so far, 3 attempts in all (default: %(default)g)",
     )
     station.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
+    add_transport_option(station)

@@ -365,3 +365,52 @@ def test_an_upgrade_that_never_finishes_is_cut_and_a_bad_request_is_400() -> Non
             await csms.close()
 
     run(scenario())
+
+
+def test_cli_serve_and_station_on_picows() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from tests.adapters.aio import free_port, spawn_cli, wait_for_line
+
+    port = free_port()
+    serve = spawn_cli("serve", "--port", str(port), "--transport", "picows", "--quiet")
+    try:
+        line = wait_for_line(serve, "CSMS listening")
+        assert "picows" in line
+        for transport in ("picows", "websockets"):
+            station = subprocess.run(
+                [sys.executable, "-m", "ocppkit", "station", "--url", f"ws://127.0.0.1:{port}/CLI-{transport}"]
+                + ["--version", "2.0.1", "--transport", transport],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert station.returncode == 0, station.stdout + station.stderr
+            assert "session completed as expected" in station.stdout
+        serve.send_signal(signal.SIGTERM)
+        assert "CSMS closed properly" in wait_for_line(serve, "CSMS closed")
+        assert serve.wait(10) == 0
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+        if serve.stdout is not None:
+            serve.stdout.close()
+
+
+def test_the_conformance_helper_starts_a_picows_server() -> None:
+    from tests.conformance.servers_picows import start_picows
+
+    async def scenario() -> None:
+        server, url = await start_picows(versions=("2.0.1",), path_prefix="/ocpp/")
+        try:
+            assert url == f"ws://127.0.0.1:{server.port}/ocpp/"
+            async with connect(url + "CS1", subprotocols=V201) as ws:
+                await ws.send('[2,"1","Heartbeat",{}]')
+                assert json.loads(await ws.recv())[:2] == [3, "1"]
+        finally:
+            await server.close()
+
+    run(scenario())
