@@ -54,6 +54,25 @@ class PicowsTransport(WSListener):
     message while messages wait); ``send()`` writes at once and waits only while the socket's
     write buffer is above its high-water mark (picows' ``pause_writing``)."""
 
+    __slots__ = (
+        "_closed",
+        "_drain",
+        "_parts",
+        "_parts_binary",
+        "_parts_compressed",
+        "_parts_size",
+        "_paused_reading",
+        "_queue",
+        "_waiter",
+        "accept_binary",
+        "close_timeout",
+        "deflate",
+        "max_size",
+        "on_connected",
+        "reason",
+        "ws",
+    )
+
     def __init__(
         self,
         max_size: int,
