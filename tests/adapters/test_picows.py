@@ -414,3 +414,79 @@ def test_the_conformance_helper_starts_a_picows_server() -> None:
             await server.close()
 
     run(scenario())
+
+
+UPGRADE = (
+    b"GET /{id} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    b"Sec-WebSocket-Protocol: ocpp2.0.1\r\n\r\n"
+)
+
+
+def test_a_peer_that_never_reads_is_aborted_after_send_timeout() -> None:
+    import os
+    import time
+
+    router = Router("2.0.1")
+
+    @router.on(DataTransferRequest)
+    def data_transfer(request: DataTransferRequest) -> DataTransferResponse:
+        return DataTransferResponse(status="Accepted", data=os.urandom(100_000).hex())
+
+    @router.on(v201.HeartbeatRequest)
+    def heartbeat(request: v201.HeartbeatRequest) -> v201.HeartbeatResponse:
+        import datetime
+
+        return v201.HeartbeatResponse(current_time=datetime.datetime.now(datetime.timezone.utc))
+
+    async def scenario() -> None:
+        csms = pw.CSMSServer(router, send_timeout=1.0, ping_interval=None, compression=None)
+        await csms.start("127.0.0.1", 0)
+        try:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", csms.port))
+            reader, writer = await asyncio.open_connection(sock=sock, limit=1 << 30)
+            writer.write(UPGRADE.replace(b"{id}", b"STUCK"))
+            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+            writer.transport.pause_reading()  # from now on it reads nothing
+            call = b'[2,"%d","DataTransfer",{"vendorId":"x"}]'
+            for i in range(60):  # 60 answers of 200 kB, never read
+                payload = call % i
+                writer.write(bytes([0x81, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+            await until(lambda: "STUCK" in csms.sessions)
+            stuck = csms.sessions["STUCK"]
+            started = time.monotonic()
+            async with connect(f"ws://127.0.0.1:{csms.port}/GOOD", subprotocols=V201) as good:
+                await good.send('[2,"g","Heartbeat",{}]')  # served meanwhile
+                assert json.loads(await asyncio.wait_for(good.recv(), 2))[:2] == [3, "g"]
+                await asyncio.wait_for(stuck.closed.wait(), 10)
+            assert 0.5 < time.monotonic() - started < 6.0
+            assert stuck.close_reason == "the peer read nothing for 1 s (send buffer full)"
+            writer.transport.abort()
+        finally:
+            await csms.close()
+
+    run(scenario())
+
+
+def test_a_close_the_peer_never_answers_is_bounded() -> None:
+    async def scenario() -> None:
+        csms = await picows_csms(options=wsa_options(ping_timeout=0.5), ping_interval=None)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", csms.port)
+            writer.write(UPGRADE.replace(b"{id}", b"MUTE"))
+            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+            await until(lambda: "MUTE" in csms.sessions)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            assert await csms.disconnect("MUTE", code=1000, reason="bye")  # the peer never answers
+            assert loop.time() - started < 2.0  # min(10 s, ping_timeout) and then aborted
+            rest = await asyncio.wait_for(reader.read(), 3)
+            assert rest[:1] == b"\x88" and rest[4:7] == b"bye"  # our close frame, then EOF
+            writer.close()
+        finally:
+            await csms.close()
+
+    run(scenario())
