@@ -108,7 +108,7 @@ class CSMSServer(CSMS):
         self._begin()
         self._gates: set[_Gate] = set()
         self._served: set[asyncio.Task[None]] = set()
-        self._transports: set[PicowsTransport] = set()
+        self._pending: set[PicowsTransport] = set()  # upgraded, their session not yet started
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: _Gate(self),
@@ -126,7 +126,7 @@ class CSMSServer(CSMS):
         self._server.close()
         for gate in list(self._gates):  # upgrades not decided yet
             gate.abort()
-        for transport in list(self._transports):  # connections without a session (closing, 1002)
+        for transport in list(self._pending):  # upgraded a moment ago: no session to close yet
             transport.abort()
         await self._server.wait_closed()
 
@@ -147,10 +147,10 @@ class CSMSServer(CSMS):
             if agreed is not None:
                 headers["Sec-WebSocket-Extensions"], deflate = agreed
         transport = PicowsTransport(o.max_frame_size, o.accept_binary, deflate, _close_timeout(o))
-        self._transports.add(transport)
         remote = gate.remote_address
 
         def connected(t: PicowsTransport) -> None:
+            self._pending.add(t)
             task = asyncio.get_running_loop().create_task(self._serve(t, identity, subprotocol, remote))
             self._served.add(task)
             task.add_done_callback(self._served.discard)
@@ -177,12 +177,9 @@ class CSMSServer(CSMS):
         )
         gate.hand_over(protocol)
 
-    async def _serve(self, transport: Transport, identity: str, subprotocol: str | None, remote: Any) -> None:
-        try:
-            await self.serve(transport, identity, subprotocol, remote)
-        finally:
-            assert isinstance(transport, PicowsTransport)
-            self._transports.discard(transport)
+    async def _serve(self, transport: PicowsTransport, identity: str, subprotocol: str | None, remote: Any) -> None:
+        self._pending.discard(transport)  # serve() puts the session in ``sessions`` before it awaits
+        await self.serve(transport, identity, subprotocol, remote)
 
 
 class _Gate(asyncio.Protocol):
@@ -244,11 +241,18 @@ class _Gate(asyncio.Protocol):
 
     async def _decide(self, head: bytes) -> None:
         try:
-            request = _parse_head(head)
+            await self._admit(head)
+        except Exception:  # a bug of ours or of a hook: this connection fails, nothing else
+            log.exception("picows: the upgrade request from %s failed", self.remote_address)
+            if self.transport is not None and not self.transport.is_closing():
+                self._refuse(Refusal(500, "internal-error", "Internal error\n"))
+
+    async def _admit(self, head: bytes) -> None:
+        try:
+            path, headers = _parse_head(head)
         except ValueError as exc:
             self._refuse(Refusal(400, "malformed-request", f"{exc}\n"))
             return
-        path, headers = request
         sslobj = self.transport.get_extra_info("ssl_object") if self.transport is not None else None
         offered = [p.strip() for h in headers.get("sec-websocket-protocol", ()) for p in h.split(",") if p.strip()]
         upgrade = Upgrade(
