@@ -173,7 +173,7 @@ class CSMSServer(CSMS):
             True,  # auto-pong
             o.max_frame_size,
             None,  # extra request headers: a client's
-            4096,  # the read buffer's initial size: it grows with the frames (an idle station's is small)
+            2048,  # the read buffer's initial size (picows' least): it doubles as frames need
         )
         gate.hand_over(protocol)
 
