@@ -64,6 +64,7 @@ class PicowsTransport(WSListener):
         "_paused_reading",
         "_queue",
         "_waiter",
+        "_watcher",
         "accept_binary",
         "close_timeout",
         "deflate",
@@ -96,6 +97,7 @@ class PicowsTransport(WSListener):
         self._parts_compressed = False
         self._closed = asyncio.get_running_loop().create_future()
         self.on_connected: Any = None  # the server's callback, given this transport
+        self._watcher: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------- picows' callbacks
 
@@ -291,6 +293,18 @@ class PicowsTransport(WSListener):
 
     async def wait_closed(self) -> None:
         await asyncio.shield(self._closed)
+
+    def watch(self, ws: WSTransport) -> None:
+        """A client's connection: picows keeps the exception that ended it (a protocol error we
+        raised) for ``wait_disconnected()``, which nobody else awaits; take it there, so that
+        asyncio does not log it as never retrieved (``reason`` says it already)."""
+        self._watcher = asyncio.ensure_future(ws.wait_disconnected())
+        self._watcher.add_done_callback(_retrieve)
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _describe(handshake: Any) -> str:

@@ -331,16 +331,22 @@ class ChargingStation(_WebSocketsStation):
         headers = {"Sec-WebSocket-Protocol": ", ".join(subprotocols), **self._headers()}
         if o.compression == "deflate":
             headers["Sec-WebSocket-Extensions"] = deflate_offer()
-        listener = None
 
-        def factory() -> PicowsTransport:
-            nonlocal listener
-            listener = PicowsTransport(o.max_frame_size, o.accept_binary, None, _close_timeout(o))
-            return listener
+        def factory(request: Any, response: Any) -> PicowsTransport:
+            # Called with the 101 before picows reads any frame: the extension is in place for
+            # a frame that arrives with the response.
+            answers = response.headers.getall("Sec-WebSocket-Extensions", [])
+            if o.compression == "deflate":
+                deflate = client_deflate(answers)
+            elif answers:
+                raise ConnectionError("the CSMS accepted an extension we did not offer")
+            else:
+                deflate = None
+            return PicowsTransport(o.max_frame_size, o.accept_binary, deflate, _close_timeout(o))
 
         pings = _ping_settings(o)
         secure = urllib.parse.urlsplit(self.url).scheme == "wss"
-        ws, _ = await ws_connect(
+        ws, listener = await ws_connect(
             factory,
             self.url,
             ssl_context=(self.ssl_context or ssl.create_default_context()) if secure else None,
@@ -349,18 +355,11 @@ class ChargingStation(_WebSocketsStation):
             extra_headers=headers,
             max_frame_size=o.max_frame_size,
             max_redirects=0,
-            read_buffer_init_size=4096,
+            read_buffer_init_size=2048,
             **pings,
         )
-        assert listener is not None
-        try:
-            if o.compression == "deflate":
-                listener.deflate = client_deflate(ws.response.headers.getall("Sec-WebSocket-Extensions", []))
-            elif ws.response.headers.get("Sec-WebSocket-Extensions"):
-                raise ConnectionError("the CSMS accepted an extension we did not offer")
-        except ConnectionError:
-            await listener.close(1002, "an extension we did not offer")
-            raise
+        assert isinstance(listener, PicowsTransport)
+        listener.watch(ws)
         subprotocol = ws.response.headers.get("Sec-WebSocket-Protocol")
         if subprotocol is not None and subprotocol not in subprotocols:
             await listener.close(1002, "a subprotocol we did not offer")

@@ -490,3 +490,73 @@ def test_a_close_the_peer_never_answers_is_bounded() -> None:
             await csms.close()
 
     run(scenario())
+
+
+def test_the_picows_station_reads_a_compressed_call_sent_with_the_101_and_closes_1007_on_bad_text() -> None:
+    from websockets.asyncio.server import serve
+
+    answers: list[Any] = []
+
+    async def handler(ws: Any) -> None:
+        # the first frame leaves with the handshake's answer: deflated (the station offered it)
+        if ws.request.path.endswith("/GOOD"):
+            await ws.send('[2,"c1","DataTransfer",{"vendorId":"v","data":"' + "ab" * 300 + '"}]')
+            answers.append(json.loads(await ws.recv()))
+        else:
+            ws.protocol.send_frame(Frame(Opcode.TEXT, b'[2,"c2","DataTransfer",{"vendorId":"\xff"}]'))
+            for data in ws.protocol.data_to_send():
+                ws.transport.write(data)
+        await ws.wait_closed()
+
+    async def scenario() -> None:
+        async with serve(handler, "127.0.0.1", 0, subprotocols=V201) as server:
+            port = server.sockets[0].getsockname()[1]
+            cs = pw.ChargingStation(f"ws://127.0.0.1:{port}/GOOD", station_router(), versions=("2.0.1",))
+            session = await cs.connect_once()
+            await until(lambda: bool(answers))
+            assert answers[0] == [3, "c1", {"status": "Accepted", "data": "ba" * 300}]
+            assert session.transport.deflate is not None  # type: ignore[attr-defined]
+            await session.close(2)
+            bad = pw.ChargingStation(f"ws://127.0.0.1:{port}/BAD", station_router(), versions=("2.0.1",))
+            session = await bad.connect_once()
+            await asyncio.wait_for(session.closed.wait(), 5)
+            assert session.close_reason == "sent 1007 (a text message that is not UTF-8)"
+
+    run(scenario())
+
+
+def test_the_picows_station_notices_a_silent_csms_by_its_pings() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        import base64
+        import hashlib
+
+        head = await reader.readuntil(b"\r\n\r\n")
+        key = [
+            line.split(b":", 1)[1].strip()
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key")
+        ]
+        accept = base64.b64encode(hashlib.sha1(key[0] + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        writer.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\nSec-WebSocket-Protocol: ocpp2.0.1\r\n\r\n"
+        )
+        await reader.read()  # reads, never answers a ping
+        writer.close()
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            options = wsa_options(ping_interval=0.2, ping_timeout=0.2, compression=None)
+            cs = pw.ChargingStation(f"ws://127.0.0.1:{port}/CS1", versions=("2.0.1",), options=options)
+            session = await cs.connect_once()
+            started = asyncio.get_running_loop().time()
+            await asyncio.wait_for(session.closed.wait(), 3)
+            assert asyncio.get_running_loop().time() - started < 1.5
+            assert "1001" in session.close_reason  # picows' auto-ping gave up
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(scenario())
