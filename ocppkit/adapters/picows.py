@@ -45,7 +45,19 @@ log = logging.getLogger("ocppkit")
 _picows_logger = logging.getLogger("ocppkit.picows")
 if _picows_logger.level == logging.NOTSET:
     _picows_logger.setLevel(logging.WARNING)
-_picows_log = logging.LoggerAdapter(_picows_logger, {})
+
+
+class _PicowsLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """picows' log lines; the close it logs at ERROR after a WSProtocolError from our listener
+    is the peer's protocol violation (1002, 1007, 1009: the session records why), so INFO."""
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if level == logging.ERROR and isinstance(msg, str) and msg.startswith("on_ws_frame raised WSProtocolError"):
+            level = logging.INFO
+        super().log(level, msg, *args, **kwargs)
+
+
+_picows_log = _PicowsLog(_picows_logger, {})
 _MAX_REQUEST = 16 * 1024  # bytes of an upgrade request's head, at most
 _HANDSHAKE_TIMEOUT = 10.0  # seconds from the TCP connection to the end of the upgrade request
 _PHRASES = {
