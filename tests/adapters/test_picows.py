@@ -560,3 +560,24 @@ def test_the_picows_station_notices_a_silent_csms_by_its_pings() -> None:
             await server.wait_closed()
 
     run(scenario())
+
+
+def test_receive_buffer_backlog_and_reuse_port_reach_the_sockets() -> None:
+    async def scenario() -> None:
+        first = await picows_csms(receive_buffer=4096, reuse_port=True, backlog=16)
+        second = pw.CSMSServer(csms_router("2.0.1"), versions=("2.0.1",), reuse_port=True)
+        try:
+            await second.start("127.0.0.1", first.port)  # SO_REUSEPORT: the same port twice
+            assert second.port == first.port
+            async with connect(f"ws://127.0.0.1:{first.port}/CS1", subprotocols=V201, compression=None) as ws:
+                await ws.send('[2,"1","Heartbeat",{}]')
+                await ws.recv()
+                session = (first.sessions or second.sessions)["CS1"]
+                sock = session.transport.ws.underlying_transport.get_extra_info("socket")  # type: ignore[attr-defined]
+                size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+                assert size <= 2 * 4096 if "CS1" in first.sessions else size > 2 * 4096  # Linux doubles it
+        finally:
+            await second.close()
+            await first.close()
+
+    run(scenario())
