@@ -2,8 +2,8 @@
 
 ``pip install "ocppkit[picows]"``. The same parameters, handshake policy and behaviour as
 :mod:`ocppkit.adapters.websockets` (its :class:`~ocppkit.adapters.csms.CSMS` and its
-``ChargingStation`` with the connection opened by picows), at a fraction of the CPU per message:
-the server is the fast path for large fleets (see the load section of docs/performance.md).
+``ChargingStation`` with the connection opened by picows), with about a third less CPU per
+message on the server: the fast path for large fleets (the load section of docs/performance.md).
 
 - The upgrade request is read before picows sees it, so that :meth:`CSMS.admit` (which may
   await an ``authenticate`` coroutine) decides it: a refusal is answered with its HTTP status,
