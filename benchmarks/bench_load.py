@@ -4,9 +4,10 @@
 
 Three kinds of process, all on this machine, all bounded in time:
 
-server (``python -m benchmarks.bench_load --serve ocppkit|ocpp``), one at a time
+server (``python -m benchmarks.bench_load --serve ocppkit|ocppkit-picows|ocpp``), one at a time
     ``ocppkit``: :class:`ocppkit.adapters.websockets.CSMSServer` with
     :func:`ocppkit.adapters.demo.csms_router` (asyncio, websockets, ``ocppkit.Connection``).
+    ``ocppkit-picows``: the same CSMS on :class:`ocppkit.adapters.picows.CSMSServer` (picows).
     ``ocpp``: a CSMS built the documented way with the ``ocpp`` package (2.1.0): one
     ``ocpp.v201.ChargePoint`` (``ocpp.v16.ChargePoint`` for 1.6) subclass per connection, served by
     ``websockets.serve`` with the same subprotocol, its handlers (``@on``) for BootNotification,
@@ -27,7 +28,7 @@ load generator (``python -m benchmarks.bench_load --generate ...``), one process
 
 the parent (``python -m benchmarks load``)
     starts a server, then the generator, collects the generator's JSON, stops the server.
-    Servers alternate (ocppkit, ocpp, then ocpp, ocppkit in a second round, ...).
+    Servers alternate (ocppkit, ocppkit-picows, ocpp, then the reverse order in a second round, ...).
 
 The generator, per server:
 
@@ -76,14 +77,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TARGET_BYTES_PER_STATION", "TARGET_THROUGHPUT_RATIO", "run", "target_lines"]
+__all__ = [
+    "TARGET_BYTES_PER_STATION",
+    "TARGET_PICOWS_BYTES",
+    "TARGET_PICOWS_BYTES_DEFLATE",
+    "TARGET_PICOWS_CPU_PER_CALL",
+    "TARGET_PICOWS_RATIO",
+    "TARGET_THROUGHPUT_RATIO",
+    "run",
+    "target_lines",
+]
 
 TARGET_THROUGHPUT_RATIO = 10.0  # ocppkit calls/s / ocpp calls/s, same stations, p99 no higher
 TARGET_BYTES_PER_STATION = 50 * 1024  # server RSS per connected station, WebSocket included
+# issue 14: the picows server against the websockets one, same stations and generator
+TARGET_PICOWS_RATIO = 2.5  # ocppkit-picows calls/s / ocppkit calls/s, p99 no higher
+TARGET_PICOWS_CPU_PER_CALL = 45e-6  # seconds of server CPU per call
+TARGET_PICOWS_BYTES = 20 * 1024  # per idle connection
+TARGET_PICOWS_BYTES_DEFLATE = 50 * 1024  # ... with permessage-deflate agreed
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
-SERVERS = ("ocppkit", "ocpp")
+SERVERS = ("ocppkit", "ocppkit-picows", "ocpp")
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455, section 1.3
 CONNECT_CONCURRENCY = 50
 _DEFLATE_OFFER = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"  # as browsers offer it
@@ -155,13 +170,15 @@ def _ocpp_charge_point(version: str) -> type:
 async def _serve(kind: str, version: str, max_seconds: float, profile: str | None = None) -> None:
     _raise_fd_limit(65536)
     loop = asyncio.get_running_loop()
-    if kind == "ocppkit":
+    if kind in ("ocppkit", "ocppkit-picows"):
+        from ocppkit.adapters import picows, websockets
         from ocppkit.adapters.demo import csms_router
-        from ocppkit.adapters.websockets import CSMSServer
 
         # The generator's stations connect as /ocpp/<id>; a benchmark lifts the per-connection
         # call limit (the security defaults are for hostile peers, not for a measured load).
-        csms = CSMSServer(csms_router(version), versions=(version,), path_prefix="/ocpp/", max_call_rate=0)
+        # Quiet: no on_frame printer (it alone costs more CPU per call than serving).
+        adapter: Any = picows if kind == "ocppkit-picows" else websockets
+        csms = adapter.CSMSServer(csms_router(version), versions=(version,), path_prefix="/ocpp/", max_call_rate=0)
         await csms.start("127.0.0.1", 0)
         port = csms.port
     else:
@@ -786,6 +803,11 @@ def run(
         by_round.setdefault(res["round"], {})[res["server"]] = res
     ratios = [rr["ocppkit"]["calls_per_s"] / rr["ocpp"]["calls_per_s"] for rr in by_round.values()]
     ratio = statistics.median(ratios)
+    pw_ratios = [rr["ocppkit-picows"]["calls_per_s"] / rr["ocppkit"]["calls_per_s"] for rr in by_round.values()]
+    pw_ratio = statistics.median(pw_ratios)
+    pw_p99_ok = all(
+        rr["ocppkit-picows"]["latency_s"]["p99"] <= rr["ocppkit"]["latency_s"]["p99"] for rr in by_round.values()
+    )
     cpu_ratios = [
         rr["ocpp"]["server_cpu_per_call_s"] / rr["ocppkit"]["server_cpu_per_call_s"] for rr in by_round.values()
     ]
@@ -805,7 +827,7 @@ def run(
             )
             deflate[kind] = res
             out(
-                f"    {kind:<8} {res['bytes_per_station'] / 1024:6.1f} KB/station (deflate agreed by "
+                f"    {kind:<14} {res['bytes_per_station'] / 1024:6.1f} KB/station (deflate agreed by "
                 f"{res['deflate_agreed']} of {stations})"
             )
 
@@ -840,20 +862,32 @@ def run(
         "server_cpu_per_call_ratio": statistics.median(cpu_ratios),
         "deflate_memory_runs": deflate,
         "ocppkit_p99_not_higher": p99_ok,
+        "picows_ratio_per_round": pw_ratios,
+        "picows_ratio": pw_ratio,
+        "picows_p99_not_higher": pw_p99_ok,
         "summary": summary,
         "targets": {
             "throughput_ge_10x_at_p99_not_higher": ratio >= TARGET_THROUGHPUT_RATIO and p99_ok,
             "ocppkit_bytes_per_station_lt_50k": summary["ocppkit"]["bytes_per_station"] < TARGET_BYTES_PER_STATION,
+            "picows_ge_2.5x_websockets_at_p99_not_higher": pw_ratio >= TARGET_PICOWS_RATIO and pw_p99_ok,
+            "picows_cpu_per_call_le_45us": summary["ocppkit-picows"]["server_cpu_per_call_s"]
+            <= TARGET_PICOWS_CPU_PER_CALL,
+            "picows_bytes_per_station_le_20k": summary["ocppkit-picows"]["bytes_per_station"] <= TARGET_PICOWS_BYTES,
+            "picows_bytes_per_station_deflate_le_50k": (
+                None
+                if not deflate
+                else summary["ocppkit-picows"]["bytes_per_station_deflate"] <= TARGET_PICOWS_BYTES_DEFLATE
+            ),
         },
     }
     out("")
     out(
-        f"  {'server':<9} {'calls/s':>9} {'p50':>9} {'p99':>9} {'KB/station':>11} {'server CPU':>11} "
+        f"  {'server':<14} {'calls/s':>9} {'p50':>9} {'p99':>9} {'KB/station':>11} {'server CPU':>11} "
         f"{'CPU/call':>9} {'errors':>7}"
     )
     for kind, sm in summary.items():
         out(
-            f"  {kind:<9} {sm['calls_per_s']:>9,.0f} {sm['p50_s'] * 1e3:>7.1f}ms {sm['p99_s'] * 1e3:>7.1f}ms "
+            f"  {kind:<14} {sm['calls_per_s']:>9,.0f} {sm['p50_s'] * 1e3:>7.1f}ms {sm['p99_s'] * 1e3:>7.1f}ms "
             f"{sm['bytes_per_station'] / 1024:>10.1f}K {sm['server_cpu_fraction'] * 100:>10.0f}% "
             f"{sm['server_cpu_per_call_s'] * 1e6:>7.0f}us {sm['errors']:>7}"
         )
@@ -866,15 +900,34 @@ def run(
         f"  server CPU per call, ocpp / ocppkit = {results['server_cpu_per_call_ratio']:.1f}x (per round: "
         f"{', '.join(f'{x:.1f}x' for x in cpu_ratios)}; no target: the contention-proof view of the same ratio)"
     )
+    t = results["targets"]
+    out(
+        f"  ocppkit-picows / ocppkit throughput = {pw_ratio:.2f}x (per round: "
+        f"{', '.join(f'{x:.2f}x' for x in pw_ratios)}); picows p99 <= websockets p99 in every round: {pw_p99_ok}; "
+        f"target >= {TARGET_PICOWS_RATIO:g}x: {'PASS' if t['picows_ge_2.5x_websockets_at_p99_not_higher'] else 'MISS'}"
+    )
+    cpu = summary["ocppkit-picows"]["server_cpu_per_call_s"]
+    out(
+        f"  ocppkit-picows server CPU per call = {cpu * 1e6:.0f} us; "
+        f"target <= {TARGET_PICOWS_CPU_PER_CALL * 1e6:g} us: {'PASS' if t['picows_cpu_per_call_le_45us'] else 'MISS'}"
+    )
     for kind in SERVERS:
         b = summary[kind]["bytes_per_station"]
+        bd = summary[kind]["bytes_per_station_deflate"]
+        limit = {"ocppkit": TARGET_BYTES_PER_STATION, "ocppkit-picows": TARGET_PICOWS_BYTES}.get(kind)
         out(
             f"  {kind} memory per connected station = {b / 1024:.1f} KB"
+            + (f" ({bd / 1024:.1f} KB with deflate)" if bd is not None else "")
             + (
-                f"; target < {TARGET_BYTES_PER_STATION // 1024} KB: "
-                f"{'PASS' if b < TARGET_BYTES_PER_STATION else 'MISS'}"
-                if kind == "ocppkit"
+                f"; target {'<' if kind == 'ocppkit' else '<='} {limit // 1024} KB: {'PASS' if b <= limit else 'MISS'}"
+                if limit is not None
                 else " (no target)"
+            )
+            + (
+                f"; with deflate <= {TARGET_PICOWS_BYTES_DEFLATE // 1024} KB: "
+                f"{'PASS' if bd <= TARGET_PICOWS_BYTES_DEFLATE else 'MISS'}"
+                if kind == "ocppkit-picows" and bd is not None
+                else ""
             )
         )
     return results
@@ -884,7 +937,8 @@ def _print_run(res: dict[str, Any], out: Callable[[str], None]) -> None:
     lat = res["latency_s"]
     errs = sum(res["errors"].values())
     out(
-        f"  round {res['round']} {res['server']:<8} {res['calls_per_s']:>9,.0f} calls/s  p50 {lat['p50'] * 1e3:7.1f} ms"
+        f"  round {res['round']} {res['server']:<14} {res['calls_per_s']:>9,.0f} calls/s  "
+        f"p50 {lat['p50'] * 1e3:7.1f} ms"
         f"  p99 {lat['p99'] * 1e3:7.1f} ms  max {lat['max'] * 1e3:7.1f} ms  server CPU "
         f"{res['server_cpu_fraction'] * 100:3.0f}% (system {res['server_system_fraction'] * 100:.0f}%; "
         f"{res['server_cpu_per_call_s'] * 1e6:.0f} us/call)  "
@@ -921,7 +975,32 @@ def target_lines(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
             f"{s['ocppkit']['bytes_per_station'] / 1024:.1f} KB",
             results["targets"]["ocppkit_bytes_per_station_lt_50k"],
         ),
-    ]
+        (
+            f"load: picows/websockets server throughput >= {TARGET_PICOWS_RATIO:g}x, p99 not higher",
+            f"{results['picows_ratio']:.2f}x",
+            results["targets"]["picows_ge_2.5x_websockets_at_p99_not_higher"],
+        ),
+        (
+            f"load: picows server CPU per call <= {TARGET_PICOWS_CPU_PER_CALL * 1e6:g} us",
+            f"{s['ocppkit-picows']['server_cpu_per_call_s'] * 1e6:.0f} us",
+            results["targets"]["picows_cpu_per_call_le_45us"],
+        ),
+        (
+            f"load: picows server memory per idle connection <= {TARGET_PICOWS_BYTES // 1024} KB",
+            f"{s['ocppkit-picows']['bytes_per_station'] / 1024:.1f} KB",
+            results["targets"]["picows_bytes_per_station_le_20k"],
+        ),
+    ] + (
+        [
+            (
+                f"load: picows memory per idle connection with deflate <= {TARGET_PICOWS_BYTES_DEFLATE // 1024} KB",
+                f"{s['ocppkit-picows']['bytes_per_station_deflate'] / 1024:.1f} KB",
+                bool(results["targets"]["picows_bytes_per_station_deflate_le_50k"]),
+            )
+        ]
+        if s["ocppkit-picows"]["bytes_per_station_deflate"] is not None
+        else []
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,7 @@ MODULES = (
     "ocppkit",
     "ocppkit.adapters.asyncio",
     "ocppkit.adapters.csms",
+    "ocppkit.adapters.picows",
     "ocppkit.adapters.websockets",
     "ocppkit.adapters.asgi",
     "ocppkit.adapters.aiohttp",

@@ -38,6 +38,27 @@ from ._cli_common import (
 from .edition import VERSIONS
 
 
+def _transport(args: argparse.Namespace, ws: Any) -> Any:
+    """The adapter module of ``--transport``: ``ws`` (websockets) or ocppkit.adapters.picows."""
+    if getattr(args, "transport", "websockets") != "picows":
+        return ws
+    try:
+        from .adapters import picows
+    except ImportError:
+        raise UsageError('--transport picows needs the picows extra: pip install "ocppkit[picows]"') from None
+    return picows
+
+
+def add_transport_option(parser: Any) -> None:
+    """``--transport websockets|picows`` (serve and station)."""
+    parser.add_argument(
+        "--transport",
+        choices=["websockets", "picows"],
+        default="websockets",
+        help="the WebSocket library: websockets, or picows (faster; needs the picows extra) (default: %(default)s)",
+    )
+
+
 def _serve_checks(args: argparse.Namespace) -> None:
     profile = args.security_profile
     if profile in (1, 2) and not args.password:
@@ -120,7 +141,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         printer = None if args.quiet else _printer(demo, "csms", args)
-        csms = ws.CSMSServer(
+        csms = _transport(args, ws).CSMSServer(
             {v: demo.csms_router(v) for v in versions},
             versions=versions,
             security_profile=args.security_profile,
@@ -153,6 +174,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(
             f"CSMS listening on {scheme}://{args.host}:{csms.port}{args.path_prefix}<identity>"
             f" (OCPP {', '.join(versions)}"
+            + ("; picows" if args.transport == "picows" else "")
             + (f"; node {_printable(args.node)} of the cluster at {_where(args.cluster)}" if args.cluster else "")
             + (f"; worker pid {os.getpid()}" if args.reuse_port else "")
             + ")",
@@ -363,3 +385,4 @@ def add_serve_parser(sub: Any, fmt: Any) -> None:
     )
     serve.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
     add_loop_option(serve)
+    add_transport_option(serve)

@@ -23,6 +23,7 @@ from ._cli_common import (
     add_loop_option,
     run_on_loop,
 )
+from ._cli_serve import _transport, add_transport_option
 from .edition import VERSIONS
 
 
@@ -88,7 +89,7 @@ def _station(args: argparse.Namespace) -> int:
 
     router = Router(versions[0])  # the smart-charging handlers join it once the outbox file is open
     try:
-        station = ws.ChargingStation(
+        station = _transport(args, ws).ChargingStation(
             args.url,
             router,
             versions=versions,
@@ -205,3 +206,4 @@ def add_station_parser(sub: Any, fmt: Any) -> None:
     )
     station.add_argument("--full-frames", action="store_true", help=_FULL_FRAMES)
     add_loop_option(station)
+    add_transport_option(station)

@@ -46,6 +46,12 @@ MARKS: dict[str, tuple[str, ...]] = {
     # the adapters' suite: servers and clients on 127.0.0.1, TLS
     "tests/adapters/test_websockets.py": ("network",),
     "tests/adapters/test_websockets.py::test_cli_serve_and_station": ("slow",),
+    # issue 14's picows transport: servers and stations on 127.0.0.1, TLS, the CLI
+    "tests/adapters/test_picows.py": ("network",),
+    "tests/adapters/test_picows.py::test_cli_serve_and_station_on_picows": ("slow",),
+    "tests/adapters/test_picows_security.py": ("network",),
+    # ... with the ocpp package's ChargePoint and ocpp-rpc (Node) as the stations
+    "tests/interop/test_picows_interop.py": ("network", "slow"),
     # issue 11's attacks: flooders, takeovers, TLS refusals, all over loopback sockets
     "tests/adapters/test_flood.py": ("network",),
     "tests/adapters/test_flood.py::test_a_flood_is_refused_then_closed_while_a_good_station_is_served": ("slow",),

@@ -10,7 +10,7 @@ import os
 import ssl
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import websockets
 from msgspec import UNSET, UnsetType
@@ -27,7 +27,7 @@ from ._hooks import run_hook
 from ._negotiation import check_versions
 from ._options import FrameHook, OptionAttributes, SessionOptions, merge_options
 from ._wstransport import WebSocketTransport, websocket_settings
-from .asyncio import Session, open_session
+from .asyncio import Session, Transport, open_session
 from .handshake import basic_auth_header, identity_from_path, tls_context_check
 from .outbox import OutboxHandle, StationOutbox
 
@@ -100,6 +100,10 @@ class ChargingStation(OptionAttributes):
         last_error: why the last connection attempt failed, or None. The parameters are kept as
             attributes of the same names (the fields of ``options`` read and write ``options``).
     """
+
+    #: what else than OSError, ConnectionError and asyncio.TimeoutError a failed connection
+    #: attempt raises (the WebSocket library's handshake errors): the station retries on them
+    connect_errors: ClassVar[tuple[type[BaseException], ...]] = (websockets.exceptions.WebSocketException,)
 
     def __init__(
         self,
@@ -174,6 +178,27 @@ class ChargingStation(OptionAttributes):
 
     async def connect_once(self) -> Session:
         """One connection attempt; returns the running session (no retry)."""
+        transport, subprotocol = await self._open()
+        ed = edition_for_subprotocol(subprotocol or "")
+        if ed is None:
+            await transport.close(1002, "No OCPP subprotocol agreed")
+            raise ConnectionError("the server agreed to none of our OCPP versions")
+        session = open_session(
+            transport, "station", ed.version, self.router, identity=self.identity, options=self.options
+        )
+        session.start()
+        self.session = session
+        self.connections += 1
+        self._connected.set()
+        await run_hook(self.on_connect, session, "on_connect")  # the session is already reading
+        return session
+
+    async def _open(self) -> tuple[Transport, str | None]:
+        """Open one connection to ``url`` offering our subprotocols (with the Basic-auth header,
+        the TLS context, the compression of ``options``): its transport and the subprotocol the
+        CSMS selected. The one method a station on another WebSocket library overrides; it
+        raises OSError, ConnectionError, asyncio.TimeoutError or one of :attr:`connect_errors`
+        when the connection fails."""
         ws = await connect(
             self.url,
             subprotocols=[edition(v).subprotocol for v in self.versions],  # type: ignore[misc]
@@ -182,24 +207,7 @@ class ChargingStation(OptionAttributes):
             open_timeout=10,
             **websocket_settings(self.options, ClientPerMessageDeflateFactory),
         )
-        ed = edition_for_subprotocol(ws.subprotocol or "")
-        if ed is None:
-            await ws.close(1002, "No OCPP subprotocol agreed")
-            raise ConnectionError("the server agreed to none of our OCPP versions")
-        session = open_session(
-            WebSocketTransport(ws, self.options.accept_binary),
-            "station",
-            ed.version,
-            self.router,
-            identity=self.identity,
-            options=self.options,
-        )
-        session.start()
-        self.session = session
-        self.connections += 1
-        self._connected.set()
-        await run_hook(self.on_connect, session, "on_connect")  # the session is already reading
-        return session
+        return WebSocketTransport(ws, self.options.accept_binary), ws.subprotocol
 
     async def _maintain(self) -> None:
         delays = self.reconnect.delays()
@@ -210,7 +218,7 @@ class ChargingStation(OptionAttributes):
             first = False
             try:
                 session = await self.connect_once()
-            except (OSError, websockets.exceptions.WebSocketException, ConnectionError, asyncio.TimeoutError) as exc:
+            except (OSError, ConnectionError, asyncio.TimeoutError) + self.connect_errors as exc:
                 self.last_error = exc
                 log.info("%s: connection failed (%s); retrying", self.identity, exc)
                 continue

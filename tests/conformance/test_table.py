@@ -14,7 +14,7 @@ from .conftest import ENTRIES, _harness
 
 def test_the_built_in_transports_are_in_the_table_and_none_is_broken() -> None:
     names = {e.name: e for e in ENTRIES}
-    built_in = {"websockets", "sansio", "asgi-uvicorn", "aiohttp"}
+    built_in = {"websockets", "sansio", "asgi-uvicorn", "aiohttp", "picows"}
     assert built_in | ({"websockets-uvloop"} if sys.platform != "win32" else set()) <= set(names)
     assert [e.name for e in ENTRIES if e.broken] == []
     assert names["websockets"].server is not None and names["websockets"].server.listens
