@@ -187,6 +187,8 @@ class Session:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._send_lock = asyncio.Lock()
+        self._sending_since: float | None = None  # loop time the flush under way began (send watchdog)
+        self._watchdog: asyncio.TimerHandle | None = None
         self._runner: asyncio.Task[None] | None = None
         self._waited = True  # whether the message being processed arrived while we waited for it
 
@@ -440,22 +442,36 @@ class Session:
     async def _flush(self) -> None:
         if self.connection.has_data_to_send or self._send_lock.locked():
             async with self._send_lock:  # drained inside the lock: frames keep their order across tasks
-                stall = (
-                    asyncio.get_running_loop().call_later(self.send_timeout, self._stalled)
-                    if self.send_timeout
-                    else None
-                )
+                if self.send_timeout:
+                    loop = asyncio.get_running_loop()
+                    self._sending_since = loop.time()
+                    if self._watchdog is None:  # one timer per send_timeout at most, not one per flush
+                        self._watchdog = loop.call_later(self.send_timeout, self._watch)
                 try:
                     for data in self.connection.data_to_send():
                         if self.on_frame is not None:
                             self._frame_hook("out", data)
                         await self.transport.send(data)
                 finally:
-                    if stall is not None:
-                        stall.cancel()
+                    self._sending_since = None
                 if self.on_sent is not None:
                     self.on_sent(self)
         self._arm_timer()
+
+    def _watch(self) -> None:
+        """The send watchdog: a flush that has been waiting for ``send_timeout`` seconds is a
+        stall; one still young re-arms the watchdog for the rest of its time; none lets it go (the
+        next flush arms it again)."""
+        self._watchdog = None
+        since = self._sending_since
+        if since is None or self.closed.is_set() or not self.send_timeout:
+            return
+        loop = asyncio.get_running_loop()
+        left = since + self.send_timeout - loop.time()
+        if left <= 0:
+            self._stalled()
+        else:
+            self._watchdog = loop.call_later(left, self._watch)
 
     def _stalled(self) -> None:
         """The peer has read nothing for ``send_timeout`` seconds while we had data for it."""
@@ -485,6 +501,9 @@ class Session:
         task.add_done_callback(self._handlers.discard)
 
     def _shutdown(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
