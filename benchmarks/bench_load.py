@@ -4,10 +4,14 @@
 
 Three kinds of process, all on this machine, all bounded in time:
 
-server (``python -m benchmarks.bench_load --serve ocppkit|ocppkit-picows|ocpp``), one at a time
+server (``python -m benchmarks.bench_load --serve KIND``, one of :data:`SERVERS`), one at a time
     ``ocppkit``: :class:`ocppkit.adapters.websockets.CSMSServer` with
     :func:`ocppkit.adapters.demo.csms_router` (asyncio, websockets, ``ocppkit.Connection``).
     ``ocppkit-picows``: the same CSMS on :class:`ocppkit.adapters.picows.CSMSServer` (picows).
+    ``ocppkit-uvicorn`` / ``ocppkit-aiohttp``: the same CSMS (a plain
+    :class:`ocppkit.adapters.csms.CSMS`) behind uvicorn (:class:`ocppkit.adapters.asgi.ASGIApp`)
+    or an ``aiohttp.web`` application (:class:`ocppkit.adapters.aiohttp.WebSocketHandler`), from
+    ``benchmarks/servers_frameworks.py``.
     ``ocpp``: a CSMS built the documented way with the ``ocpp`` package (2.1.0): one
     ``ocpp.v201.ChargePoint`` (``ocpp.v16.ChargePoint`` for 1.6) subclass per connection, served by
     ``websockets.serve`` with the same subprotocol, its handlers (``@on``) for BootNotification,
@@ -77,6 +81,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import _loops
+
 __all__ = [
     "TARGET_BYTES_PER_STATION",
     "TARGET_PICOWS_BYTES",
@@ -98,7 +104,9 @@ TARGET_PICOWS_BYTES_DEFLATE = 50 * 1024  # ... with permessage-deflate agreed
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
-SERVERS = ("ocppkit", "ocppkit-picows", "ocpp")
+SERVERS = ("ocppkit", "ocppkit-picows", "ocppkit-uvicorn", "ocppkit-aiohttp", "ocpp")
+#: the servers that put the CSMS behind a framework's server (benchmarks/servers_frameworks.py)
+FRAMEWORK_SERVERS = {"ocppkit-uvicorn": "uvicorn", "ocppkit-aiohttp": "aiohttp"}
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455, section 1.3
 CONNECT_CONCURRENCY = 50
 _DEFLATE_OFFER = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"  # as browsers offer it
@@ -1035,11 +1043,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="profile each server with cProfile (slows it down): DIR/<server>.pstats; prints the top functions",
     )
+    _loops.add_loop_option(parser)
     args = parser.parse_args(argv)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
+    if args.serve in FRAMEWORK_SERVERS:
+        from . import servers_frameworks
+
+        _loops.run(servers_frameworks.serve(FRAMEWORK_SERVERS[args.serve], args.version, args.max_seconds))
+        return 0
     if args.serve:
-        asyncio.run(_serve(args.serve, args.version, args.max_seconds, args.profile))
+        _loops.run(_serve(args.serve, args.version, args.max_seconds, args.profile))
         return 0
     if args.generate:
         result = asyncio.run(
