@@ -72,23 +72,29 @@ def _decode(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     demo, ws = _need_websockets()
+    from .adapters._demo_devicemodel import demo_device_model
+    from .adapters.devicemodel import bind_station
 
     async def main() -> int:
         printer = _printer(demo, "station", args)
         smart = demo.SmartChargingDemo(args.version)  # the CSMS sets a profile after the boot, and reads it
-        csms = ws.CSMSServer(demo.csms_router(args.version, smart), versions=[args.version], ping_interval=None)
+        # 2.x: after the boot the CSMS also asks for a base report and sets a variable
+        router_csms = demo.csms_router(args.version, smart, device_model=True, on_note=print)
+        csms = ws.CSMSServer(router_csms, versions=[args.version], ping_interval=None)
         await csms.start("127.0.0.1", 0)
         where = f"ws://127.0.0.1:{csms.port}/"
         print(f"CSMS listening on {where} (OCPP {args.version}, codec: {IMPLEMENTATION}, loop: {loop_name()})")
         router, station_smart = demo.smart_station_router(args.version)
+        station = ws.ChargingStation(
+            f"ws://127.0.0.1:{csms.port}/DEMO-CS-001",
+            router,
+            versions=[args.version],
+            on_frame=printer,
+            ping_interval=None,
+        )
+        bind_station(station, demo_device_model(args.version))  # GetBaseReport, Get/SetVariables, 1.6 keys
         try:
-            async with ws.ChargingStation(
-                f"ws://127.0.0.1:{csms.port}/DEMO-CS-001",
-                router,
-                versions=[args.version],
-                on_frame=printer,
-                ping_interval=None,
-            ) as station:
+            async with station:
                 problems = await demo.run_station_session(station, args.version, on_note=print)
                 problems += await smart.wait(10.0)
                 await station_smart.close()

@@ -649,3 +649,22 @@ def test_the_demo_csms_without_device_model_calls_nothing() -> None:
     """The default (``ocppkit serve``, the benchmarks): no CSMS-initiated call after a boot."""
     notes, problems, actions = run(_demo_csms_with_bare_station("2.0.1", False))
     assert (notes, problems, actions) == ([], [], [])
+
+
+@pytest.mark.parametrize("version", ["2.0.1", "2.1"])
+def test_demo_reads_the_station_device_model_and_sets_a_variable(version: str) -> None:
+    out = cli("demo", "--version", version, "--full-frames")
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = out.stdout
+    (asked,) = _frame_lines(text, "CALL GetBaseReport")
+    assert '"reportBase":"FullInventory"' in asked
+    (answer,) = _frame_lines(text, "CALLRESULT GetBaseReport")
+    parts = [json.loads(line.split("CALL NotifyReport", 1)[1]) for line in _frame_lines(text, "CALL NotifyReport")]
+    assert len(parts) >= 2 and [p["seqNo"] for p in parts] == list(range(len(parts)))
+    assert [p.get("tbc", False) for p in parts] == [True] * (len(parts) - 1) + [False]
+    lines = text.splitlines()
+    assert lines.index(answer) < lines.index(_frame_lines(text, "CALL NotifyReport")[0])  # the answer first
+    reported = sum(len(p["reportData"]) for p in parts)
+    assert re.search(rf"^device model: DEMO-CS-001 reported {reported} variables of \d+ components$", text, re.M), text
+    (result,) = _frame_lines(text, "CALLRESULT SetVariables")
+    assert '"attributeStatus":"Accepted"' in result and "HeartbeatInterval" in result

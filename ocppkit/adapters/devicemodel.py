@@ -47,7 +47,9 @@ SETTINGS: dict[str, tuple[tuple[str, str, str | None], str | None]] = {
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    # milliseconds at most: OCPP 2.x peers are told to expect no more than 3 fractional digits
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class DeviceModelService:

@@ -4,8 +4,9 @@ ChangeConfiguration on the same store (pure logic; the model calls it).
 A key resolves, in this order, to
 1. the variable its :class:`ConfigKey` ``maps_to`` names, when the model has it
    (``HeartbeatInterval`` -> ``OCPPCommCtrlr.HeartbeatInterval``), else
-2. the variable named as the key of the component :data:`KEYS_COMPONENT` (``OCPP16Config``),
-   the home of every 1.6 key without a 2.x counterpart and of vendor keys.
+2. the variable named as the key of the component :data:`KEYS_COMPONENT` (``OCPP16``, where
+   the configuration file puts them), the home of every 1.6 key without a 2.x counterpart and of
+   vendor keys.
 
 A key that resolves to nothing is unknown (``unknownKey``; ChangeConfiguration ``NotSupported``).
 The :class:`ConfigKey`'s own spec, when given, decides its 1.6 readonly flag and validates a
@@ -20,11 +21,12 @@ from dataclasses import dataclass
 
 from ._store import VariableKey
 from .spec import Component, VariableSpec
+from .standard import KEYS_COMPONENT as _standard_keys_component
 
 __all__ = ["KEYS_COMPONENT", "ConfigKey", "MapsTo", "key_table", "resolve"]
 
 #: The component holding the 1.6 keys that map to no 2.x variable.
-KEYS_COMPONENT = Component("OCPP16Config")
+KEYS_COMPONENT = Component(_standard_keys_component)
 
 #: A 2.x variable a 1.6 key stands for: (component name, variable name, variable instance).
 MapsTo = tuple[str, str, "str | None"]

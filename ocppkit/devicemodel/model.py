@@ -26,6 +26,7 @@ from ._ocpp16 import ConfigKey, MapsTo
 from ._store import SOURCES, MemoryStore, Store, VariableKey, describe, sync_state
 from ._validate import validate_value
 from .spec import Component, Definition, VariableSpec
+from .standard import catalog
 
 if TYPE_CHECKING:
     from .. import v16, v21, v201
@@ -49,7 +50,8 @@ class DeviceModel:
         store: a :class:`MemoryStore` (default), :class:`SqliteStore` or any :class:`Store`.
         definitions: the station's variables and initial values (a configuration file's
             :class:`Definition` list); None opens the store as it is.
-        keys: the 1.6 key table: :class:`ConfigKey` records or ``{key: (spec, maps_to)}``.
+        keys: the 1.6 key table: :class:`ConfigKey` records or ``{key: (spec, maps_to)}``
+            (default for 1.6: the standard keys of ``ocppkit.devicemodel.standard.catalog("1.6")``).
         supported_criteria: the GetReport componentCriteria answered (others: NotSupported).
         validate: ``validate(spec, value) -> reason | None``, the value check of sets.
 
@@ -77,6 +79,8 @@ class DeviceModel:
         for c in self.supported_criteria:
             if c not in _reports.CRITERIA:
                 raise ValueError(f"supported_criteria: {c!r} is not one of {', '.join(_reports.CRITERIA)}")
+        if keys is None and version == "1.6":  # the standard keys of the catalogue
+            keys = {k.name: (k.spec, k.maps_to) for k in catalog("1.6").keys()}
         self.keys = _ocpp16.key_table(keys)
         self._m: Any = importlib.import_module(edition(version).package)
         state = self.store.load()
