@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from .csms import CSMS
 
 log = logging.getLogger("ocppkit")
+#: the challenge of every 401 of profiles 1 and 2 (RFC 7235 §3.1: a 401 carries one)
+BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="ocpp", charset="UTF-8"'}
 
 
 class Takeovers:
@@ -85,10 +87,18 @@ async def admit(server: CSMS, upgrade: Upgrade) -> Refusal | str:
                 "no-credentials",
                 identity,
                 "Authentication required\n",
-                {"WWW-Authenticate": 'Basic realm="ocpp", charset="UTF-8"'},
+                dict(BASIC_CHALLENGE),
             )
         if user != identity:
-            return refuse(server, upgrade, 401, "user-name", identity, "The user name must be the station identity\n")
+            return refuse(
+                server,
+                upgrade,
+                401,
+                "user-name",
+                identity,
+                "The user name must be the station identity\n",
+                dict(BASIC_CHALLENGE),
+            )
         hs.password_bytes = secret
         try:
             hs.password = secret.decode("utf-8")
@@ -149,5 +159,6 @@ async def _authenticate(server: CSMS, upgrade: Upgrade, hs: Handshake) -> Refusa
     if throttle is not None:
         throttle.failed(keys, now)
     if verdict is False:
-        return refuse(server, upgrade, 401, "authentication", hs.identity, "Not authorized\n")
+        challenge = dict(BASIC_CHALLENGE) if server.security_profile in (1, 2) else None
+        return refuse(server, upgrade, 401, "authentication", hs.identity, "Not authorized\n", challenge)
     return refuse(server, upgrade, int(verdict), "authenticate", hs.identity, "Refused\n")

@@ -51,8 +51,8 @@ def test_profile_1_basic_auth(transport: Harness) -> None:
             ):
                 response = await refused(f"{url}/CS001", additional_headers=headers)
                 assert response.status_code == 401, headers
-                if not headers:  # the challenge (RFC 7617) to a request without credentials
-                    assert response.headers["WWW-Authenticate"] == 'Basic realm="ocpp", charset="UTF-8"'
+                # the challenge (RFC 7617) on every 401, with or without credentials (RFC 7235 §3.1)
+                assert response.headers["WWW-Authenticate"] == 'Basic realm="ocpp", charset="UTF-8"', headers
 
     transport.run(scenario())
     # The header of the specification's example.
