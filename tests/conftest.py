@@ -29,6 +29,7 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/interop/test_outbox_ocpp_package.py": ("network",),  # our outbox across its CSMS's restart
     "tests/interop/test_devicemodel_csms.py": ("network",),  # our CSMS mirror reads its station's reports
     "tests/devicemodel/test_mirror_book.py": ("network",),  # MirrorBook, fetch_report over loopback
+    "tests/devicemodel/test_round_trip.py": ("network",),  # our station -> our CSMS mirror over loopback
     # ... in Node.js subprocesses, with ocpp-rpc from the npm registry (about 10 s)
     "tests/interop/test_ocpp_rpc.py": ("network", "slow"),
     # the device-model catalogue: regenerating _standard.py with the pinned ruff; mypy on its names
