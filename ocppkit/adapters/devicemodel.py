@@ -20,16 +20,18 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..devicemodel import Component, DeviceModel, VariableSpec
+from ..devicemodel import KEYS_COMPONENT, Component, DeviceModel, VariableSpec
+from ..devicemodel.standard import catalog
 from ..errors import OcppError
 from ..router import Router
+from ..smartcharging import Capabilities
 from ._text import printable
 from .asyncio import Session, current_session
 
 if TYPE_CHECKING:
     from ._wsstation import ChargingStation
 
-__all__ = ["DeviceModelBinding", "DeviceModelService", "bind_station"]
+__all__ = ["DeviceModelBinding", "DeviceModelService", "bind_station", "smart_charging_capabilities"]
 
 log = logging.getLogger("ocppkit")
 
@@ -272,3 +274,54 @@ def bind_station(
     service = DeviceModelService(model, clock)
     service.register(station.router)
     return DeviceModelBinding(station, model, service)
+
+
+def _read(model: DeviceModel, component: str, variable: str, instance: str | None = None) -> str | None:
+    if model.version == "1.6":  # a standard key lives where the catalogue puts it (maps_to)
+        key = catalog("1.6").key(variable)
+        if key is not None:
+            component, variable, instance = key.location
+    if not model.has(component, variable, instance=instance):
+        return None
+    value = model.get(component, variable, instance=instance)
+    return value if value != "" else None
+
+
+def smart_charging_capabilities(model: DeviceModel) -> Capabilities:
+    """The station's smart-charging capabilities as its device model states them, for
+    :class:`ocppkit.smartcharging.StationProfiles` and ``validate_profile``: 2.x
+    ``SmartChargingCtrlr`` (RateUnit, ProfileStackLevel, PeriodsPerSchedule,
+    ACPhaseSwitchingSupported), ``ChargingStation.SupplyPhases`` and the EVSE components; 1.6
+    ChargingScheduleAllowedChargingRateUnit, ChargeProfileMaxStackLevel,
+    ChargingScheduleMaxPeriods and NumberOfConnectors. What the model does not state keeps
+    :class:`~ocppkit.smartcharging.Capabilities`' default."""
+    found: dict[str, Any] = {}
+    if model.version == "1.6":
+        units = _read(model, KEYS_COMPONENT.name, "ChargingScheduleAllowedChargingRateUnit")
+        if units is not None:
+            found["rate_units"] = tuple({"Current": "A", "Power": "W"}[u] for u in units.split(",") if u)
+        level = _read(model, KEYS_COMPONENT.name, "ChargeProfileMaxStackLevel")
+        periods = _read(model, KEYS_COMPONENT.name, "ChargingScheduleMaxPeriods")
+        connectors = _read(model, KEYS_COMPONENT.name, "NumberOfConnectors")
+        if connectors is not None:
+            found["evse_ids"] = tuple(range(1, int(connectors) + 1))
+    else:
+        units = _read(model, "SmartChargingCtrlr", "RateUnit")
+        if units is not None:
+            found["rate_units"] = tuple(u for u in units.split(",") if u)
+        level = _read(model, "SmartChargingCtrlr", "ProfileStackLevel")
+        periods = _read(model, "SmartChargingCtrlr", "PeriodsPerSchedule")
+        switching = _read(model, "SmartChargingCtrlr", "ACPhaseSwitchingSupported")
+        if switching is not None:
+            found["phase_switching"] = switching == "true"
+        phases = _read(model, "ChargingStation", "SupplyPhases")
+        if phases is not None and int(phases) > 0:
+            found["supply_phases"] = int(phases)
+        evses = sorted({c.evse_id for c in model.components() if c.name == "EVSE" and c.evse_id is not None})
+        if evses:
+            found["evse_ids"] = tuple(evses)
+    if level is not None:
+        found["max_stack_level"] = int(level)
+    if periods is not None:
+        found["max_periods"] = int(periods)
+    return Capabilities(**found)

@@ -302,3 +302,29 @@ def test_a_refused_notify_report_stops_the_parts_and_is_logged_escaped(caplog: p
     run(main(), timeout=30)
     line = next(r.getMessage() for r in caplog.records if "NotifyReport 1/" in r.getMessage())
     assert "no more\\x1b[31m please" in line and "\x1b" not in line
+
+
+def test_the_smart_charging_capabilities_come_from_the_device_model() -> None:
+    from pathlib import Path
+
+    from ocppkit import smartcharging as sc
+    from ocppkit.adapters.devicemodel import smart_charging_capabilities
+    from ocppkit.devicemodel import DeviceModel, MemoryStore
+    from ocppkit.devicemodel.config import load_config
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "devicemodel"
+    model201 = DeviceModel("2.0.1", MemoryStore(), load_config(examples / "station-201.toml", "2.0.1"))
+    caps = smart_charging_capabilities(model201)
+    assert (caps.rate_units, caps.max_stack_level, caps.max_periods) == (("A", "W"), 8, 48)
+    assert (caps.evse_ids, caps.supply_phases, caps.phase_switching) == ((1, 2), 3, False)
+    # a profile above ProfileStackLevel is refused by the station that reads it from its model
+    station = sc.StationProfiles("2.0.1", evses=(1, 2), capabilities=caps)
+    assert station.capabilities.max_stack_level == 8
+    model16 = DeviceModel("1.6", MemoryStore(), load_config(examples / "station-16.toml", "1.6"))
+    caps16 = smart_charging_capabilities(model16)
+    assert (caps16.rate_units, caps16.max_stack_level, caps16.max_periods, caps16.evse_ids) == (
+        ("A", "W"),
+        8,
+        48,
+        (1, 2),
+    )
