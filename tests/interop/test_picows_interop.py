@@ -8,6 +8,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+
 from ocppkit import v201
 from ocppkit.adapters.demo import csms_router
 from ocppkit.adapters.picows import CSMSServer
@@ -98,5 +100,37 @@ def test_rpc_station_against_the_picows_csms(ocpp_rpc: NodeEnv) -> None:
                 gone = await within(csms.disconnected.get())
                 assert gone is session and identity not in csms.server.sessions
             assert node.proc.returncode == 0, node.describe()
+
+    run(main())
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_our_picows_station_against_the_ocpp_package_csms(version: str) -> None:
+    """Our picows ChargingStation plays the demo session against a CSMS built with the ocpp
+    package (websockets underneath), which sees every message, and answers its calls."""
+    from ocppkit.adapters.demo import run_station_session
+    from ocppkit.adapters.picows import ChargingStation
+
+    from ._support import ID_TAG, station_router
+    from .test_ocpp_package import ocpp_package_csms
+
+    async def main() -> None:
+        handled: list[Any] = []
+        async with ocpp_package_csms(version) as pkg:
+            async with ChargingStation(
+                f"ws://127.0.0.1:{pkg.port}/KIT-PW-1",
+                station_router(version, handled),
+                versions=[version],
+                ping_interval=None,
+                call_timeout=STEP_TIMEOUT,
+            ) as station:
+                session = await within(station.wait_connected(STEP_TIMEOUT))
+                assert session.version == version
+                assert await within(run_station_session(session, version, id_tag=ID_TAG)) == []
+                cp = await within(pkg.charge_points.get())
+                assert cp.id == "KIT-PW-1"
+                names = [name for name, _ in cp.handled]
+                assert names[0] == "BootNotification" and names[-1] == "StatusNotification"
+                assert ("StopTransaction" if version == "1.6" else "TransactionEvent") in names
 
     run(main())
