@@ -72,7 +72,6 @@ def _decode(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     demo, ws = _need_websockets()
-    from .adapters._demo_devicemodel import demo_device_model
     from .adapters.devicemodel import bind_station
 
     async def main() -> int:
@@ -92,7 +91,7 @@ def _demo(args: argparse.Namespace) -> int:
             on_frame=printer,
             ping_interval=None,
         )
-        bind_station(station, demo_device_model(args.version))  # GetBaseReport, Get/SetVariables, 1.6 keys
+        bind_station(station, demo.demo_device_model(args.version))  # GetBaseReport, Get/SetVariables, 1.6 keys
         try:
             async with station:
                 problems = await demo.run_station_session(station, args.version, on_note=print)

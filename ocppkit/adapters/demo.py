@@ -26,6 +26,7 @@ from ..edition import Edition, edition
 from ..errors import CallErrorResponse, CallTimeout, OcppError
 from ..frames import MessageType
 from ..router import Router
+from ._demo_devicemodel import demo_device_model
 from ._demo_smartcharging import SmartChargingDemo, smart_station_router
 from ._text import printable as printable
 from .asyncio import Session, current_session
@@ -37,6 +38,7 @@ __all__ = [
     "Reconnecting",
     "SmartChargingDemo",
     "csms_router",
+    "demo_device_model",
     "device_model_tour",
     "printable",
     "run_station_session",
