@@ -32,7 +32,7 @@ from .handshake import Refusal, Upgrade
 if TYPE_CHECKING:
     from .csms import CSMS
 
-__all__ = ["ProxyTrust", "certificate_from_pem", "forwarded_upgrade", "subject_from_dn"]
+__all__ = ["ProxyTrust", "certificate_from_pem", "forwarded_upgrade", "front_door", "subject_from_dn"]
 
 log = logging.getLogger("ocppkit")
 
@@ -326,6 +326,34 @@ class ProxyTrust:
             return str(ipaddress.ip_address(last))
         except ValueError:
             return None
+
+
+def front_door(
+    csms: object,
+    owner: str,
+    trusted_proxies: Iterable[str],
+    certificate_header: str | None,
+    subject_header: str | None,
+    verify_header: str | None,
+    forwarded_proto_header: str | None,
+    forwarded_for_header: str | None,
+) -> ProxyTrust:
+    """What a front door to a plain CSMS (``ASGIApp``, ``WebSocketHandler``, named ``owner``)
+    checks of its ``csms`` (a CSMS that does not listen itself), and its :class:`ProxyTrust`."""
+    from .csms import CSMS
+
+    if not isinstance(csms, CSMS):
+        raise TypeError(f"csms: expected an ocppkit.adapters.csms.CSMS, got {type(csms).__name__}")
+    if csms.listens:
+        raise ValueError(f"csms: {type(csms).__name__} listens itself; give {owner} a plain CSMS(...)")
+    return ProxyTrust(
+        trusted_proxies,
+        certificate_header,
+        subject_header,
+        verify_header,
+        forwarded_proto_header,
+        forwarded_for_header,
+    )
 
 
 def _latin1_utf8(value: str) -> str:

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterable
 
 from aiohttp import WSMsgType, web
 
-from ._asgiproxy import ProxyTrust, forwarded_upgrade
+from ._asgiproxy import forwarded_upgrade, front_door
 from ._wstransport import CLOSE_TIMEOUT
 from .csms import CSMS, Refusal
 
@@ -136,12 +136,9 @@ class WebSocketHandler:
         forwarded_proto_header: str | None = "x-forwarded-proto",
         forwarded_for_header: str | None = "x-forwarded-for",
     ) -> None:
-        if not isinstance(csms, CSMS):
-            raise TypeError(f"csms: expected an ocppkit.adapters.csms.CSMS, got {type(csms).__name__}")
-        if csms.listens:
-            raise ValueError(f"csms: {type(csms).__name__} listens itself; give WebSocketHandler a plain CSMS(...)")
-        self.csms = csms
-        self._trust = ProxyTrust(
+        self._trust = front_door(
+            csms,
+            "WebSocketHandler",
             trusted_proxies,
             certificate_header,
             subject_header,
@@ -149,6 +146,7 @@ class WebSocketHandler:
             forwarded_proto_header,
             forwarded_for_header,
         )
+        self.csms = csms
 
     async def cleanup_ctx(self, app: web.Application) -> AsyncIterator[None]:
         """For ``app.cleanup_ctx``: start the CSMS with the application, close it at its cleanup."""

@@ -17,7 +17,7 @@ import urllib.parse
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from ._asgiproxy import ProxyTrust, certificate_from_pem, forwarded_upgrade, subject_from_dn
+from ._asgiproxy import certificate_from_pem, forwarded_upgrade, front_door, subject_from_dn
 from ._asgitransport import ASGITransport, Receive, Send
 from .csms import CSMS, Refusal
 
@@ -125,12 +125,9 @@ class ASGIApp:
         forwarded_for_header: str | None = "x-forwarded-for",
         lifespan: bool = True,
     ) -> None:
-        if not isinstance(csms, CSMS):
-            raise TypeError(f"csms: expected an ocppkit.adapters.csms.CSMS, got {type(csms).__name__}")
-        if csms.listens:
-            raise ValueError(f"csms: {type(csms).__name__} listens itself; give ASGIApp a plain CSMS(...)")
-        self.csms = csms
-        self._trust = ProxyTrust(
+        self._trust = front_door(
+            csms,
+            "ASGIApp",
             trusted_proxies,
             certificate_header,
             subject_header,
@@ -138,6 +135,7 @@ class ASGIApp:
             forwarded_proto_header,
             forwarded_for_header,
         )
+        self.csms = csms
         if csms.security_profile == 3 and not self._trust.forwards_certificates:
             raise ValueError(
                 "security_profile 3 behind an ASGI server: pass certificate_header= or subject_header= (and "
