@@ -4,7 +4,8 @@
 - ``ocppkit._rpc_c``: ``ocppkit/_rpc_py.py`` compiled as is (Cython's pure-Python mode), so the
   connection's two twins share one source and cannot drift apart; ``ext/_rpc_c.pxd`` only
   declares the attribute types that make ``Connection`` an extension type.
-- ``ocppkit._router_c``: ``ocppkit/_router_py.py`` compiled the same way.
+- ``ocppkit._router_c``: ``ocppkit/_router_py.py`` compiled the same way (``ext/_router_c.pxd``
+  makes ``answer`` a C-level call inside the module).
 
 OCPPKIT_NO_EXTENSIONS=1, or a non-CPython interpreter, builds a pure-Python install. Otherwise a
 failing C build fails the install loudly: it never silently falls back to the pure twins.
@@ -42,7 +43,10 @@ SOURCES = {
     "ocppkit._router_c": ("ocppkit/_router_py.py", f"{GENERATED.as_posix()}/ocppkit/_router_c.py"),
 }
 #: Copied beside the generated module sources.
-DECLARATIONS = {"ext/_rpc_c.pxd": f"{GENERATED.as_posix()}/ocppkit/_rpc_c.pxd"}
+DECLARATIONS = {
+    "ext/_rpc_c.pxd": f"{GENERATED.as_posix()}/ocppkit/_rpc_c.pxd",
+    "ext/_router_c.pxd": f"{GENERATED.as_posix()}/ocppkit/_router_c.pxd",
+}
 #: -O2, and -g0 (no debug info: a third less compile time, a fifth of the size) unless CFLAGS asks for -g.
 DEBUG = any(flag.startswith("-g") and flag != "-g0" for flag in os.environ.get("CFLAGS", "").split())
 COMPILE_ARGS = ["-O2"] + ([] if DEBUG else ["-g0"])

@@ -7,8 +7,10 @@ cdef class _Outgoing:
 cdef class Connection:
     cdef public object role, version
     cdef public Py_ssize_t bad_messages
-    cdef public object _allowed_pending, _boot, _clock, _codec, _deadline, _ids, _late, _outstanding, _queue
-    cdef public object _received, _slot, _id_prefix
+    cdef public object _allowed_pending, _boot, _clock, _codec, _deadline, _ids, _slot, _id_prefix
+    cdef public _Outgoing _outstanding
+    cdef public list _queue, _late
+    cdef public dict _received
     cdef public Py_ssize_t _id_count
     cdef public list _events, _outbox
     cdef public bint _gating
@@ -27,7 +29,7 @@ cdef class Connection:
     cdef _on_call(self, frame)
     cdef bint _boot_allows(self, action) except -1
     cdef _refuse(self, uid, code, description, rule)
-    cdef _answered(self, uid, str kind)
+    cdef _Outgoing _answered(self, uid, str kind)
     cdef _on_result(self, frame)
     cdef _on_error(self, frame)
     cdef _unmatched(self, uid, str kind)

@@ -98,9 +98,9 @@ def answer(conn: Any, event: CallReceived, outcome: object) -> BaseException | N
 
     A caller tells a failing handler from an invalid response by ``returned is outcome``.
     """
-    if getattr(type(outcome), "__ocpp__", None) is not None and not isinstance(outcome, BaseException):
-        # A generated payload class (never awaitable): the usual case, first. send_result
-        # checks that it is the response this call needs.
+    if getattr(type(outcome), "__ocpp__", None) is not None:
+        # A generated payload class (never awaitable, never an exception): the usual case,
+        # first. send_result checks that it is the response this call needs.
         try:
             conn.send_result(event.unique_id, outcome)
         except LocalProtocolError as exc:  # the connection already answered InternalError

@@ -365,7 +365,7 @@ class Connection:
             prefix = self._id_prefix
             if prefix is None:
                 prefix = self._id_prefix = os.urandom(_ID_PREFIX_BYTES).hex() + "-"
-            return prefix + str(self._id_count)
+            return f"{prefix}{self._id_count}"
         unique_id = self._ids()
         if not isinstance(unique_id, str) or not 1 <= len(unique_id) <= 36:
             raise LocalProtocolError(
@@ -456,9 +456,7 @@ class Connection:
                 {"rule": "answer"},
                 version=self.version,
             )
-        if not self._received:
-            self._received = None
-        return action
+        return action  # the emptied dict stays: the next call reuses it
 
     def send(self, payload: SendPayload) -> str:
         """2.1: send an unconfirmed message (SEND) now, whatever is outstanding; returns its id."""

@@ -46,9 +46,20 @@ __all__ = [
 ]
 
 
+# The last whole second read and its datetime (immutable, so one is shared by every caller).
+_second: tuple[int, dt.datetime] = (-1, dt.datetime.min)
+
+
 def _now() -> dt.datetime:
-    # Whole seconds: OCPP 2.x wants at most 3 fractional digits, and this is the cheapest way.
-    return dt.datetime.fromtimestamp(int(time.time()), dt.timezone.utc)
+    """The time in whole seconds (OCPP 2.x wants at most 3 fractional digits), built once per
+    second: a demo CSMS answering thousands of Heartbeats a second reads the clock, not a new
+    datetime, for each one (building one costs more than the rest of the handler)."""
+    global _second
+    second = int(time.time())
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, dt.datetime.fromtimestamp(second, dt.timezone.utc))
+    return cached[1]
 
 
 def _mod(ed: Edition) -> Any:
