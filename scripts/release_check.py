@@ -145,8 +145,8 @@ def check_sdist(sdist: Path) -> None:
         names = archive.getnames()
     root = sdist.name.removesuffix(".tar.gz")
     files = {n.removeprefix(root + "/") for n in names if n.startswith(root + "/")}
-    needed = ["LICENSE", "README.md", "pyproject.toml", "setup.py", "MANIFEST.in", "ext/_codec_c.pyx", "ext/_rpc_c.pxd"]
-    needed += ["ext/_router_c.pxd"]
+    needed = ["LICENSE", "README.md", "pyproject.toml", "setup.py", "MANIFEST.in", "ext/_codec_c.pyx"]
+    needed += ["ext/_rpc_c.pxd", "ext/_router_c.pxd"]
     needed += ["ocppkit/_rpc_py.py", "ocppkit/_router_py.py", "tests/conftest.py", "docs/index.md"]
     needed += ["examples/quickstart.py", "codegen/__main__.py", "benchmarks/__main__.py", "scripts/release_check.py"]
     missing = [f for f in needed if f not in files]
