@@ -11,10 +11,10 @@ The message type ids are plain C ints here (2 CALL, 3 CALLRESULT, 6 SEND; ``ocpp
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
+from cpython.datetime cimport datetime_tzinfo, import_datetime
 from cpython.dict cimport PyDict_GetItem
 from cpython.object cimport PyObject
-from cpython.unicode cimport PyUnicode_DecodeASCII
-from libc.string cimport memchr, memcmp
+from libc.string cimport memchr, memcmp, memcpy
 
 
 cdef extern from "string.h" nogil:
@@ -23,7 +23,7 @@ cdef extern from "string.h" nogil:
 import msgspec
 
 from ocppkit._base import Response
-from ocppkit._codec_common import CodecConfig
+from ocppkit._codec_common import NO_RELAXATIONS, CodecConfig, frame_parts
 from ocppkit._datetimes import has_datetimes
 from ocppkit._encode import encode_frame
 from ocppkit._exact import decode_exact, decode_result_payload
@@ -39,7 +39,10 @@ cdef enum:
     MT_CALLRESULT = 3
     MT_SEND = 6
 
+import_datetime()  # the datetime C API, for datetime_tzinfo
+
 cdef object _Raw = msgspec.Raw
+cdef tuple _NO_RELAXATIONS = NO_RELAXATIONS
 # A payload class's role -> the message type that carries it (for the encode fast path).
 cdef dict _ROLE_TYPES = {"request": MT_CALL, "response": MT_CALLRESULT, "send": MT_SEND}
 #: For the test that the C constants are ocppkit.MessageType's.
@@ -47,17 +50,27 @@ MESSAGE_TYPES = {"CALL": MT_CALL, "CALLRESULT": MT_CALLRESULT, "SEND": MT_SEND}
 cdef object _encode = _ENCODER.encode
 
 
+cdef extern from "Python.h":
+    bint PyUnicode_IS_COMPACT_ASCII(object o)
+    unsigned char* PyUnicode_1BYTE_DATA(object o)
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+
+
 cdef inline bint _safe_id(str uid):
     """1 to 36 printable ASCII characters without '"' or '\\': written as is between quotes."""
     cdef Py_ssize_t n = len(uid), i
-    cdef Py_UCS4 c
-    if n < 1 or n > 36:
+    cdef const unsigned char* p
+    cdef unsigned char c
+    if n < 1 or n > 36 or not PyUnicode_IS_COMPACT_ASCII(uid):
         return False
+    p = PyUnicode_1BYTE_DATA(uid)
+    cdef unsigned int bad = 0
     for i in range(n):
-        c = uid[i]
-        if c < 0x20 or c > 0x7e or c == 34 or c == 92:
-            return False
-    return True
+        c = p[i]
+        bad |= (<unsigned int>(c - 0x20) > 0x5e) | (c == 34) | (c == 92)
+    return not bad
+
+
 cdef object _untyped = msgspec.json.Decoder()
 cdef tuple _FAST_ERRORS = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 
@@ -72,9 +85,25 @@ cdef inline Py_ssize_t _skip_ws(const unsigned char* p, Py_ssize_t i, Py_ssize_t
     return i
 
 
-cdef inline bint _id_char(unsigned char c) noexcept:
-    # printable ASCII without '"' and '\': the same set as the pure twin's regex
-    return 0x20 <= c <= 0x7e and c != 34 and c != 92
+cdef inline Py_ssize_t _id_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """Where the closing quote of a message id starting at ``i`` is, or -1 unless the id is 1 to
+    36 printable ASCII characters without '"' and '\\' (the set of the pure twin's regex). The
+    quote is found first (memchr), then the characters are checked without a branch each."""
+    cdef const unsigned char* q = <const unsigned char*>memchr(p + i, 34, min(n - i, 37))
+    if q == NULL:
+        return -1
+    cdef Py_ssize_t end = q - p, k
+    cdef unsigned int bad = end == i
+    for k in range(i, end):
+        bad |= (<unsigned int>(p[k] - 0x20) > 0x5e) | (p[k] == 92)
+    return -1 if bad else end
+
+
+cdef inline str _ascii(const unsigned char* p, Py_ssize_t n):
+    """A str of ``n`` bytes already checked to be ASCII (a message id): copied, not decoded."""
+    cdef str out = PyUnicode_New(n, 127)
+    memcpy(PyUnicode_1BYTE_DATA(out), p, n)
+    return out
 
 
 cdef inline bint _action_char(unsigned char c) noexcept:
@@ -239,7 +268,10 @@ cdef _Plan _plan(object cls):
 
 
 cdef bint _ok_struct(object obj, object cls) except -1:
-    cdef _Plan plan = _plan(cls)
+    return _ok_planned(obj, _plan(cls))
+
+
+cdef bint _ok_planned(object obj, _Plan plan) except -1:
     cdef _F f
     cdef PyObject* slot
     for f in plan.fields:
@@ -296,7 +328,7 @@ cdef bint _ok_value(object v, _F f) except -1:
                 return False
         return True
     if kind == K_DT:
-        return t is _datetime_type and type(v.tzinfo) is _timezone_type
+        return t is _datetime_type and type(datetime_tzinfo(v)) is _timezone_type
     if kind == K_BOOL:
         return t is bool
     if kind == K_CUSTOM:
@@ -353,6 +385,8 @@ cdef class Codec:
     # most frames skip building the key and the dict lookup.
     cdef bytes _last_key
     cdef object _last_entry
+    # (_receive, _encode_call, _encode_result), bound once: what every connection on this codec calls.
+    cdef readonly tuple _entry_points
 
     implementation = "c"
 
@@ -370,12 +404,21 @@ cdef class Codec:
         self._fast_ok = self._cfg.policy is None
         self._has_send = self._cfg.has_send
         self._max = max_frame_size
+        self._entry_points = (self._receive, self._encode_call, self._encode_result)
 
     def __repr__(self):
         return f"Codec({self.version!r})"
 
     def decode(self, data, action=None):
         """Decode one WebSocket text message (see the pure twin for the contract)."""
+        return self._decode(data, action, False)
+
+    def _receive(self, data, action=None):
+        """``decode`` for ``ocppkit.Connection``: the frame as ``ocppkit._codec_common.Parts``
+        (same frames, same errors; the fast path builds the tuple, not the frame)."""
+        return self._decode(data, action, True)
+
+    cdef object _decode(self, data, object action, bint parts):
         cdef bytes b
         if action is not None and type(action) is not str:
             raise TypeError(f"action: expected str, got {type(action).__name__}")
@@ -387,12 +430,13 @@ cdef class Codec:
             b = bytes(data)
         cdef object frame
         if self._fast_ok and PyBytes_GET_SIZE(b) <= self._max:
-            frame = self._fast(b, action)
+            frame = self._fast(b, action, parts)
             if frame is not None:
                 return frame
-        return decode_exact(self._cfg, b, action)
+        frame = decode_exact(self._cfg, b, action)
+        return frame_parts(frame) if parts else frame
 
-    cdef object _fast(self, bytes b, object action):
+    cdef object _fast(self, bytes b, object action, bint parts):
         cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(b)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
         cdef Py_ssize_t i = 0, id0, id1, a0 = 0, a1 = 0, start, stop, end
@@ -411,12 +455,10 @@ cdef class Codec:
         if i >= n or p[i] != 34:
             return None
         id0 = i + 1
-        i = id0
-        while i < n and _id_char(p[i]):
-            i += 1
-        id1 = i
-        if i >= n or p[i] != 34 or id1 == id0 or id1 - id0 > 36:
+        id1 = _id_end(p, id0, n)
+        if id1 < 0:
             return None
+        i = id1
         i = _skip_ws(p, i + 1, n)
         if i >= n or p[i] != 44:
             return None
@@ -465,7 +507,10 @@ cdef class Codec:
                     _untyped.decode(payload)
                 except _FAST_ERRORS:
                     return None
-                return CallResult(PyUnicode_DecodeASCII(<const char*>p + id0, id1 - id0, NULL), _Raw(payload))
+                uid = _ascii(p + id0, id1 - id0)
+                if parts:
+                    return (MT_CALLRESULT, uid, None, _Raw(payload), _NO_RELAXATIONS)
+                return CallResult(uid, _Raw(payload))
             entry = PyDict_GetItem(self._responses, action) if type(action) is str else NULL
         else:
             if a1 == 0 or not self._has_send:
@@ -489,7 +534,9 @@ cdef class Codec:
                 obj = dec.decode(payload)
             except _FAST_ERRORS:
                 return None
-        uid = PyUnicode_DecodeASCII(<const char*>p + id0, id1 - id0, NULL)
+        uid = _ascii(p + id0, id1 - id0)
+        if parts:
+            return (type_id, uid, None if type_id == MT_CALLRESULT else name, obj, _NO_RELAXATIONS)
         if type_id == MT_CALL:
             return Call(uid, name, obj)
         if type_id == MT_CALLRESULT:
@@ -537,14 +584,14 @@ cdef class Codec:
             if not self._learn(type(payload)):
                 return None
             found = PyDict_GetItem(self._enc_info, type(payload))
-        cdef tuple info = <tuple>found  # (message type id, quoted action, validating decode, action)
+        cdef tuple info = <tuple>found  # (message type id, quoted action, validating decode, action, plan)
         if <int>info[0] != type_id:
             return None
         if type(uid) is not str or not _safe_id(<str>uid):
             return None
         if type_id != MT_CALLRESULT and action != info[3]:
             return None
-        if not _ok_struct(payload, type(payload)):
+        if not _ok_planned(payload, <_Plan>info[4]):
             return None
         # One msgspec call writes the whole frame: the id is safe (written as is between
         # quotes), the action a known name, so the bytes are those the exact path writes.
@@ -562,5 +609,7 @@ cdef class Codec:
         type_id = _ROLE_TYPES.get(meta.role)
         if type_id is None:
             return False
-        self._enc_info[cls] = (type_id, b'"' + meta.action.encode("ascii") + b'"', _decoder(cls).decode, meta.action)
+        self._enc_info[cls] = (
+            type_id, b'"' + meta.action.encode("ascii") + b'"', _decoder(cls).decode, meta.action, _plan(cls)
+        )
         return True

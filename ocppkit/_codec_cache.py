@@ -10,13 +10,14 @@ lives, whether or not the cache still holds it.
 
 A codec given as ``Connection(codec=...)`` goes through :func:`connection_codec`: ocppkit's
 codecs as they are, any other object with ``encode`` and ``decode`` wrapped so that the
-connection's internal entry points call its ``encode``.
+connection's internal entry points call its ``decode`` and ``encode``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ._codec_common import Parts, frame_parts
 from .codec import Codec
 from .frames import Call, CallResult
 from .policy import Policy
@@ -49,15 +50,19 @@ def shared_codec(version: str, max_frame_size: int, max_depth: int, policy: Any)
 
 class _PlainCodec:
     """A ``codec=`` with only the public methods (``encode``, ``decode``): the internal entry
-    points the connection uses, in terms of ``encode`` (ocppkit's codecs have their own)."""
+    points the connection uses, in terms of ``decode`` and ``encode`` (ocppkit's codecs have their own)."""
 
-    __slots__ = ("_codec", "decode", "encode", "version")
+    __slots__ = ("_codec", "_entry_points", "decode", "encode", "version")
 
     def __init__(self, codec: Any) -> None:
         self._codec = codec
         self.version = codec.version
         self.encode = codec.encode
         self.decode = codec.decode
+        self._entry_points = (self._receive, self._encode_call, self._encode_result)
+
+    def _receive(self, data: bytes | str, action: str | None = None) -> Parts:
+        return frame_parts(self.decode(data) if action is None else self.decode(data, action))
 
     def _encode_call(self, unique_id: str, action: str, payload: Any) -> bytes:
         return self.encode(Call(unique_id, action, payload))  # type: ignore[no-any-return]
@@ -67,6 +72,7 @@ class _PlainCodec:
 
 
 def connection_codec(codec: Any) -> Any:
-    """``codec`` if it has the connection's entry points (``_encode_call``, ``_encode_result``:
-    both ocppkit twins), else ``codec`` wrapped to provide them through its ``encode``."""
+    """``codec`` if it is one of ocppkit's twins (they have the connection's entry points,
+    ``_receive``, ``_encode_call`` and ``_encode_result``, bound once in ``_entry_points``), else
+    ``codec`` wrapped to provide them through its ``decode`` and ``encode``."""
     return codec if hasattr(codec, "_encode_call") else _PlainCodec(codec)

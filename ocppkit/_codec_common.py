@@ -15,10 +15,10 @@ from ._base import OcppStruct
 from ._datetimes import Suspect, datetime_suspect
 from .edition import Edition, edition
 from .errors import ErrorCode
-from .frames import MessageType
+from .frames import Call, CallError, CallResult, CallResultError, Frame, MessageType
 from .policy import Policy
 
-__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_FRAME_SIZE", "CodecConfig"]
+__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_FRAME_SIZE", "NO_RELAXATIONS", "CodecConfig", "Parts", "frame_parts"]
 
 #: Default frame size limit. OCPP sets none; the largest schema-valid 2.x messages in practice
 #: (NotifyReport pages, 1024-period profiles, 10 000-character certificate chains) stay far
@@ -27,6 +27,17 @@ DEFAULT_MAX_FRAME_SIZE = 1 << 20
 #: Default nesting limit for the open values of a payload (``customData`` members, 2.x
 #: ``DataTransfer.data``), the only places where a schema-valid payload can nest freely.
 DEFAULT_MAX_DEPTH = 32
+
+#: A frame as the codecs hand it to ``ocppkit.Connection`` (``Codec._receive``): one flat tuple
+#: ``(message type, unique id, a, b, c)`` instead of a frame object, so that the connection reads
+#: the parts without attribute lookups and the fast path builds no frame it would only take apart:
+#:
+#: - CALL ``(2, id, action, request, relaxations)``; SEND ``(6, id, action, payload, relaxations)``;
+#: - CALLRESULT ``(3, id, None, response, relaxations)`` (a :data:`RawPayload` without ``action=``);
+#: - CALLERROR ``(4, id, code, description, details)``; CALLRESULTERROR ``(5, id, code, description, details)``.
+Parts = tuple[int, str, object, object, object]
+#: The relaxations of a frame decoded strictly (the fast paths): none.
+NO_RELAXATIONS: tuple[()] = ()
 
 
 class CodecConfig:
@@ -72,3 +83,15 @@ class CodecConfig:
             else:
                 self.requests[name] = row.request
                 self.responses[name] = row.response
+
+
+def frame_parts(frame: Frame) -> Parts:
+    """A decoded frame as :data:`Parts` (the exact decoder's frames, for ``Codec._receive``)."""
+    if isinstance(frame, Call):
+        return (2, frame.unique_id, frame.action, frame.payload, frame.relaxations)
+    if isinstance(frame, CallResult):
+        return (3, frame.unique_id, None, frame.payload, frame.relaxations)
+    if isinstance(frame, (CallError, CallResultError)):
+        kind = 4 if isinstance(frame, CallError) else 5
+        return (kind, frame.unique_id, frame.error_code, frame.error_description, frame.error_details)
+    return (6, frame.unique_id, frame.action, frame.payload, frame.relaxations)

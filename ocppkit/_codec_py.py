@@ -14,7 +14,7 @@ from typing import Any, overload
 import msgspec
 
 from ._base import Request, Response
-from ._codec_common import DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_SIZE, CodecConfig
+from ._codec_common import DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_SIZE, NO_RELAXATIONS, CodecConfig, Parts, frame_parts
 from ._datetimes import datetime_suspect, has_datetimes
 from ._encode import encode_frame
 from ._exact import decode_exact, decode_result_payload
@@ -68,6 +68,8 @@ class Codec:
             version, max_frame_size=max_frame_size, max_depth=max_depth, policy=policy, suspect=datetime_suspect
         )
         self.version = version
+        #: The connection's entry points, bound once (every connection on this codec calls them).
+        self._entry_points = (self._receive, self._encode_call, self._encode_result)
 
     def __repr__(self) -> str:
         return f"Codec({self.version!r})"
@@ -87,6 +89,14 @@ class Codec:
         ``action`` types the payload of a CALLRESULT as that action's response; without it a
         CALLRESULT keeps its payload as :data:`ocppkit.RawPayload` (see :meth:`decode_result`).
         """
+        return self._decode(data, action, False)  # type: ignore[return-value]
+
+    def _receive(self, data: bytes | str, action: str | None = None) -> Parts:
+        """``decode`` for ``ocppkit.Connection``: the frame as :data:`~ocppkit._codec_common.Parts`
+        (same frames, same errors; the fast path builds the tuple, not the frame)."""
+        return self._decode(data, action, True)  # type: ignore[return-value]
+
+    def _decode(self, data: bytes | str, action: str | None, parts: bool) -> Frame | Parts:
         if action is not None and type(action) is not str:
             raise TypeError(f"action: expected str, got {type(action).__name__}")
         if isinstance(data, str):
@@ -98,12 +108,15 @@ class Codec:
         if len(data) <= cfg.max_frame_size and cfg.policy is None:
             m = _HEAD.match(data)
             if m is not None:
-                frame = self._fast(cfg, data, m, action)
+                frame = self._fast(cfg, data, m, action, parts)
                 if frame is not None:
                     return frame
-        return decode_exact(cfg, data, action)  # type: ignore[no-any-return]
+        frame = decode_exact(cfg, data, action)
+        return frame_parts(frame) if parts else frame
 
-    def _fast(self, cfg: CodecConfig, data: bytes, m: re.Match[bytes], action: str | None) -> Frame | None:
+    def _fast(
+        self, cfg: CodecConfig, data: bytes, m: re.Match[bytes], action: str | None, parts: bool
+    ) -> Frame | Parts | None:
         type_id = m.group(1)[0] - 48
         act = m.group(3)
         end = len(data)
@@ -129,7 +142,8 @@ class Codec:
                     msgspec.json.decode(payload)  # well-formed and a single value
                 except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
                     return None
-                return CallResult(m.group(2).decode(), msgspec.Raw(payload))
+                uid, raw = m.group(2).decode(), msgspec.Raw(payload)
+                return (3, uid, None, raw, NO_RELAXATIONS) if parts else CallResult(uid, raw)
             name = action
             cls = cfg.responses.get(name)
         else:
@@ -148,6 +162,8 @@ class Codec:
         except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
             return None
         uid = m.group(2).decode()
+        if parts:
+            return (type_id, uid, None if type_id == _CALLRESULT else name, obj, NO_RELAXATIONS)
         if type_id == _CALL:
             return Call(uid, name, obj)  # type: ignore[arg-type]
         if type_id == _CALLRESULT:

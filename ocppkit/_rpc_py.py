@@ -44,7 +44,7 @@ from .events import (
     SendReceived,
     UnmatchedResponse,
 )
-from .frames import Call, CallError, CallResult, CallResultError, MessageType, Send
+from .frames import CallError, MessageType, Send
 from .states import (
     ACCEPTED,
     AWAITING,
@@ -100,6 +100,25 @@ _ANSWERS = {int(MessageType.CALLRESULT): "result", int(MessageType.CALLERROR): "
 
 #: Random bytes of the default id source's per-connection prefix (64 bits: 16 hex digits).
 _ID_PREFIX_BYTES = 8
+
+
+#: Generated payload class -> its action, for the request and the response classes connections
+#: have met (``call`` and ``send_result`` read one dict, not the class's ``__ocpp__``); bounded,
+#: though only classes with a matching ``__ocpp__`` (the generated ones, their subclasses) get in.
+_REQUEST_ACTIONS: dict[type, str] = {}
+_RESPONSE_ACTIONS: dict[type, str] = {}
+_MAX_CLASSES = 4096
+
+
+def _action_of(cls: type, role: str, known: dict[type, str]) -> str | None:
+    """The action of ``cls`` if it is a generated payload class of ``role``, else None; learnt
+    into ``known``."""
+    info = getattr(cls, "__ocpp__", None)
+    if info is None or info.role != role:
+        return None
+    if len(known) < _MAX_CLASSES:
+        known[cls] = info.action
+    return info.action  # type: ignore[no-any-return]
 
 
 def _status(response: object) -> str:
@@ -172,6 +191,8 @@ class Connection:
         "_clock",
         "_codec",
         "_deadline",
+        "_encode_call",
+        "_encode_result",
         "_events",
         "_gating",
         "_id_count",
@@ -183,6 +204,7 @@ class Connection:
         "_outbox",
         "_outstanding",
         "_queue",
+        "_receive",
         "_received",
         "_slot",
         "_timeout",
@@ -228,6 +250,8 @@ class Connection:
             self._codec = connection_codec(codec)
         else:
             self._codec = shared_codec(version, max_frame_size, max_depth, policy)
+        # The codec's entry points, bound once per codec: a call, not a method lookup, per frame.
+        self._receive, self._encode_call, self._encode_result = self._codec._entry_points
         self._clock = clock
         self._ids = ids
         self._id_prefix: str | None = None  # the default source's prefix, drawn on first use
@@ -327,9 +351,12 @@ class Connection:
     def call(self, request: Request[Any]) -> str:
         """Send (or queue) a CALL; returns its unique id. Raises LocalProtocolError when the
         payload is invalid, the queue is full, or (gating) the station's boot was rejected."""
-        info = getattr(type(request), "__ocpp__", None)
-        if info is None or info.role != "request":
-            raise TypeError(f"call: expected a generated <Action>Request, got {type(request).__name__}")
+        cls = type(request)
+        action = _REQUEST_ACTIONS.get(cls)
+        if action is None:
+            action = _action_of(cls, "request", _REQUEST_ACTIONS)
+            if action is None:
+                raise TypeError(f"call: expected a generated <Action>Request, got {cls.__name__}")
         if self._gating and self.role == "csms" and self._boot is REJECTED:
             raise LocalProtocolError(
                 ErrorCode.SECURITY_ERROR,
@@ -347,8 +374,7 @@ class Connection:
             )
         unique_id = self._next_id()
         # Validated and encoded once, here, whether it goes out now or from the queue.
-        action = info.action
-        out = _Outgoing(unique_id, action, request, self._codec._encode_call(unique_id, action, request))
+        out = _Outgoing(unique_id, action, request, self._encode_call(unique_id, action, request))
         if self._fire(CALL) is TRANSMIT:
             self._transmit(out)
         else:  # ENQUEUE
@@ -410,16 +436,16 @@ class Connection:
         and ``LocalProtocolError`` is raised, naming the field.
         """
         action = self._take_received(unique_id)
-        info = getattr(type(response), "__ocpp__", None)
+        cls = type(response)
         try:
-            if info is None or info.role != "response" or info.action != action:
+            if _RESPONSE_ACTIONS.get(cls) != action and _action_of(cls, "response", _RESPONSE_ACTIONS) != action:
                 raise LocalProtocolError(
                     ErrorCode.GENERIC_ERROR,
                     f"send_result: expected a {action}Response for call {unique_id!r}, got {type(response).__name__}",
                     {"rule": "payload"},
                     version=self.version,
                 )
-            data = self._codec._encode_result(unique_id, response)
+            data = self._encode_result(unique_id, response)
         except LocalProtocolError:
             self._write(self._codec.encode(CallError(unique_id, ErrorCode.INTERNAL_ERROR, "Internal error", {})))
             raise
@@ -501,23 +527,21 @@ class Connection:
         """Process one WebSocket text message from the peer; see ``events()``."""
         out = self._outstanding
         try:
-            frame = self._codec.decode(data, out.action) if out is not None else self._codec.decode(data)
+            # The frame's parts (ocppkit/_codec_common.py, Parts): (message type, id, a, b, c).
+            kind, uid, a, b, c = self._receive(data, out.action if out is not None else None)
         except OcppError as exc:
             self._violation(exc)
             return
-        kind = type(frame)
-        if kind is Call:
-            self._on_call(frame)
-        elif kind is CallResult:
-            self._on_result(frame)
-        elif kind is CallError:
-            self._on_error(frame)
-        elif kind is CallResultError:
-            self._emit(
-                ResultErrorReceived(frame.unique_id, frame.error_code, frame.error_description, frame.error_details)
-            )
-        else:
-            self._emit(SendReceived(frame.unique_id, frame.action, frame.payload, frame.relaxations))
+        if kind == 2:  # CALL: action, request, relaxations
+            self._on_call(uid, a, b, c)
+        elif kind == 3:  # CALLRESULT: -, response, relaxations
+            self._on_result(uid, b, c)
+        elif kind == 4:  # CALLERROR: code, description, details
+            self._on_error(uid, a, b, c)
+        elif kind == 5:  # CALLRESULTERROR: likewise
+            self._emit(ResultErrorReceived(uid, a, b, c))
+        else:  # SEND: action, payload, relaxations
+            self._emit(SendReceived(uid, a, b, c))
 
     def _violation(self, exc: OcppError) -> None:
         uid = exc.unique_id
@@ -539,23 +563,23 @@ class Connection:
             self._write(exc.reply)
         self._emit(ProtocolViolation(exc))
 
-    def _on_call(self, frame: Call) -> None:
-        uid = frame.unique_id
-        if self._received is not None and uid in self._received:
+    def _on_call(self, uid: str, action: str, request: Any, relaxations: Any) -> None:
+        received = self._received
+        if received is not None and uid in received:
             self._refuse(
                 uid, ErrorCode.RPC_FRAMEWORK_ERROR, "A call with this id is still being handled", "duplicateId"
             )
             return
-        if self._gating and not self._boot_allows(frame.action):
+        if self._gating and not self._boot_allows(action):
             self._refuse(uid, ErrorCode.SECURITY_ERROR, "Not allowed before the boot is accepted", "bootGating")
             return
-        if self._received is None:
-            self._received = {}
-        elif len(self._received) >= self._max_pending:
+        if received is None:
+            received = self._received = {}
+        elif len(received) >= self._max_pending:
             self._refuse(uid, ErrorCode.GENERIC_ERROR, "Too many calls in progress", "maxPendingReceived")
             return
-        self._received[uid] = frame.action
-        self._emit(CallReceived(uid, frame.action, frame.payload, frame.relaxations))
+        received[uid] = action
+        self._emit(CallReceived(uid, action, request, relaxations))
 
     def _boot_allows(self, action: str) -> bool:
         if self._boot is ACCEPTED:
@@ -583,24 +607,20 @@ class Connection:
         self._unmatched(uid, kind)
         return None
 
-    def _on_result(self, frame: CallResult[Any]) -> None:
-        out = self._answered(frame.unique_id, "result")
+    def _on_result(self, uid: str, response: Any, relaxations: Any) -> None:
+        out = self._answered(uid, "result")
         if out is None:
             return
-        self._emit(ResultReceived(out.unique_id, out.action, frame.payload, out.request, frame.relaxations))
+        self._emit(ResultReceived(out.unique_id, out.action, response, out.request, relaxations))
         if out.action == "BootNotification" and self.role == "station":
-            self._fire_boot(_status(frame.payload))
+            self._fire_boot(_status(response))
         self._dequeue()
 
-    def _on_error(self, frame: CallError) -> None:
-        out = self._answered(frame.unique_id, "error")
+    def _on_error(self, uid: str, code: Any, description: Any, details: Any) -> None:
+        out = self._answered(uid, "error")
         if out is None:
             return
-        self._emit(
-            ErrorReceived(
-                out.unique_id, out.action, frame.error_code, frame.error_description, frame.error_details, out.request
-            )
-        )
+        self._emit(ErrorReceived(out.unique_id, out.action, code, description, details, out.request))
         self._dequeue()
 
     def _unmatched(self, uid: str | None, kind: str) -> None:

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ocppkit
+from ocppkit._codec_common import frame_parts
 from ocppkit._codec_py import Codec as PyCodec
 
 c_module = pytest.importorskip("ocppkit._codec_c", reason="C extension not built (see test_extension_is_in_use)")
@@ -60,6 +61,18 @@ CRAFTED = [
     b'[2,"","Heartbeat",{}]',
     b'[3,"",{}]',
     b'[2,"a","Heartbeat",{"a":"\xff"}]',
+    # Ids at and around the fast paths' limits: 36 characters, 37, the edges of printable ASCII.
+    b'[2,"' + b"i" * 36 + b'","Heartbeat",{}]',
+    b'[2,"' + b"i" * 37 + b'","Heartbeat",{}]',
+    b'[3,"' + b"~" * 36 + b'",{}]',
+    b'[2," ~!#[]","Heartbeat",{}]',
+    b'[2,"a\x7f","Heartbeat",{}]',
+    b'[2,"a\x1f","Heartbeat",{}]',
+    b'[2,"a\tb","Heartbeat",{}]',
+    b'[2,"a\\"b","Heartbeat",{}]',
+    b'[2,"a\\\\","Heartbeat",{}]',
+    b'[2,"\xc3\xa9","Heartbeat",{}]',
+    b'[2,"a,"Heartbeat",{}]',
 ]
 
 
@@ -110,9 +123,21 @@ def outcome(codec: Any, data: bytes | str, action: str | None) -> tuple[Any, ...
     return ("ok", result)
 
 
+def parts(codec: Any, data: bytes | str, action: str | None) -> tuple[Any, ...]:
+    """What ``Codec._receive`` (the connection's entry point) gives: the frame as a flat tuple."""
+    try:
+        return ("ok", codec._receive(data, action))
+    except ocppkit.OcppError as exc:
+        return ("error", type(exc).__name__, exc.code, exc.description, exc.details, exc.unique_id, exc.reply)
+
+
 def same(data: bytes | str, action: str | None = None) -> None:
     for v in VERSIONS:
-        assert outcome(PY[v], data, action) == outcome(C[v], data, action), (v, data)
+        decoded = outcome(PY[v], data, action)
+        assert decoded == outcome(C[v], data, action), (v, data)
+        # The connection's entry point decodes alike, its tuple the frame's parts, in both twins.
+        expected = ("ok", frame_parts(decoded[1])) if decoded[0] == "ok" else decoded
+        assert parts(PY[v], data, action) == expected == parts(C[v], data, action), (v, data)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

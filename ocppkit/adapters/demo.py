@@ -46,8 +46,10 @@ __all__ = [
 ]
 
 
-# The last whole second read and its datetime (immutable, so one is shared by every caller).
-_second: tuple[int, dt.datetime] = (-1, dt.datetime.min)
+# The end of the last whole second read (as time.time() gives it) and that second's datetime
+# (immutable, so one is shared by every caller).
+_second: tuple[float, dt.datetime] = (-1.0, dt.datetime.min)
+_time = time.time
 
 
 def _now() -> dt.datetime:
@@ -55,10 +57,11 @@ def _now() -> dt.datetime:
     second: a demo CSMS answering thousands of Heartbeats a second reads the clock, not a new
     datetime, for each one (building one costs more than the rest of the handler)."""
     global _second
-    second = int(time.time())
+    now = _time()
     cached = _second
-    if cached[0] != second:
-        cached = _second = (second, dt.datetime.fromtimestamp(second, dt.timezone.utc))
+    if now >= cached[0]:
+        second = int(now)
+        cached = _second = (second + 1.0, dt.datetime.fromtimestamp(second, dt.timezone.utc))
     return cached[1]
 
 
@@ -114,7 +117,8 @@ def csms_router(
                 current_time=_now(), interval=300, status=m.RegistrationStatus.ACCEPTED
             )
         )
-        r.add(m.HeartbeatRequest, lambda req: m.HeartbeatResponse(current_time=_now()))
+        heartbeat = m.HeartbeatResponse
+        r.add(m.HeartbeatRequest, lambda req: heartbeat(current_time=_now()))
         r.add(m.AuthorizeRequest, lambda req: m.AuthorizeResponse(id_tag_info=accepted))
         r.add(
             m.StartTransactionRequest,
@@ -136,7 +140,8 @@ def csms_router(
         add_boot(boot)
         if book is not None:
             book.register(r)  # NotifyReport feeds the station's mirror
-        r.add(m.HeartbeatRequest, lambda req: m.HeartbeatResponse(current_time=_now()))
+        heartbeat = m.HeartbeatResponse
+        r.add(m.HeartbeatRequest, lambda req: heartbeat(current_time=_now()))
         r.add(m.AuthorizeRequest, lambda req: m.AuthorizeResponse(id_token_info=accepted))
 
         def transaction_event(req: Any) -> Any:
