@@ -463,6 +463,39 @@ def test_bad_arguments_and_id_sources(Connection: Any) -> None:
         )
 
 
+def test_payload_classes_are_learnt_by_role_and_the_dict_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``call`` and ``send_result`` read a payload class's action from a dict they fill: only
+    classes of the right role get in, at most ``_MAX_CLASSES`` of them (the pure twin's dict is
+    the one inspected; both twins run the same source)."""
+    from ocppkit import _rpc_py
+
+    monkeypatch.setattr(_rpc_py, "_REQUEST_ACTIONS", {})
+    monkeypatch.setattr(_rpc_py, "_RESPONSE_ACTIONS", {})
+    monkeypatch.setattr(_rpc_py, "_MAX_CLASSES", 2)
+    p = make_pair(_rpc_py.Connection, "2.0.1")
+    requests = [v201.HeartbeatRequest(), boot_request("2.0.1"), v201.ClearCacheRequest()]
+    responses = [
+        v201.HeartbeatResponse(current_time=NOW),
+        boot_response("2.0.1"),
+        v201.ClearCacheResponse(status=v201.ClearCacheStatusEnumType.ACCEPTED),
+    ]
+    for request, response in zip(requests * 2, responses * 2, strict=True):  # the third class is never kept
+        uid = p.station.call(request)
+        _, c_events = p.pump()
+        p.csms.send_result(only(c_events, CallReceived).unique_id, response)
+        s_events, _ = p.pump()
+        assert only(s_events, ResultReceived).unique_id == uid and only(s_events, ResultReceived).response == response
+    assert set(_rpc_py._REQUEST_ACTIONS) == {v201.HeartbeatRequest, v201.BootNotificationRequest}
+    assert set(_rpc_py._RESPONSE_ACTIONS) == {v201.HeartbeatResponse, v201.BootNotificationResponse}
+    with pytest.raises(TypeError, match="HeartbeatResponse"):  # a response is not learnt as a request
+        p.station.call(v201.HeartbeatResponse(current_time=NOW))
+    p.station.call(v201.ClearCacheRequest())
+    _, c_events = p.pump()
+    with pytest.raises(LocalProtocolError, match="ClearCacheResponse"):  # nor a request as a response
+        p.csms.send_result(only(c_events, CallReceived).unique_id, v201.ClearCacheRequest())
+    assert v201.ClearCacheRequest not in _rpc_py._RESPONSE_ACTIONS and len(_rpc_py._REQUEST_ACTIONS) == 2
+
+
 def test_default_ids_are_a_random_prefix_and_a_counter(Connection: Any) -> None:
     """docs/rpc.md, "Message ids": 16 random hex digits per connection, a dash, a count."""
     import re
