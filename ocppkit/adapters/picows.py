@@ -24,7 +24,7 @@ import logging
 import socket
 import ssl
 import urllib.parse
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from picows import WSAutoPingStrategy, WSError, WSUpgradeResponse, WSUpgradeResponseWithListener, ws_connect
 from picows.picows import WSProtocol  # type: ignore[attr-defined]
@@ -209,8 +209,9 @@ class _Gate(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # An asyncio.Transport in behaviour, not always by class: uvloop's TCPTransport is not
+        # a subclass of it.
+        self.transport = cast(asyncio.Transport, transport)
         self.remote_address = transport.get_extra_info("peername")
         if self.server.receive_buffer is not None:
             sock = transport.get_extra_info("socket")

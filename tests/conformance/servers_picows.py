@@ -1,16 +1,20 @@
-"""The picows server for the adapter conformance suite: ``start_picows(**csms_kwargs)`` starts an
+"""The picows server for the adapter conformance suite, on asyncio's loop and on uvloop's (not on
+Windows, where uvloop does not exist). ``start_picows(**csms_kwargs)`` starts an
 ``ocppkit.adapters.picows.CSMSServer`` on 127.0.0.1 (a free port) and returns it with the base URL
 stations connect to (``ws://`` or, with ``ssl_context``, ``wss://``; append the identity). Close
 it with ``await server.close()``."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from ocppkit.adapters.demo import csms_router
 from ocppkit.adapters.picows import CSMSServer
+
+from .table import Server
 
 
 async def start_picows(routers: Any = None, **csms_kwargs: Any) -> tuple[CSMSServer, str]:
@@ -36,4 +40,6 @@ async def serve(csms_kwargs: dict[str, Any]) -> AsyncIterator[tuple[CSMSServer, 
 
 
 #: the picows CSMS listens itself (it takes ssl_context: the TLS tests run against it)
-LISTENS = True
+SERVERS = {"picows": Server(serve, listens=True)}
+if sys.platform != "win32":
+    SERVERS["picows-uvloop"] = Server(serve, listens=True, loop="uvloop")

@@ -15,13 +15,14 @@ from .conftest import ENTRIES, _harness
 def test_the_built_in_transports_are_in_the_table_and_none_is_broken() -> None:
     names = {e.name: e for e in ENTRIES}
     built_in = {"websockets", "sansio", "asgi-uvicorn", "aiohttp", "picows"}
-    assert built_in | ({"websockets-uvloop"} if sys.platform != "win32" else set()) <= set(names)
+    assert built_in | ({"websockets-uvloop", "picows-uvloop"} if sys.platform != "win32" else set()) <= set(names)
     assert [e.name for e in ENTRIES if e.broken] == []
     assert names["websockets"].server is not None and names["websockets"].server.listens
     assert names["sansio"].server is not None and not names["sansio"].server.listens  # a plain CSMS: no TLS
     if sys.platform != "win32":  # the test extra installs uvloop wherever it exists
-        uv = names["websockets-uvloop"]
-        assert uv.server is not None and uv.server.loop == "uvloop" and uv.unavailable == ""
+        for name in ("websockets-uvloop", "picows-uvloop"):
+            uv = names[name]
+            assert uv.server is not None and uv.server.loop == "uvloop" and uv.unavailable == ""
 
 
 def _package(tmp_path: Path, files: dict[str, str]) -> tuple[Path, str]:
