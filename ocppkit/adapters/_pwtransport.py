@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSProtocolError, WSTransport
@@ -52,7 +52,10 @@ class PicowsTransport(WSListener):
 
     ``recv()`` returns the next message from a queue fed by ``on_ws_frame`` (no coroutine per
     message while messages wait); ``send()`` writes at once and waits only while the socket's
-    write buffer is above its high-water mark (picows' ``pause_writing``)."""
+    write buffer is above its high-water mark (picows' ``pause_writing``). It has the two
+    optional parts of :class:`~ocppkit.adapters.asyncio.Transport`: ``write_now`` and
+    ``set_receiver`` (a message that arrives while ``recv()`` waits, with none queued, goes to
+    the session's receiver, which processes it at once or declines it)."""
 
     __slots__ = (
         "_closed",
@@ -63,6 +66,7 @@ class PicowsTransport(WSListener):
         "_parts_size",
         "_paused_reading",
         "_queue",
+        "_receiver",
         "_waiter",
         "_watcher",
         "accept_binary",
@@ -98,6 +102,7 @@ class PicowsTransport(WSListener):
         self._closed = asyncio.get_running_loop().create_future()
         self.on_connected: Any = None  # the server's callback, given this transport
         self._watcher: asyncio.Future[None] | None = None
+        self._receiver: Callable[[bytes | str], bool] | None = None
 
     # ------------------------------------------------------------- picows' callbacks
 
@@ -157,6 +162,9 @@ class PicowsTransport(WSListener):
     # ------------------------------------------------------------- messages in
 
     def _deliver(self, message: bytes | str) -> None:
+        receiver = self._receiver
+        if receiver is not None and self._waiter is not None and not self._queue and receiver(message):
+            return  # the session processed it in this callback: its reader task stays asleep
         self._queue.append(message)
         waiter = self._waiter
         if waiter is not None:
@@ -250,7 +258,12 @@ class PicowsTransport(WSListener):
                 if self._waiter is waiter:
                     self._waiter = None
 
-    async def send(self, data: bytes) -> None:
+    def set_receiver(self, receiver: Callable[[bytes | str], bool] | None) -> None:
+        self._receiver = receiver
+
+    def write_now(self, data: bytes) -> bool:
+        """Write one message at once; True when the socket's buffer is then over its high-water
+        mark (wait for ``drained()`` before writing more)."""
         ws = self.ws
         if ws is None or self.reason is not None or ws.is_close_frame_sent or ws.is_disconnected:
             raise ConnectionError(self.reason or "the connection is closing")
@@ -259,10 +272,23 @@ class PicowsTransport(WSListener):
         else:
             frame = self.deflate.encode(Frame(Opcode.TEXT, data))
             ws.send(_TEXT, frame.data, True, True)
-        if self._drain is not None:  # the socket's buffer is full: wait until it drains
+        return self._drain is not None
+
+    @property
+    def writable(self) -> bool:
+        """Whether a message written now would not wait (the buffer is under its mark)."""
+        return self._drain is None
+
+    async def drained(self) -> None:
+        """Return once the socket's buffer is under its high-water mark again."""
+        if self._drain is not None:
             await asyncio.shield(self._drain)
             if self.reason is not None:
                 raise ConnectionError(self.reason)
+
+    async def send(self, data: bytes) -> None:
+        if self.write_now(data):  # the socket's buffer is full: wait until it drains
+            await self.drained()
 
     def _start_close(self, code: int, reason: str) -> None:
         ws = self.ws

@@ -20,7 +20,7 @@ import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from .. import Request, Response, SendPayload
 from ..errors import CallErrorResponse as CallErrorResponse
@@ -42,10 +42,12 @@ from ._options import FrameHook as FrameHook
 from ._options import SessionOptions as SessionOptions
 from ._ratelimit import TokenBucket
 from ._text import printable
+from ._transport import DirectTransport as DirectTransport
+from ._transport import Transport as Transport
 
 # CallErrorResponse and CallTimeout live in ocppkit.errors (exported by ocppkit); they stay
 # importable from here.
-__all__ = ["FrameHook", "Session", "SessionOptions", "Transport", "current_session", "open_session"]
+__all__ = ["DirectTransport", "FrameHook", "Session", "SessionOptions", "Transport", "current_session", "open_session"]
 
 log = logging.getLogger("ocppkit")
 _TURN = 32  # messages a session reads in a row before it lets other tasks run
@@ -73,33 +75,6 @@ def current_session() -> Session:
         return _current.get()
     except LookupError:
         raise LookupError("current_session(): no handler is running here (it is set only inside handlers)") from None
-
-
-class Transport(Protocol):
-    """What a Session needs from a WebSocket: text messages in and out, and a close.
-
-    A transport adapter translates its library's exceptions at this boundary: ``send`` and
-    ``recv`` raise ``ConnectionError`` (or ``EOFError``) once the connection has closed, with the
-    reason as its message, and nothing else for a close.
-    """
-
-    async def send(self, data: bytes) -> None:
-        """Send one text message (UTF-8 JSON); ``ConnectionError`` when the connection has closed."""
-        ...
-
-    async def recv(self) -> bytes | str:
-        """The next text message; raises ``ConnectionError`` (or ``EOFError``) when the connection
-        has closed."""
-        ...
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close the connection with a WebSocket close code and reason."""
-        ...
-
-    def abort(self) -> None:
-        """Drop the connection at once, without a close handshake (the peer may never answer
-        one); a ``send`` or ``recv`` waiting on it then raises ``ConnectionError``."""
-        ...
 
 
 class Session:
@@ -191,6 +166,9 @@ class Session:
         self._watchdog: asyncio.TimerHandle | None = None
         self._runner: asyncio.Task[None] | None = None
         self._waited = True  # whether the message being processed arrived while we waited for it
+        # A DirectTransport's (picows): the session writes with it and takes messages in its callback.
+        self._direct: DirectTransport | None = transport if hasattr(transport, "write_now") else None  # type: ignore[assignment]
+        self._inline_left = _TURN  # messages _receive_now may still take before run() reads one
 
     # ------------------------------------------------------------- public
 
@@ -251,7 +229,10 @@ class Session:
     async def run(self) -> None:
         """Read messages until the transport closes; then fail what is still waiting."""
         loop = asyncio.get_running_loop()
+        direct = self._direct
         try:
+            if direct is not None:
+                direct.set_receiver(self._receive_now)
             turn = 0
             while True:
                 # Did the message wait for us (the peer sent it before it had our answer to the
@@ -264,6 +245,7 @@ class Session:
                     data = await self.transport.recv()
                     probe.cancel()
                 self.received += 1
+                self._inline_left = _TURN
                 if self.on_frame is not None:
                     self._frame_hook("in", data if isinstance(data, bytes) else data.encode())
                 self.connection.receive_data(data)
@@ -271,10 +253,11 @@ class Session:
                 await self._flush()
                 if self.connection.bad_messages >= self.max_bad_messages:
                     self.close_reason = f"too many invalid messages ({self.connection.bad_messages})"
-                    await self._close_violating()
-                    break
-                if self.max_excess_calls and self.excess_calls >= self.max_excess_calls:
+                elif self.max_excess_calls and self.excess_calls >= self.max_excess_calls:
                     self.close_reason = f"too many calls over the rate limit ({self.excess_calls})"
+                if self.close_reason:
+                    if direct is not None:
+                        direct.set_receiver(None)  # what the peer sends now is read and dropped
                     await self._close_violating()
                     break
                 turn += 1
@@ -285,6 +268,8 @@ class Session:
         except (ConnectionError, EOFError) as exc:  # the transport has closed
             self.close_reason = self.close_reason or str(exc) or type(exc).__name__
         finally:
+            if direct is not None:
+                direct.set_receiver(None)
             self._shutdown()
 
     async def close(self, timeout: float = 5.0) -> None:
@@ -439,14 +424,64 @@ class Session:
         except (OcppError, ConnectionError, EOFError):
             pass  # the connection closed under us, or the call was already answered
 
+    def _receive_now(self, data: bytes | str) -> bool:
+        """A DirectTransport's receiver, called while ``run`` waits for a message: the message is
+        processed here, as ``run`` would, unless something in it could need to wait (a flush
+        under way, a full buffer, a limit this message could reach, whose close ``run`` does) or
+        a rate limit is set (only ``run`` can tell a pipelined call from one that waited for our
+        answer); then False and the transport queues it for ``run``."""
+        conn, direct = self.connection, self._direct
+        if (
+            direct is None
+            or self._bucket is not None
+            or self._inline_left <= 0  # a burst: run() takes the rest, yielding every _TURN messages
+            or self._send_lock.locked()
+            or not direct.writable
+            or conn.bad_messages + 1 >= self.max_bad_messages  # one message adds one at most
+            or (self.max_excess_calls and self.excess_calls + 1 >= self.max_excess_calls)
+        ):
+            return False
+        self._inline_left -= 1
+        self.received += 1
+        if self.on_frame is not None:
+            self._frame_hook("in", data if isinstance(data, bytes) else data.encode())
+        conn.receive_data(data)
+        self._process()
+        if conn.has_data_to_send:
+            try:
+                self._write_direct(direct)  # a full buffer now makes the next message wait (run)
+            except ConnectionError:
+                pass  # closed meanwhile: run() hears it from recv()
+        return True
+
+    def _write_direct(self, direct: DirectTransport) -> bool:
+        """Write what the connection has to send, at once; True when the buffer is then full."""
+        full = False
+        for data in self.connection.data_to_send():
+            if self.on_frame is not None:
+                self._frame_hook("out", data)
+            full = direct.write_now(data)
+        if self.on_sent is not None:
+            self.on_sent(self)
+        return full
+
     async def _flush(self) -> None:
+        direct = self._direct
+        if direct is not None and not self._send_lock.locked():
+            # No lock, no coroutine per message; the lock is taken only to wait for a full
+            # buffer, so that other writers wait behind it and frames keep their order.
+            if self.connection.has_data_to_send and self._write_direct(direct):
+                async with self._send_lock:
+                    self._watch_from_now()
+                    try:
+                        await direct.drained()
+                    finally:
+                        self._sending_since = None
+            self._arm_timer()
+            return
         if self.connection.has_data_to_send or self._send_lock.locked():
             async with self._send_lock:  # drained inside the lock: frames keep their order across tasks
-                if self.send_timeout:
-                    loop = asyncio.get_running_loop()
-                    self._sending_since = loop.time()
-                    if self._watchdog is None:  # one timer per send_timeout at most, not one per flush
-                        self._watchdog = loop.call_later(self.send_timeout, self._watch)
+                self._watch_from_now()
                 try:
                     for data in self.connection.data_to_send():
                         if self.on_frame is not None:
@@ -457,6 +492,15 @@ class Session:
                 if self.on_sent is not None:
                     self.on_sent(self)
         self._arm_timer()
+
+    def _watch_from_now(self) -> None:
+        """A write starts waiting: the send watchdog measures it (one timer per send_timeout at
+        most, not one per flush)."""
+        if self.send_timeout:
+            loop = asyncio.get_running_loop()
+            self._sending_since = loop.time()
+            if self._watchdog is None:
+                self._watchdog = loop.call_later(self.send_timeout, self._watch)
 
     def _watch(self) -> None:
         """The send watchdog: a flush that has been waiting for ``send_timeout`` seconds is a
