@@ -630,6 +630,17 @@ async def _generate(
 # --------------------------------------------------------------------------------- parent
 
 
+def default_generator_loop() -> str:
+    """The load generator's event loop: uvloop where it is installed (its C transports cost the
+    generator about 40 % less CPU per call than asyncio's, so that on a 2-core machine the fastest
+    server, not the generator, sets the pace), else asyncio. Every server meets the same one."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
 def cpu_plan(pin: bool) -> tuple[int | None, int | None]:
     """(server CPU, generator CPU): two different CPUs when pinning and at least two are usable.
 
@@ -711,6 +722,7 @@ def run_one(
     deflate: bool = False,
     memory_only: bool = False,
     pin: bool = True,
+    generator_loop: str | None = None,
 ) -> dict[str, Any]:
     budget = 60 + stations * 0.05 + warmup + duration + 60  # connect, boot, load, drain: generous
     server_cpu, generator_cpu = cpu_plan(pin)
@@ -740,6 +752,8 @@ def run_one(
                     *(["--deflate"] if deflate else []),
                     *(["--memory-only"] if memory_only else []),
                     *_cpu_args(generator_cpu),
+                    "--generator-loop",
+                    generator_loop or default_generator_loop(),
                 ],
                 cwd=ROOT,
                 capture_output=True,
@@ -775,8 +789,10 @@ def run(
     profile_dir: str | None = None,
     deflate_memory: bool | None = None,
     pin: bool = True,
+    generator_loop: str | None = None,
     out: Callable[[str], None] = print,
 ) -> dict[str, Any]:
+    generator_loop = generator_loop or default_generator_loop()
     stations = stations or (100 if quick else 1000)
     duration = duration or (3.0 if quick else 15.0)
     rounds = rounds or (1 if quick else 2)
@@ -792,6 +808,7 @@ def run(
             if cpu_plan(pin)[0] is not None
             else "server and generator not pinned"
         )
+        + f"; generator on {generator_loop}"
     )
     runs: list[dict[str, Any]] = []
     for r in range(rounds):
@@ -799,7 +816,14 @@ def run(
         for kind in order:
             profile = str(Path(profile_dir) / f"{kind}-round{r}.pstats") if profile_dir else None
             res = run_one(
-                kind, version=version, stations=stations, duration=duration, warmup=warmup, profile=profile, pin=pin
+                kind,
+                version=version,
+                stations=stations,
+                duration=duration,
+                warmup=warmup,
+                profile=profile,
+                pin=pin,
+                generator_loop=generator_loop,
             )
             res["round"] = r
             runs.append(res)
@@ -863,6 +887,7 @@ def run(
         "warmup_s": warmup,
         "rounds": rounds,
         "pinning": dict(zip(("server_cpu", "generator_cpu"), cpu_plan(pin), strict=True)),
+        "generator_loop": generator_loop,
         "runs": runs,
         "throughput_ratio_per_round": ratios,
         "throughput_ratio": ratio,
@@ -1039,6 +1064,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", metavar="FILE", help="server: write cProfile stats to FILE when stopping")
     parser.add_argument(
+        "--generator-loop",
+        choices=_loops.LOOPS,
+        help="the load generator's event loop (default: uvloop where installed, else asyncio)",
+    )
+    parser.add_argument(
         "--profile-server",
         metavar="DIR",
         help="profile each server with cProfile (slows it down): DIR/<server>.pstats; prints the top functions",
@@ -1056,7 +1086,7 @@ def main(argv: list[str] | None = None) -> int:
         _loops.run(_serve(args.serve, args.version, args.max_seconds, args.profile))
         return 0
     if args.generate:
-        result = asyncio.run(
+        result = _loops.run(
             _generate(
                 args.port,
                 args.server_pid,
@@ -1067,7 +1097,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.deadline,
                 args.deflate,
                 args.memory_only,
-            )
+            ),
+            args.generator_loop or default_generator_loop(),
         )
         print(json.dumps(result))
         return 0
@@ -1082,6 +1113,7 @@ def main(argv: list[str] | None = None) -> int:
         profile_dir=args.profile_server,
         deflate_memory=args.deflate_memory,
         pin=args.pin,
+        generator_loop=args.generator_loop,
     )
     return 0
 

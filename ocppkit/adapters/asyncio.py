@@ -251,11 +251,13 @@ class Session:
                 self.connection.receive_data(data)
                 self._process()
                 await self._flush()
-                if self.connection.bad_messages >= self.max_bad_messages:
+                bad = self.connection.bad_messages >= self.max_bad_messages
+                if bad:
                     self.close_reason = f"too many invalid messages ({self.connection.bad_messages})"
                 elif self.max_excess_calls and self.excess_calls >= self.max_excess_calls:
                     self.close_reason = f"too many calls over the rate limit ({self.excess_calls})"
-                if self.close_reason:
+                    bad = True
+                if bad:
                     if direct is not None:
                         direct.set_receiver(None)  # what the peer sends now is read and dropped
                     await self._close_violating()
