@@ -29,6 +29,9 @@ load generator (``python -m benchmarks.bench_load --generate ...``), one process
     per-byte work while the server still unmasks every frame) and matches each answer by its id.
     Every station waits for the answer to its call before sending the next (one outstanding
     call per station, as OCPP-J requires): a closed loop. It answers pings and close frames.
+    It runs on uvloop where installed (``--generator-loop``, default uvloop, else asyncio): on
+    asyncio's loop it needed as much CPU per call as the fastest server, and on a 2-core
+    machine set that server's pace; every server meets the same generator.
 
 the parent (``python -m benchmarks load``)
     starts a server, then the generator, collects the generator's JSON, stops the server.
