@@ -445,15 +445,19 @@ class Session:
             return False
         self._inline_left -= 1
         self.received += 1
-        if self.on_frame is not None:
-            self._frame_hook("in", data if isinstance(data, bytes) else data.encode())
-        conn.receive_data(data)
-        self._process()
-        if conn.has_data_to_send:
-            try:
+        try:
+            if self.on_frame is not None:
+                self._frame_hook("in", data if isinstance(data, bytes) else data.encode())
+            conn.receive_data(data)
+            self._process()
+            if conn.has_data_to_send:
                 self._write_direct(direct)  # a full buffer now makes the next message wait (run)
-            except ConnectionError:
-                pass  # closed meanwhile: run() hears it from recv()
+        except ConnectionError:
+            pass  # closed meanwhile: run() hears it from recv()
+        except Exception:  # a bug, ours or a hook's: the session ends, as it would in run()
+            self.log.exception("%s: processing a message failed; the connection is aborted", self._who)
+            self.close_reason = self.close_reason or "internal error"
+            direct.abort()
         return True
 
     def _write_direct(self, direct: DirectTransport) -> bool:

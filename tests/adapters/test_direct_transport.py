@@ -209,3 +209,20 @@ def test_a_buffer_that_never_drains_is_aborted_after_the_send_timeout() -> None:
         assert t.aborted and "read nothing for 0.2 s" in session.close_reason
 
     run(scenario())
+
+
+def test_a_failure_while_processing_in_the_callback_aborts_the_connection_and_is_logged(caplog: Any) -> None:
+    async def scenario() -> None:
+        t = MemoryDirect()
+        session, task = await started(t, **NO_LIMITS)
+
+        def broken(_: Session) -> None:
+            raise RuntimeError("a bug in a hook")
+
+        session.on_sent = broken
+        t.deliver(HEARTBEAT.format(1))  # processed in the callback: the hook fails there
+        await asyncio.wait_for(task, 5)
+        assert t.aborted and session.close_reason == "internal error" and session.closed.is_set()
+
+    run(scenario())
+    assert "processing a message failed" in caplog.text and "a bug in a hook" in caplog.text
