@@ -171,28 +171,35 @@ def _serve(args: argparse.Namespace) -> int:
         stop = asyncio.Event()
         _on_stop_signals(stop.set)
         scheme = "wss" if args.security_profile >= 2 else "ws"
-        print(
+        _say(
             f"CSMS listening on {scheme}://{args.host}:{csms.port}{args.path_prefix}<identity>"
             f" (OCPP {', '.join(versions)}"
             + ("; picows" if args.transport == "picows" else "")
             + (f"; node {_printable(args.node)} of the cluster at {_where(args.cluster)}" if args.cluster else "")
             + (f"; worker pid {os.getpid()}" if args.reuse_port else "")
-            + ")",
-            flush=True,
+            + ")"
         )
         try:
             await stop.wait()
         finally:
             stations = len(csms.sessions)
-            print(f"closing: {stations} station(s) connected", flush=True)
+            _say(f"closing: {stations} station(s) connected")
             await csms.close()
-        print(f"CSMS closed properly ({stations} connection(s) closed with 1001 going away)", flush=True)
+        _say(f"CSMS closed properly ({stations} connection(s) closed with 1001 going away)")
 
     try:
         run_on_loop(main(), args.loop)
     except KeyboardInterrupt:  # where signal handlers are not available
         pass
     return 0
+
+
+def _say(line: str) -> None:
+    """Print a line in one write (``print`` writes the end separately, and unbuffered, as under
+    ``PYTHONUNBUFFERED``, that is two): the workers of ``--workers`` share one stdout, and a
+    write of one short line to a pipe is never split by another process's."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 _receive_buffer = _option(int, lambda v: v == 0 or v >= 1024, "a number of bytes", "0 or at least 1024 bytes")
@@ -231,8 +238,7 @@ def _run_workers(args: argparse.Namespace) -> int:
         subprocess.Popen([sys.executable, "-m", "ocppkit", "serve", *_worker_argv(argv, i, node)])
         for i in range(1, args.workers + 1)
     ]
-    print(f"ocppkit serve: {args.workers} workers on port {args.port} (pids {', '.join(str(p.pid) for p in procs)})")
-    sys.stdout.flush()
+    _say(f"ocppkit serve: {args.workers} workers on port {args.port} (pids {', '.join(str(p.pid) for p in procs)})")
 
     def forward(signum: int, frame: Any) -> None:
         for proc in procs:

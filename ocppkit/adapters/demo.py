@@ -565,4 +565,7 @@ class FramePrinter:
         label, text = printable(label), printable(text)
         if self.width is not None and len(text) > self.width:
             text = text[: self.width - 1] + "…"
-        print(f"{time.monotonic() - self.start:8.3f}s  {arrow:<22} {label:<32} {text}", file=self.out, flush=True)
+        # One write per line (print writes the end separately): the lines of `serve --workers`,
+        # whose processes share one stdout, then never interleave.
+        self.out.write(f"{time.monotonic() - self.start:8.3f}s  {arrow:<22} {label:<32} {text}\n")
+        self.out.flush()
