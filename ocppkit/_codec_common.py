@@ -91,7 +91,8 @@ def frame_parts(frame: Frame) -> Parts:
         return (2, frame.unique_id, frame.action, frame.payload, frame.relaxations)
     if isinstance(frame, CallResult):
         return (3, frame.unique_id, None, frame.payload, frame.relaxations)
-    if isinstance(frame, (CallError, CallResultError)):
-        kind = 4 if isinstance(frame, CallError) else 5
-        return (kind, frame.unique_id, frame.error_code, frame.error_description, frame.error_details)
+    if isinstance(frame, CallError):
+        return (4, frame.unique_id, frame.error_code, frame.error_description, frame.error_details)
+    if isinstance(frame, CallResultError):
+        return (5, frame.unique_id, frame.error_code, frame.error_description, frame.error_details)
     return (6, frame.unique_id, frame.action, frame.payload, frame.relaxations)
