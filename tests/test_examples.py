@@ -9,23 +9,23 @@ import asyncio
 import json
 import os
 import re
-import selectors
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from ocppkit.adapters.demo import csms_router
 from ocppkit.adapters.websockets import CSMSServer
 
+from .adapters.aio import CLIProcess, output_lines
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-def spawn(script: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+def spawn(script: str, *args: str) -> CLIProcess:
+    return CLIProcess(
         [sys.executable, str(EXAMPLES / script), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -37,21 +37,11 @@ def spawn(script: str, *args: str) -> subprocess.Popen[str]:
 
 def read_until(proc: subprocess.Popen[str], needle: str, timeout: float = 20.0) -> list[str]:
     """Lines of ``proc``'s output up to and including the first one containing ``needle``."""
-    assert proc.stdout is not None
     lines: list[str] = []
-    end = time.monotonic() + timeout
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while time.monotonic() < end:
-            if sel.select(timeout=0.2):
-                line = proc.stdout.readline()
-                if not line:
-                    break
-                lines.append(line.rstrip("\n"))
-                if needle in line:
-                    return lines
-            elif proc.poll() is not None:
-                break
+    for line in output_lines(proc, timeout):
+        lines.append(line.rstrip("\n"))
+        if needle in line:
+            return lines
     raise AssertionError(f"{needle!r} not seen in: {lines}")
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import selectors
+import select
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable
+import weakref
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 
@@ -35,31 +36,65 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def spawn_cli(*args: str) -> subprocess.Popen[str]:
+class CLIProcess(subprocess.Popen[str]):
+    """A process whose output :func:`wait_for_line` reads; ``communicate`` returns the output
+    that :func:`wait_for_line` read past the line it returned, then the rest."""
+
+    def communicate(self, input: Any = None, timeout: float | None = None) -> tuple[Any, Any]:
+        out, err = super().communicate(input, timeout)
+        pending = _pending.pop(self, None)
+        if pending and out is not None:
+            out = pending.decode(errors="replace") + out
+        return out, err
+
+
+def spawn_cli(*args: str) -> CLIProcess:
     """``python -m ocppkit ARGS`` with its output (stdout and stderr) readable line by line."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
+    return CLIProcess(
         [sys.executable, "-m", "ocppkit", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
 
 
+# What wait_for_line read from a process's pipe past the lines it returned. It reads the pipe's
+# descriptor, not the text wrapper: after a readline the wrapper may hold the next lines, which
+# a select on the descriptor would never announce (two workers' lines in one read).
+_pending: weakref.WeakKeyDictionary[subprocess.Popen[str], bytearray] = weakref.WeakKeyDictionary()
+
+
 def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 20) -> str:
     """The first output line of ``proc`` containing ``needle`` (AssertionError after ``timeout``)."""
-    sel = selectors.DefaultSelector()
-    assert proc.stdout is not None
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    end = time.monotonic() + timeout
-    try:
-        while time.monotonic() < end:
-            if sel.select(timeout=0.2):
-                line = proc.stdout.readline()
-                if needle in line:
-                    return line
-                if not line and proc.poll() is not None:
-                    break
-    finally:
-        sel.close()
+    for line in output_lines(proc, timeout):
+        if needle in line:
+            return line
     raise AssertionError(f"{needle!r} not seen")
+
+
+def output_lines(proc: subprocess.Popen[str], timeout: float) -> Iterator[str]:
+    """``proc``'s next output lines, each with its end, until its output ends or ``timeout``."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    pending = _pending.setdefault(proc, bytearray())
+    end = time.monotonic() + timeout
+    while True:
+        cut = pending.find(b"\n") + 1
+        if cut:
+            line = bytes(pending[:cut])
+            del pending[:cut]
+            yield line.decode(errors="replace")
+            continue
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        ready, _, _ = select.select([fd], [], [], min(left, 0.2))
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:  # the output ended: what is left is the last line, without its end
+                if pending:
+                    yield pending.decode(errors="replace")
+                    pending.clear()
+                return
+            pending += chunk
 
 
 def send_at_once(ws: Any, messages: list[str]) -> None:
