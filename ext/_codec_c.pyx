@@ -14,6 +14,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStri
 from cpython.datetime cimport datetime_tzinfo, import_datetime
 from cpython.dict cimport PyDict_GetItem
 from cpython.object cimport PyObject
+from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp, memcpy
 
 
@@ -85,18 +86,33 @@ cdef inline Py_ssize_t _skip_ws(const unsigned char* p, Py_ssize_t i, Py_ssize_t
     return i
 
 
+cdef uint64_t _ONES = 0x0101010101010101ULL
+cdef uint64_t _HIGHS = 0x8080808080808080ULL
+
+
 cdef inline Py_ssize_t _id_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
     """Where the closing quote of a message id starting at ``i`` is, or -1 unless the id is 1 to
     36 printable ASCII characters without '"' and '\\' (the set of the pure twin's regex). The
-    quote is found first (memchr), then the characters are checked without a branch each."""
+    quote is found first (memchr), then the characters are checked eight at a time: in a word,
+    a byte below 0x20, a byte above 0x7e and a backslash each set their byte's high bit (the
+    bit tricks are exact for "is there one"), and the bytes left over one by one."""
     cdef const unsigned char* q = <const unsigned char*>memchr(p + i, 34, min(n - i, 37))
     if q == NULL:
         return -1
-    cdef Py_ssize_t end = q - p, k
-    cdef unsigned int bad = end == i
-    for k in range(i, end):
-        bad |= (<unsigned int>(p[k] - 0x20) > 0x5e) | (p[k] == 92)
-    return -1 if bad else end
+    cdef Py_ssize_t end = q - p, k = i
+    if end == i:
+        return -1
+    cdef uint64_t w, x, bad = 0
+    while k + 8 <= end:
+        memcpy(&w, p + k, 8)
+        x = w ^ (_ONES * 92)
+        bad |= ((w - _ONES * 0x20) & ~w) | (w + _ONES) | w | ((x - _ONES) & ~x)
+        k += 8
+    cdef unsigned int tail = (bad & _HIGHS) != 0
+    while k < end:
+        tail |= (<unsigned int>(p[k] - 0x20) > 0x5e) | (p[k] == 92)
+        k += 1
+    return -1 if tail else end
 
 
 cdef inline str _ascii(const unsigned char* p, Py_ssize_t n):
@@ -106,8 +122,10 @@ cdef inline str _ascii(const unsigned char* p, Py_ssize_t n):
     return out
 
 
-cdef inline bint _action_char(unsigned char c) noexcept:
-    return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 95 or c == 45
+cdef unsigned char _ACTION_CHARS[256]  # 1 for the bytes an action name may hold: [A-Za-z0-9_-]
+cdef int _c
+for _c in range(256):
+    _ACTION_CHARS[_c] = (48 <= _c <= 57) or (65 <= _c <= 90) or (97 <= _c <= 122) or _c == 95 or _c == 45
 
 
 cdef inline bint _digit(unsigned char c) noexcept:
@@ -466,7 +484,7 @@ cdef class Codec:
         if i < n and p[i] == 34:  # an action
             a0 = i + 1
             i = a0
-            while i < n and _action_char(p[i]):
+            while i < n and _ACTION_CHARS[p[i]]:
                 i += 1
             a1 = i
             if i >= n or p[i] != 34 or a1 == a0 or a1 - a0 > 64:

@@ -83,6 +83,24 @@ def test_twins_agree_on_crafted_frames() -> None:
         same(data.decode("utf-8", "surrogateescape"))  # a str argument
 
 
+def test_twins_agree_on_a_bad_byte_at_every_place_of_an_id() -> None:
+    """The C twin's fast path checks an id eight bytes at a time, and the rest one by one, and
+    leaves any id outside printable ASCII or with a backslash to the exact path: a control
+    character, DEL, a backslash (here an escape), a byte that is no UTF-8, at each place of ids
+    of 1 to 37 bytes (whole words, the bytes left over, the word's edges), both twins alike.
+    Taken by the fast path, an escape would be copied as is, and the rest accepted unchecked."""
+    for length in range(1, 38):
+        good = bytes(0x21 + (k * 7) % 94 for k in range(length)).replace(b'"', b"!").replace(b"\\", b"!")
+        same(b'[2,"' + good + b'","Heartbeat",{}]')
+        if length <= 36:
+            assert outcome(C["2.0.1"], b'[2,"' + good + b'","Heartbeat",{}]', None)[0] == "ok"
+        for place in range(length):
+            for bad in (0x00, 0x1F, 0x5C, 0x7F, 0x80, 0xFF):
+                uid = good[:place] + bytes([bad]) + good[place + 1 :]
+                data = b'[2,"' + uid + b'","Heartbeat",{}]'
+                same(data)
+
+
 def test_twins_agree_on_every_action_with_an_empty_payload() -> None:
     """``{}`` is valid for some classes (decoded as the class with its defaults, which the C twin
     builds without decoding) and missing required fields for others: each action, each role,
