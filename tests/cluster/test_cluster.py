@@ -100,7 +100,7 @@ def test_a_station_call_error_reaches_the_caller_as_call_error(redis_server: Red
     run(scenario(), 30)
 
 
-def test_a_hundred_concurrent_callers_on_one_station_keep_order_and_one_in_flight(redis_server: RedisServer) -> None:
+def test_a_hundred_concurrent_callers_on_one_station_each_sent_once_one_in_flight(redis_server: RedisServer) -> None:
     async def scenario() -> None:
         a, _ = await start_csms(redis_server.url, "csms-a", routers())
         b, _ = await start_csms(redis_server.url, "csms-b", routers())
@@ -125,7 +125,11 @@ def test_a_hundred_concurrent_callers_on_one_station_keep_order_and_one_in_fligh
                     await asyncio.sleep(0.01)
                 await asyncio.gather(blocker, *callers)
                 assert station.overlaps == 0  # never two CALLs in flight to the station
-                assert station.seen == ["first", *range(100)]  # in the order they were queued
+                # the order they were queued in the node's stream (docs/cluster.md, Guarantees) is
+                # not observable from here: callers on different connections 10 ms apart may reach
+                # the stream in either order on a loaded machine (4 before 2 and 3 was seen once)
+                assert station.seen[0] == "first"
+                assert sorted(station.seen[1:]) == list(range(100))  # each call sent exactly once
         finally:
             for c in clients:
                 await c.close()
